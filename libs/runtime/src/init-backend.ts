@@ -1,0 +1,132 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { availableParallelism } from 'node:os';
+import { registerTrainingGradients, registerWasmTrainingKernels } from './register-training-kernels';
+import { withThreadedWasm } from './wasm-threads';
+
+export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendChoice {
+  /** The tfjs backend now active. */
+  name: BackendName;
+  /** What runs it: the npm package, and for wasm the build. */
+  detail: string;
+  /** Threads the backend computes on (wasm: its pthread pool incl. the main thread). */
+  threads: number;
+  /** Why candidates earlier in the order were not taken. */
+  skipped: string[];
+}
+
+export interface InitBackendOptions {
+  /** Preferred backend when LUMEN_BACKEND is unset; by default the first that works. */
+  backend?: BackendName;
+  /** wasm threads (default LUMEN_WASM_THREADS, else the machine's cores, at most 8). */
+  threads?: number;
+  /** Where the one line about the choice goes (default console.error, to keep stdout clean). */
+  log?: (message: string) => void;
+}
+
+let choice: Promise<BackendChoice> | null = null;
+
+function parseBackend(value: string, source: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`${source}='${value}' is not a backend; expected one of: ${BACKEND_NAMES.join(', ')}`);
+}
+
+function parseThreads(value: number | string | undefined): number {
+  if (value == null || value === '') return Math.min(8, availableParallelism());
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 8) {
+    throw new Error(`LUMEN_WASM_THREADS / threads='${value}' must be an integer from 1 to 8`);
+  }
+  return n;
+}
+
+async function tryTensorflow(skipped: string[]): Promise<BackendChoice | null> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      // Optional dependencies: absent where libtensorflow could not be installed.
+      require(pkg);
+    } catch (e) {
+      skipped.push(`${pkg}: ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    if (await tf.setBackend('tensorflow')) return { name: 'tensorflow', detail: pkg, threads: availableParallelism(), skipped };
+    skipped.push(`${pkg}: loaded, but the tensorflow backend failed to initialise`);
+  }
+  return null;
+}
+
+async function tryWasm(threads: number, skipped: string[]): Promise<BackendChoice | null> {
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  if (threads > 1) {
+    wasm.setThreadsCount(threads);
+    try {
+      if (await withThreadedWasm(tf.env(), threads, () => tf.setBackend('wasm'))) {
+        return { name: 'wasm', detail: '@tensorflow/tfjs-backend-wasm (threaded SIMD)', threads: wasm.getThreadsCount(), skipped };
+      }
+      skipped.push('wasm threaded SIMD build: failed to initialise');
+    } catch (e) {
+      skipped.push(`wasm threaded SIMD build: ${(e as Error).message.split('\n')[0]}`);
+    }
+    // tfjs calls the backend factory again on the next setBackend: retry single-threaded.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
+  if (await tf.setBackend('wasm')) {
+    return { name: 'wasm', detail: '@tensorflow/tfjs-backend-wasm (SIMD, single thread)', threads: 1, skipped };
+  }
+  skipped.push('wasm: the backend failed to initialise');
+  return null;
+}
+
+async function tryCpu(skipped: string[]): Promise<BackendChoice | null> {
+  require('@tensorflow/tfjs-backend-cpu');
+  if (await tf.setBackend('cpu')) return { name: 'cpu', detail: '@tensorflow/tfjs-backend-cpu', threads: 1, skipped };
+  skipped.push('cpu: the backend failed to initialise');
+  return null;
+}
+
+async function choose(options: InitBackendOptions): Promise<BackendChoice> {
+  const forced = process.env.LUMEN_BACKEND ? parseBackend(process.env.LUMEN_BACKEND, 'LUMEN_BACKEND') : undefined;
+  const preferred = options.backend != null ? parseBackend(options.backend, 'backend') : undefined;
+  const threads = parseThreads(options.threads ?? process.env.LUMEN_WASM_THREADS);
+  const wanted = forced ?? preferred;
+  const order: BackendName[] = wanted != null ? [wanted] : [...BACKEND_NAMES];
+  registerTrainingGradients();
+  const skipped: string[] = [];
+  for (const name of order) {
+    const picked =
+      name === 'tensorflow' ? await tryTensorflow(skipped) : name === 'wasm' ? await tryWasm(threads, skipped) : await tryCpu(skipped);
+    if (picked != null) {
+      await tf.ready();
+      return picked;
+    }
+  }
+  const source = forced != null ? `LUMEN_BACKEND=${forced}` : `backend '${wanted}'`;
+  throw new Error(`@lumen/runtime: ${wanted != null ? source : 'no backend'} could be initialised:\n  ${skipped.join('\n  ')}`);
+}
+
+/**
+ * Picks and initialises the tfjs backend — tensorflow (tfjs-node-gpu, then tfjs-node),
+ * wasm, cpu, in that order; `LUMEN_BACKEND=tensorflow|wasm|cpu` forces one — registers
+ * the kernels and gradients training needs, and logs the choice. Runs once per process:
+ * later calls return the first call's result.
+ */
+export function initBackend(options: InitBackendOptions = {}): Promise<BackendChoice> {
+  if (choice == null) {
+    const log = options.log ?? ((m: string) => console.error(m));
+    choice = choose(options).then(
+      (picked) => {
+        const threads = picked.name === 'wasm' ? `, ${picked.threads} thread${picked.threads > 1 ? 's' : ''}` : '';
+        log(`[lumen] tfjs backend: ${picked.name} — ${picked.detail}${threads}`);
+        return picked;
+      },
+      (error: unknown) => {
+        choice = null;
+        throw error;
+      },
+    );
+  }
+  return choice;
+}

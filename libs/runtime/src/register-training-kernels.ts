@@ -1,0 +1,56 @@
+import {
+  getKernel,
+  registerGradient,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+} from '@tensorflow/tfjs-core';
+import { conv2dGradConfig } from './gradients/conv2d-grad';
+import { cropAndResizeGradConfig } from './gradients/crop-and-resize-grad';
+import { gatherNdGradConfig } from './gradients/gather-nd-grad';
+import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter';
+import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
+import { CPU_FALLBACK_KERNELS, cpuFallbackKernel } from './kernels/cpu-fallback';
+import { depthwiseConv2dBackpropFilterWasm } from './kernels/depthwise-conv2d-backprop-filter';
+import { depthwiseConv2dBackpropInputWasm } from './kernels/depthwise-conv2d-backprop-input';
+import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
+
+/** The wasm kernels Lumen provides: missing ones, and Conv2DBackpropInput replaced for speed. */
+export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
+  conv2dBackpropFilterWasm,
+  conv2dBackpropInputWasm,
+  depthwiseConv2dBackpropFilterWasm,
+  depthwiseConv2dBackpropInputWasm,
+  unsortedSegmentSumWasm,
+];
+
+let gradientsRegistered = false;
+let wasmKernelsRegistered = false;
+
+/**
+ * Gradients tfjs-core lacks or restricts, on every backend: Conv2D with dilations, GatherNd,
+ * CropAndResize (w.r.t. the image). Also loads tfjs's own gradient registry, which the
+ * `@tensorflow/tfjs-core` Node bundle does not register by itself.
+ */
+export function registerTrainingGradients(): void {
+  if (gradientsRegistered) return;
+  // The union package's Node bundle registers every tfjs gradient as a side effect.
+  require('@tensorflow/tfjs');
+  for (const config of [conv2dGradConfig, gatherNdGradConfig, cropAndResizeGradConfig]) registerGradient(config);
+  gradientsRegistered = true;
+}
+
+/** Registers Lumen's wasm kernels (replacing wasm's slow Conv2DBackpropInput). Idempotent. */
+export function registerWasmTrainingKernels(log: (message: string) => void = console.warn): void {
+  if (wasmKernelsRegistered) return;
+  // The wasm backend registers its kernels when its package loads.
+  require('@tensorflow/tfjs-backend-wasm');
+  for (const config of WASM_TRAINING_KERNELS) {
+    if (getKernel(config.kernelName, 'wasm') != null) unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
+  }
+  for (const name of CPU_FALLBACK_KERNELS) {
+    if (getKernel(name, 'wasm') == null) registerKernel(cpuFallbackKernel(name, log));
+  }
+  wasmKernelsRegistered = true;
+}
