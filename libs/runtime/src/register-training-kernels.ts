@@ -5,6 +5,7 @@ import {
   unregisterKernel,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
+import { comparisonGradConfigs } from './gradients/comparison-grads';
 import { conv2dGradConfig } from './gradients/conv2d-grad';
 import { cropAndResizeGradConfig } from './gradients/crop-and-resize-grad';
 import { gatherNdGradConfig } from './gradients/gather-nd-grad';
@@ -29,14 +30,17 @@ let wasmKernelsRegistered = false;
 
 /**
  * Gradients tfjs-core lacks or restricts, on every backend: Conv2D with dilations, GatherNd,
- * CropAndResize (w.r.t. the image). Also loads tfjs's own gradient registry, which the
- * `@tensorflow/tfjs-core` Node bundle does not register by itself.
+ * CropAndResize (w.r.t. the image), the zero gradients of comparisons and logical ops.
+ * Also loads tfjs's own gradient registry, which the `@tensorflow/tfjs-core` Node bundle
+ * does not register by itself.
  */
 export function registerTrainingGradients(): void {
   if (gradientsRegistered) return;
   // The union package's Node bundle registers every tfjs gradient as a side effect.
   require('@tensorflow/tfjs');
-  for (const config of [conv2dGradConfig, gatherNdGradConfig, cropAndResizeGradConfig]) registerGradient(config);
+  for (const config of [conv2dGradConfig, gatherNdGradConfig, cropAndResizeGradConfig, ...comparisonGradConfigs]) {
+    registerGradient(config);
+  }
   gradientsRegistered = true;
 }
 

@@ -31,7 +31,8 @@ export function cpuFallbackKernel(kernelName: string, log: (message: string) => 
       announced.add(kernelName);
       log(`@lumen/runtime: wasm has no '${kernelName}' kernel; running it on the cpu backend (inputs copied)`);
     }
-    const cpuInputs: NamedTensorInfoMap = {};
+    // Some kernels (Einsum, AddN, Concat, ...) take their inputs as an array: keep the shape.
+    const cpuInputs = (Array.isArray(inputs) ? [] : {}) as NamedTensorInfoMap;
     const created: TensorInfo[] = [];
     for (const [name, info] of Object.entries(inputs)) {
       if (info == null) continue;

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+// initBackend runs once per process: every case gets a fresh module registry (and tfjs).
+// Reloading tfjs re-registers its kernels in the process-wide registry, which tfjs warns
+// about at length: those warnings are muted here.
+beforeEach(() => jest.spyOn(console, 'warn').mockImplementation(() => undefined));
+afterEach(() => jest.restoreAllMocks());
+
+async function freshInit(env: Record<string, string | undefined>, options: object = {}) {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+  try {
+    let result: unknown;
+    await jest.isolateModulesAsync(async () => {
+      const runtime = await import('./init-backend');
+      const core = await import('@tensorflow/tfjs-core');
+      const lines: string[] = [];
+      const first = await runtime.initBackend({ log: (m: string) => lines.push(m), ...options });
+      const second = await runtime.initBackend({ log: (m: string) => lines.push(m) });
+      result = { first, same: first === second, lines, active: core.getBackend() };
+    });
+    return result as { first: { name: string; threads: number; skipped: string[] }; same: boolean; lines: string[]; active: string };
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('initBackend', () => {
+  it('takes the first backend that works — here wasm, as tfjs-node cannot install — and says why it skipped', async () => {
+    const r = await freshInit({ LUMEN_BACKEND: undefined, LUMEN_WASM_THREADS: '1' });
+    expect(r.active).toBe(r.first.name);
+    expect(['tensorflow', 'wasm']).toContain(r.first.name);
+    if (r.first.name === 'wasm') expect(r.first.skipped.join('\n')).toMatch(/tfjs-node/);
+  });
+
+  it('honours LUMEN_BACKEND, logs its choice once and returns it again on later calls', async () => {
+    const r = await freshInit({ LUMEN_BACKEND: 'cpu' });
+    expect(r.first.name).toBe('cpu');
+    expect(r.active).toBe('cpu');
+    expect(r.same).toBe(true);
+    expect(r.lines).toEqual(['[lumen] tfjs backend: cpu — @tensorflow/tfjs-backend-cpu']);
+  });
+
+  it('lets LUMEN_BACKEND win over the backend a program prefers', async () => {
+    const r = await freshInit({ LUMEN_BACKEND: 'cpu' }, { backend: 'wasm' });
+    expect(r.first.name).toBe('cpu');
+  });
+
+  it('rejects an unknown LUMEN_BACKEND naming the variable and the allowed values', async () => {
+    await expect(freshInit({ LUMEN_BACKEND: 'webgpu' })).rejects.toThrow(
+      "LUMEN_BACKEND='webgpu' is not a backend; expected one of: tensorflow, wasm, cpu",
+    );
+  });
+
+  it('rejects a bad thread count', async () => {
+    await expect(freshInit({ LUMEN_BACKEND: 'wasm', LUMEN_WASM_THREADS: '0' })).rejects.toThrow(/from 1 to 8/);
+  });
+
+  it('explains a forced backend that cannot load', async () => {
+    let tensorflowInstalled = true;
+    try {
+      require.resolve('@tensorflow/tfjs-node');
+    } catch {
+      tensorflowInstalled = false;
+    }
+    if (tensorflowInstalled) return; // with libtensorflow present the forced choice simply works
+    await expect(freshInit({ LUMEN_BACKEND: 'tensorflow' })).rejects.toThrow(
+      /LUMEN_BACKEND=tensorflow could be initialised:[\s\S]*tfjs-node-gpu[\s\S]*tfjs-node/,
+    );
+  });
+
+  it('registers the training gradients on every backend', async () => {
+    await jest.isolateModulesAsync(async () => {
+      process.env.LUMEN_BACKEND = 'cpu';
+      try {
+        const runtime = await import('./init-backend');
+        const core = await import('@tensorflow/tfjs-core');
+        await runtime.initBackend({ log: () => undefined });
+        for (const k of ['Conv2D', 'GatherNd', 'CropAndResize', 'Less', 'FusedBatchNorm', 'MaxPool']) {
+          expect({ k, has: core.getGradient(k) != null }).toEqual({ k, has: true });
+        }
+      } finally {
+        delete process.env.LUMEN_BACKEND;
+      }
+    });
+    expect(tf).toBeDefined();
+  });
+});

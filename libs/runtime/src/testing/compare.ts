@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../init-backend';
+
+/** max |a − b| / max |b|: relative error in the max norm (1e-4 is the bar for kernels). */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs expected ${expected.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+/** Seeded standard-normal values (mulberry32 + Box–Muller): the same on every backend. */
+export function randomValues(size: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next());
+  return out;
+}
+
+/** wasm (single thread, so specs are quick to start) with Lumen's kernels; cpu beside it. */
+export async function setUpWasmAndCpu(): Promise<void> {
+  await initBackend({ backend: 'wasm', threads: 1, log: () => undefined });
+  // The cpu backend's one-time "install tfjs-node" banner is noise in specs.
+  (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+}
+
+/**
+ * Runs `f` on a backend and returns its outputs' values, checking that it left no tensor
+ * and no backend buffer behind (the tensors it returns are disposed here).
+ */
+export async function runOn(backend: 'wasm' | 'cpu', f: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const tensorsBefore = tf.memory().numTensors;
+  const buffersBefore = tf.backend().numDataIds();
+  const outs = tf.tidy(f);
+  const values = outs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outs);
+  // numTensors catches tensors left outside tidy; numDataIds catches buffers a kernel
+  // allocated for intermediates and never released (they are not tensors).
+  const leakedTensors = tf.memory().numTensors - tensorsBefore;
+  const leakedBuffers = tf.backend().numDataIds() - buffersBefore;
+  if (leakedTensors !== 0 || leakedBuffers !== 0) {
+    throw new Error(`${backend}: ${leakedTensors} tensors and ${leakedBuffers} data buffers leaked`);
+  }
+  return values;
+}
