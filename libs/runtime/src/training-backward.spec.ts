@@ -21,7 +21,7 @@ const shapes: Record<string, number[]> = {
 function frozenBn(x: tf.Tensor4D, channels: number, seed: number): tf.Tensor4D {
   const scale = tf.tensor1d(randomValues(channels, seed).map((v) => 1 + 0.1 * v));
   const shift = tf.tensor1d(randomValues(channels, seed + 1).map((v) => 0.1 * v));
-  return tf.add(tf.mul(x, scale), shift);
+  return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
 }
 
 function smoothL1(diff: tf.Tensor, beta: number): tf.Tensor {
@@ -37,10 +37,10 @@ function detectorLoss(p: Params, image: tf.Tensor4D): tf.Scalar {
   let y = tf.relu(tf.conv2d(x, p.a1 as tf.Tensor4D, 1, 'valid'));
   y = tf.relu(tf.conv2d(y, p.a2 as tf.Tensor4D, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]));
   y = tf.conv2d(y, p.a3 as tf.Tensor4D, 1, 'valid');
-  x = tf.relu(tf.add(y, tf.conv2d(x, p.down as tf.Tensor4D, 2, 'valid')));
+  x = tf.relu(tf.add(y, tf.conv2d(x, p.down as tf.Tensor4D, 2, 'valid'))) as tf.Tensor4D;
   // Trainable batch norm from batch statistics.
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  x = tf.batchNorm(x, mean, variance, p.beta as tf.Tensor1D, p.gamma as tf.Tensor1D, 1e-5);
+  x = tf.batchNorm(x, mean, variance, p.beta as tf.Tensor1D, p.gamma as tf.Tensor1D, 1e-5) as tf.Tensor4D;
   // MobileNetV2 inverted residual: expand, depthwise 3x3 (ReLU6), project.
   let m = tf.relu6(tf.conv2d(x, p.expand as tf.Tensor4D, 1, 'valid'));
   m = tf.relu6(tf.depthwiseConv2d(m, p.dw as tf.Tensor4D, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]));

@@ -1,4 +1,4 @@
-import { zerosLike, type GradConfig, type NamedGradientMap, type Tensor } from '@tensorflow/tfjs-core';
+import { zerosLike, type GradConfig, type Tensor } from '@tensorflow/tfjs-core';
 
 /**
  * Comparisons and logical ops are piecewise constant: their gradient is zero wherever it
@@ -14,7 +14,7 @@ function zeroGradient(kernelName: string, inputs: string[]): GradConfig {
     kernelName,
     inputsToSave: inputs,
     gradFunc: (_dy: Tensor | Tensor[], saved: Tensor[]) => {
-      const grads: NamedGradientMap = {};
+      const grads: Record<string, () => Tensor> = {};
       inputs.forEach((name, i) => (grads[name] = () => zerosLike(saved[i])));
       return grads;
     },

@@ -1,0 +1,95 @@
+/**
+ * Timing of one row on the active tfjs backend: median wall time of forward and of
+ * forward+backward, with a check that no run leaves tensors behind.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BenchModel } from './rows';
+
+export interface TimingOptions {
+  warmup: number;
+  runs: number;
+}
+
+export interface RowTiming {
+  fwdMs: number;
+  fwdBwdMs: number;
+  fwdSamples: number[];
+  fwdBwdSamples: number[];
+  outputShape: number[];
+  trainableParams: number;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function loss(model: BenchModel): tf.Scalar {
+  return tf.sum(model.forward(model.input));
+}
+
+/**
+ * Forward = the scalar loss (the same sum the backward pass starts from), read back so the
+ * time covers the whole computation on asynchronous backends too.
+ */
+async function forwardOnce(model: BenchModel): Promise<void> {
+  const value = tf.tidy(() => loss(model));
+  await value.data();
+  value.dispose();
+}
+
+/** Forward+backward: gradients of the loss w.r.t. every kernel variable, read back. */
+async function forwardBackwardOnce(model: BenchModel): Promise<void> {
+  const { value, grads } = tf.variableGrads(() => loss(model), model.variables);
+  const outputs = [value, ...Object.values(grads)];
+  await Promise.all(outputs.map((t) => t.data()));
+  tf.dispose(outputs);
+}
+
+/** Live tensors and backend buffers: a kernel that leaks an intermediate shows in the second. */
+function liveCounts(): { tensors: number; buffers: number } {
+  const m = tf.memory();
+  return { tensors: m.numTensors, buffers: m.numDataBuffers };
+}
+
+/**
+ * Runs `once` warmup + runs times; returns the timed samples (ms). Throws as soon as a run
+ * ends with more live tensors or buffers than there were before the first one.
+ */
+async function sample(what: string, once: () => Promise<void>, options: TimingOptions): Promise<number[]> {
+  const before = liveCounts();
+  const samples: number[] = [];
+  for (let i = 0; i < options.warmup + options.runs; i++) {
+    const start = performance.now();
+    await once();
+    const ms = performance.now() - start;
+    if (i >= options.warmup) samples.push(ms);
+    const after = liveCounts();
+    if (after.tensors > before.tensors || after.buffers > before.buffers) {
+      throw new Error(
+        `${what}: run ${i + 1} leaked ${after.tensors - before.tensors} tensor(s), ` +
+          `${after.buffers - before.buffers} backend buffer(s) (tf.memory() before ${JSON.stringify(before)}, after ${JSON.stringify(after)})`,
+      );
+    }
+  }
+  return samples;
+}
+
+function outputShape(model: BenchModel): number[] {
+  return tf.tidy(() => model.forward(model.input).shape);
+}
+
+export async function timeRow(id: string, model: BenchModel, options: TimingOptions): Promise<RowTiming> {
+  const shape = outputShape(model);
+  const fwdSamples = await sample(`${id} forward`, () => forwardOnce(model), options);
+  const fwdBwdSamples = await sample(`${id} forward+backward`, () => forwardBackwardOnce(model), options);
+  return {
+    fwdMs: median(fwdSamples),
+    fwdBwdMs: median(fwdBwdSamples),
+    fwdSamples,
+    fwdBwdSamples,
+    outputShape: shape,
+    trainableParams: model.variables.reduce((n, v) => n + v.size, 0),
+  };
+}
