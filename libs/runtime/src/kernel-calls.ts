@@ -30,6 +30,22 @@ export function callKernel(
   return out;
 }
 
+/** `callKernel` for kernels with several outputs. */
+export function callKernelOutputs(
+  backendName: string,
+  backend: KernelBackend,
+  name: string,
+  inputs: NamedTensorInfoMap,
+  attrs: NamedAttrMap = {},
+): TensorInfo[] {
+  const kernel = getKernel(name, backendName);
+  if (kernel == null) {
+    throw new Error(`@lumen/runtime: kernel '${name}' is not registered for backend '${backendName}'`);
+  }
+  const out = kernel.kernelFunc({ inputs, attrs, backend });
+  return Array.isArray(out) ? out : [out];
+}
+
 /** Frees intermediate results of `callKernel`. */
 export function release(backend: KernelBackend, ...infos: TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);

@@ -14,15 +14,17 @@ import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
 import { CPU_FALLBACK_KERNELS, cpuFallbackKernel } from './kernels/cpu-fallback';
 import { depthwiseConv2dBackpropFilterWasm } from './kernels/depthwise-conv2d-backprop-filter';
 import { depthwiseConv2dBackpropInputWasm } from './kernels/depthwise-conv2d-backprop-input';
+import { maxPoolGradWasm } from './kernels/max-pool-grad';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
 
-/** The wasm kernels Lumen provides: missing ones, and Conv2DBackpropInput replaced for speed. */
+/** The wasm kernels Lumen provides: missing ones, and slow ones (Conv2DBackpropInput, MaxPoolGrad) replaced. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2dBackpropFilterWasm,
   conv2dBackpropInputWasm,
   depthwiseConv2dBackpropFilterWasm,
   depthwiseConv2dBackpropInputWasm,
   unsortedSegmentSumWasm,
+  maxPoolGradWasm,
 ];
 
 let gradientsRegistered = false;

@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
+
+beforeAll(setUpWasmAndCpu);
+
+describe.each([
+  { name: '3x3/2 same, batch 2, odd map (ResNet stem)', x: [2, 11, 9, 5], k: 3, s: 2, pad: 'same' as const },
+  { name: '2x2/2 valid (VGG, crop-pool)', x: [3, 8, 10, 3], k: 2, s: 2, pad: 'valid' as const },
+  { name: '3x3/1 explicit pad 1', x: [1, 7, 6, 6], k: 3, s: 1, pad: 1 },
+])('maxPool gradient on wasm: $name', ({ x, k, s, pad }) => {
+  // Weighting each window's output differently makes a misrouted gradient visible.
+  const loss = (a: tf.Tensor) => {
+    const pooled = tf.maxPool(a as tf.Tensor4D, k, s, pad);
+    return tf.sum(tf.mul(pooled, tf.reshape(tf.range(1, 1 + pooled.size), pooled.shape)));
+  };
+  const grad = (values: Float32Array) => () => [tf.grad(loss)(tf.tensor4d(values, x as [number, number, number, number]))];
+
+  it('matches the cpu backend, without leaks', async () => {
+    const values = randomValues(x.reduce((a, b) => a * b), 71);
+    const [w] = await runOn('wasm', grad(values));
+    const [c] = await runOn('cpu', grad(values));
+    expect(relativeError(w, c)).toBeLessThan(1e-6);
+  });
+
+  it('sends a tied window’s gradient to its first maximum, as the cpu backend does', async () => {
+    const values = new Float32Array(x.reduce((a, b) => a * b)).fill(2);
+    const [w] = await runOn('wasm', grad(values));
+    const [c] = await runOn('cpu', grad(values));
+    expect(Array.from(w)).toEqual(Array.from(c));
+  });
+});
