@@ -10,6 +10,11 @@ export interface TimingOptions {
   runs: number;
 }
 
+export type Phase = 'fwd' | 'fwd+bwd';
+
+/** Called after every run, warm-up included: the parent process's sign of life. */
+export type OnRun = (phase: Phase, run: number, ms: number) => void;
+
 export interface RowTiming {
   fwdMs: number;
   fwdBwdMs: number;
@@ -57,7 +62,7 @@ function liveCounts(): { tensors: number; buffers: number } {
  * Runs `once` warmup + runs times; returns the timed samples (ms). Throws as soon as a run
  * ends with more live tensors or buffers than there were before the first one.
  */
-async function sample(what: string, once: () => Promise<void>, options: TimingOptions): Promise<number[]> {
+async function sample(phase: Phase, once: () => Promise<void>, options: TimingOptions, onRun: OnRun): Promise<number[]> {
   const before = liveCounts();
   const samples: number[] = [];
   for (let i = 0; i < options.warmup + options.runs; i++) {
@@ -65,10 +70,11 @@ async function sample(what: string, once: () => Promise<void>, options: TimingOp
     await once();
     const ms = performance.now() - start;
     if (i >= options.warmup) samples.push(ms);
+    onRun(phase, i, ms);
     const after = liveCounts();
     if (after.tensors > before.tensors || after.buffers > before.buffers) {
       throw new Error(
-        `${what}: run ${i + 1} leaked ${after.tensors - before.tensors} tensor(s), ` +
+        `${phase}: run ${i + 1} leaked ${after.tensors - before.tensors} tensor(s), ` +
           `${after.buffers - before.buffers} backend buffer(s) (tf.memory() before ${JSON.stringify(before)}, after ${JSON.stringify(after)})`,
       );
     }
@@ -80,10 +86,10 @@ function outputShape(model: BenchModel): number[] {
   return tf.tidy(() => model.forward(model.input).shape);
 }
 
-export async function timeRow(id: string, model: BenchModel, options: TimingOptions): Promise<RowTiming> {
+export async function timeRow(model: BenchModel, options: TimingOptions, onRun: OnRun): Promise<RowTiming> {
   const shape = outputShape(model);
-  const fwdSamples = await sample(`${id} forward`, () => forwardOnce(model), options);
-  const fwdBwdSamples = await sample(`${id} forward+backward`, () => forwardBackwardOnce(model), options);
+  const fwdSamples = await sample('fwd', () => forwardOnce(model), options, onRun);
+  const fwdBwdSamples = await sample('fwd+bwd', () => forwardBackwardOnce(model), options, onRun);
   return {
     fwdMs: median(fwdSamples),
     fwdBwdMs: median(fwdBwdSamples),
@@ -92,4 +98,27 @@ export async function timeRow(id: string, model: BenchModel, options: TimingOpti
     outputShape: shape,
     trainableParams: model.variables.reduce((n, v) => n + v.size, 0),
   };
+}
+
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
+
+/**
+ * One extra, untimed forward+backward under tf.profile: wall time per kernel name, the
+ * slowest first. Shows which kernel a slow row spends its time in (on wasm, kernels are
+ * synchronous, so the times are real).
+ */
+export async function profileFwdBwd(model: BenchModel, top: number): Promise<KernelTime[]> {
+  const info = await tf.profile(() => forwardBackwardOnce(model));
+  const byName = new Map<string, KernelTime>();
+  for (const k of info.kernels) {
+    const entry = byName.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+    entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    entry.calls++;
+    byName.set(k.name, entry);
+  }
+  return [...byName.values()].sort((a, b) => b.ms - a.ms).slice(0, top);
 }

@@ -1,43 +1,44 @@
 /** The benchmark's result: one table on stdout, the same data as JSON on request. */
-import type { RowTiming } from './measure';
+import type { BackendInfo, LumenTiming } from './lumen-process';
 import type { TorchResult, TorchRow } from './torch-peer';
-
-export interface LumenInfo {
-  backend: string;
-  detail: string;
-  threads: number;
-}
 
 export interface ReportRow {
   id: string;
   label: string;
-  lumen: RowTiming & { wasmHeapMiB: number | null };
+  /** null when the row failed; `error` says why. */
+  lumen: LumenTiming | null;
+  error: string | null;
   torch: TorchRow | null;
   /** Lumen fwd+bwd / Lumen fwd. */
-  lumenBwdRatio: number;
-  /** Lumen / PyTorch, forward and forward+backward; null without PyTorch. */
+  lumenBwdRatio: number | null;
+  /** Lumen / PyTorch, forward and forward+backward; null without both. */
   fwdVsTorch: number | null;
   fwdBwdVsTorch: number | null;
 }
 
 export interface Report {
   date: string;
+  /** `git describe --always --dirty` of the tree measured: the runtime changes often. */
+  commit: string | null;
   warmup: number;
   runs: number;
-  lumen: LumenInfo;
+  lumen: BackendInfo | null;
   torch: Omit<TorchResult, 'rows'> | { skipped: string };
   rows: ReportRow[];
 }
 
-export function reportRow(id: string, label: string, lumen: ReportRow['lumen'], torch: TorchRow | null): ReportRow {
+const over = (a: number | undefined, b: number | undefined): number | null => (a != null && b != null ? a / b : null);
+
+export function reportRow(id: string, label: string, lumen: LumenTiming | null, error: string | null, torch: TorchRow | null): ReportRow {
   return {
     id,
     label,
     lumen,
+    error,
     torch,
-    lumenBwdRatio: lumen.fwdBwdMs / lumen.fwdMs,
-    fwdVsTorch: torch != null ? lumen.fwdMs / torch.fwdMs : null,
-    fwdBwdVsTorch: torch != null ? lumen.fwdBwdMs / torch.fwdBwdMs : null,
+    lumenBwdRatio: over(lumen?.fwdBwdMs, lumen?.fwdMs),
+    fwdVsTorch: over(lumen?.fwdMs, torch?.fwdMs),
+    fwdBwdVsTorch: over(lumen?.fwdBwdMs, torch?.fwdBwdMs),
   };
 }
 
@@ -54,39 +55,43 @@ const HEADER = [
   'PyTorch f+b/fwd',
   'fwd Lumen/PyTorch',
   'f+b Lumen/PyTorch',
+  'wasm heap MiB',
 ];
 
 function cells(row: ReportRow): string[] {
-  const t = row.torch;
+  const { lumen, torch } = row;
+  const failed = row.error != null ? 'FAILED' : '—';
   return [
     row.label,
-    ms(row.lumen.fwdMs),
-    ms(row.lumen.fwdBwdMs),
+    lumen != null ? ms(lumen.fwdMs) : failed,
+    lumen != null ? ms(lumen.fwdBwdMs) : failed,
     ratio(row.lumenBwdRatio),
-    ms(t?.fwdMs),
-    ms(t?.fwdBwdMs),
-    ratio(t != null ? t.fwdBwdMs / t.fwdMs : null),
+    ms(torch?.fwdMs),
+    ms(torch?.fwdBwdMs),
+    ratio(over(torch?.fwdBwdMs, torch?.fwdMs)),
     ratio(row.fwdVsTorch),
     ratio(row.fwdBwdVsTorch),
+    lumen?.wasmHeapMiB != null ? lumen.wasmHeapMiB.toFixed(0) : '—',
   ];
 }
 
-/** A Markdown table (pastes into issues and the README as is). */
+function header(report: Report): string[] {
+  const l = report.lumen;
+  const lumen = l != null ? `Lumen: tfjs ${l.backend} (${l.detail}), ${l.threads} thread(s)` : 'Lumen: no backend came up';
+  const t = report.torch;
+  const torch = 'skipped' in t ? `PyTorch: skipped (${t.skipped})` : `PyTorch ${t.torch} / torchvision ${t.torchvision} on CPU, ${t.threads} threads`;
+  return [
+    `${lumen}; ${torch}${report.commit != null ? `; tree ${report.commit}` : ''}`,
+    `median of ${report.runs} runs after ${report.warmup} warm-up; f+b = forward + backward to every conv kernel (not the input)`,
+  ];
+}
+
+/** A Markdown table (pastes into issues and docs as is), then the errors of failed rows. */
 export function formatTable(report: Report): string {
   const lines = [HEADER, ...report.rows.map(cells)];
   const widths = HEADER.map((_, c) => Math.max(...lines.map((l) => l[c].length)));
   const fmt = (l: string[]) => `| ${l.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join(' | ')} |`;
   const rule = `|${widths.map((w, c) => (c === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  const torch = 'skipped' in report.torch
-    ? `PyTorch: skipped (${report.torch.skipped})`
-    : `PyTorch ${report.torch.torch} / torchvision ${report.torch.torchvision}, ${report.torch.threads} threads, CPU`;
-  const lumen = `Lumen: tfjs ${report.lumen.backend} (${report.lumen.detail}), ${report.lumen.threads} thread(s)`;
-  return [
-    `${lumen}; ${torch}`,
-    `median of ${report.runs} runs after ${report.warmup} warm-up; f+b = forward+backward (conv-weight gradients)`,
-    '',
-    fmt(lines[0]),
-    rule,
-    ...lines.slice(1).map(fmt),
-  ].join('\n');
+  const errors = report.rows.filter((r) => r.error != null).map((r) => `FAILED ${r.id}: ${r.error}`);
+  return [...header(report), '', fmt(lines[0]), rule, ...lines.slice(1).map(fmt), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
 }

@@ -3,7 +3,7 @@
  * which builds the same shapes in NCHW.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { resnet50ToLayer3 } from './resnet50';
+import { resnet50ToLayer3, type FrozenBnMode } from './resnet50';
 
 /** A model under test: an input (never differentiated) and the kernels to differentiate. */
 export interface BenchModel {
@@ -16,6 +16,8 @@ export interface BenchModel {
 export interface BenchRow {
   readonly id: string;
   readonly label: string;
+  /** The runtime_torch.py row it is compared with. */
+  readonly torchId: string;
   build(): BenchModel;
 }
 
@@ -61,8 +63,8 @@ function depthwise3x3(): BenchModel {
   return singleOp([3, 3, 64, 1], (x, w) => tf.depthwiseConv2d(x, w, 1, 'same'));
 }
 
-function resnet(): BenchModel {
-  const trunk = resnet50ToLayer3();
+function resnet(bn: FrozenBnMode): BenchModel {
+  const trunk = resnet50ToLayer3(bn);
   const input = randomInput([1, 608, 800, 3]);
   return {
     input,
@@ -76,9 +78,23 @@ function resnet(): BenchModel {
 }
 
 export const ROWS: readonly BenchRow[] = [
-  { id: 'conv3x3_s1', label: 'conv 3x3/1 same 128²x64→64', build: conv(3, 64, 1, 'same') },
-  { id: 'conv3x3_s2', label: 'conv 3x3/2 pad1 128²x64→64', build: conv(3, 64, 2, 1) },
-  { id: 'conv1x1_256', label: 'conv 1x1/1 128²x64→256', build: conv(1, 256, 1, 0) },
-  { id: 'dwconv3x3', label: 'depthwise 3x3/1 128²x64', build: depthwise3x3 },
-  { id: 'resnet50_layer3', label: 'ResNet-50→layer3 608x800', build: resnet },
+  { id: 'conv3x3_s1', label: 'conv 3x3/1 same 128²x64→64', torchId: 'conv3x3_s1', build: conv(3, 64, 1, 'same') },
+  { id: 'conv3x3_s2', label: 'conv 3x3/2 pad1 128²x64→64', torchId: 'conv3x3_s2', build: conv(3, 64, 2, 1) },
+  { id: 'conv1x1_256', label: 'conv 1x1/1 128²x64→256', torchId: 'conv1x1_256', build: conv(1, 256, 1, 0) },
+  { id: 'dwconv3x3', label: 'depthwise 3x3/1 128²x64', torchId: 'dwconv3x3', build: depthwise3x3 },
+  {
+    id: 'resnet50_layer3',
+    label: 'ResNet-50→layer3 608x800',
+    torchId: 'resnet50_layer3',
+    build: () => resnet('ops'),
+  },
+  {
+    // The same trunk with frozen BN folded into the kernels: the tape then holds fewer
+    // activations, which lets forward+backward fit in the wasm heap at this size (see
+    // resnet50.ts). PyTorch's side is the same torchvision trunk.
+    id: 'resnet50_layer3_folded',
+    label: 'ResNet-50→layer3 608x800, BN folded',
+    torchId: 'resnet50_layer3',
+    build: () => resnet('folded'),
+  },
 ];

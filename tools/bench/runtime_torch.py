@@ -42,7 +42,7 @@ def resnet50_to_layer3():
     return trunk, (1, 3, 608, 800)
 
 
-# Keys must match the row ids in tools/bench/rows.ts.
+# Keys are the torchId values of tools/bench/rows.ts.
 ROWS = {
     "conv3x3_s1": lambda: single_conv(64, 3, 1, 1),
     "conv3x3_s2": lambda: single_conv(64, 3, 2, 1),
