@@ -1,0 +1,1 @@
+export { gridAnchors, referenceAnchors } from './anchors';
