@@ -46,3 +46,23 @@ describe.each(cases)('depthwise conv gradients on wasm: $name', (c) => {
     expect(relativeError(dw, cdw)).toBeLessThan(1e-4);
   });
 });
+
+describe('DepthwiseConv2dNativeBackpropFilter with dilation (direct kernel call)', () => {
+  // tfjs's depthwise gradient refuses dilations, but the kernel itself supports them.
+  it('matches the direct definition', async () => {
+    const xShape: [number, number, number, number] = [2, 11, 10, 3];
+    const wShape: [number, number, number, number] = [3, 3, 3, 2];
+    const xv = randomValues(xShape.reduce((a, b) => a * b), 24);
+    const ref: RefConv = {
+      x: xv, xShape, w: new Float32Array(54), wShape, stride: [1, 1], dilation: [2, 2], pad: [2, 2, 2, 2], depthwise: true,
+    };
+    const yShape = refOutShape(ref);
+    const dyv = randomValues(yShape.reduce((a, b) => a * b), 25);
+    const [dw] = await runOn('wasm', () => [
+      tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(xv, xShape), dy: tf.tensor4d(dyv, yShape) }, {
+        strides: [1, 1], dilations: [2, 2], pad: [[0, 0], [2, 2], [2, 2], [0, 0]], filterShape: wShape,
+      } as never) as tf.Tensor,
+    ]);
+    expect(relativeError(dw, refConvGrads(ref, dyv).dw)).toBeLessThan(1e-4);
+  });
+});
