@@ -6,9 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { initBackend } from '@lumen/runtime';
 import type { WorkerMessage } from './lumen-process';
-import { profileFwdBwd, timeRow } from './measure';
+import { describeModel, profileFwdBwd, timePhase, type Phase } from './measure';
 import { ROWS } from './rows';
 
+const PHASES: Phase[] = ['fwd', 'fwd+bwd'];
 const PROFILE_TOP = 8;
 const STACK_LINES = 6;
 
@@ -25,6 +26,16 @@ function wasmHeapMiB(): number | null {
   return heap != null ? heap.byteLength / 2 ** 20 : null;
 }
 
+/** The heap size at a failure: tells an exhausted 4 GB heap from a bug. */
+function heapNote(): string {
+  try {
+    const mib = wasmHeapMiB();
+    return mib != null ? `\n(wasm heap at failure: ${mib.toFixed(0)} MiB)` : '';
+  } catch {
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { row: { type: 'string' }, warmup: { type: 'string' }, runs: { type: 'string' }, profile: { type: 'boolean' } },
@@ -38,9 +49,13 @@ async function main(): Promise<void> {
   await send({ type: 'backend', backend: choice.name, detail: choice.detail, threads: choice.threads, skipped: choice.skipped });
   const model = row.build();
   try {
-    const timing = await timeRow(model, options, (phase, run, ms) => void send({ type: 'run', phase, run, ms }));
-    const kernels = values.profile === true ? await profileFwdBwd(model, PROFILE_TOP) : undefined;
-    await send({ type: 'result', timing: { ...timing, wasmHeapMiB: wasmHeapMiB(), kernels } });
+    await send({ type: 'model', ...describeModel(model) });
+    for (const phase of PHASES) {
+      const timing = await timePhase(phase, model, options, (p, run, ms) => void send({ type: 'run', phase: p, run, ms }));
+      await send({ type: 'phase', phase, ...timing });
+    }
+    const kernels = values.profile === true ? await profileFwdBwd(model, PROFILE_TOP) : null;
+    await send({ type: 'done', wasmHeapMiB: wasmHeapMiB(), kernels });
   } finally {
     model.dispose();
   }
@@ -51,7 +66,7 @@ main()
     process.exitCode = 1;
     // The message and where it came from: a wasm RangeError says little on its own.
     const message = e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, STACK_LINES).join('\n') : String(e);
-    return send({ type: 'error', message });
+    return send({ type: 'error', message: `${message}${heapNote()}` });
   })
   // The open IPC channel would keep this process alive.
   .finally(() => process.disconnect());

@@ -15,11 +15,13 @@ export type Phase = 'fwd' | 'fwd+bwd';
 /** Called after every run, warm-up included: the parent process's sign of life. */
 export type OnRun = (phase: Phase, run: number, ms: number) => void;
 
-export interface RowTiming {
-  fwdMs: number;
-  fwdBwdMs: number;
-  fwdSamples: number[];
-  fwdBwdSamples: number[];
+/** One phase's result: the median and every timed sample, in ms. */
+export interface PhaseTiming {
+  ms: number;
+  samples: number[];
+}
+
+export interface ModelInfo {
   outputShape: number[];
   trainableParams: number;
 }
@@ -82,22 +84,19 @@ async function sample(phase: Phase, once: () => Promise<void>, options: TimingOp
   return samples;
 }
 
-function outputShape(model: BenchModel): number[] {
-  return tf.tidy(() => model.forward(model.input).shape);
-}
-
-export async function timeRow(model: BenchModel, options: TimingOptions, onRun: OnRun): Promise<RowTiming> {
-  const shape = outputShape(model);
-  const fwdSamples = await sample('fwd', () => forwardOnce(model), options, onRun);
-  const fwdBwdSamples = await sample('fwd+bwd', () => forwardBackwardOnce(model), options, onRun);
+/** Output shape (one untimed forward, which also warms up the kernels) and parameter count. */
+export function describeModel(model: BenchModel): ModelInfo {
   return {
-    fwdMs: median(fwdSamples),
-    fwdBwdMs: median(fwdBwdSamples),
-    fwdSamples,
-    fwdBwdSamples,
-    outputShape: shape,
+    outputShape: tf.tidy(() => model.forward(model.input).shape),
     trainableParams: model.variables.reduce((n, v) => n + v.size, 0),
   };
+}
+
+/** Times one phase. Phases are separate so a row whose backward fails still has its forward. */
+export async function timePhase(phase: Phase, model: BenchModel, options: TimingOptions, onRun: OnRun): Promise<PhaseTiming> {
+  const once = phase === 'fwd' ? () => forwardOnce(model) : () => forwardBackwardOnce(model);
+  const samples = await sample(phase, once, options, onRun);
+  return { ms: median(samples), samples };
 }
 
 export interface KernelTime {

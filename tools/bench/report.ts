@@ -1,17 +1,16 @@
 /** The benchmark's result: one table on stdout, the same data as JSON on request. */
-import type { BackendInfo, LumenTiming } from './lumen-process';
+import type { BackendInfo, LumenResult } from './lumen-process';
 import type { TorchResult, TorchRow } from './torch-peer';
 
 export interface ReportRow {
   id: string;
   label: string;
-  /** null when the row failed; `error` says why. */
-  lumen: LumenTiming | null;
-  error: string | null;
+  /** What was measured, and the error if the row failed part-way. */
+  lumen: LumenResult;
   torch: TorchRow | null;
   /** Lumen fwd+bwd / Lumen fwd. */
   lumenBwdRatio: number | null;
-  /** Lumen / PyTorch, forward and forward+backward; null without both. */
+  /** Lumen / PyTorch, forward and forward+backward; null unless both sides have the number. */
   fwdVsTorch: number | null;
   fwdBwdVsTorch: number | null;
 }
@@ -29,16 +28,15 @@ export interface Report {
 
 const over = (a: number | undefined, b: number | undefined): number | null => (a != null && b != null ? a / b : null);
 
-export function reportRow(id: string, label: string, lumen: LumenTiming | null, error: string | null, torch: TorchRow | null): ReportRow {
+export function reportRow(id: string, label: string, lumen: LumenResult, torch: TorchRow | null): ReportRow {
   return {
     id,
     label,
     lumen,
-    error,
     torch,
-    lumenBwdRatio: over(lumen?.fwdBwdMs, lumen?.fwdMs),
-    fwdVsTorch: over(lumen?.fwdMs, torch?.fwdMs),
-    fwdBwdVsTorch: over(lumen?.fwdBwdMs, torch?.fwdBwdMs),
+    lumenBwdRatio: over(lumen.fwdBwd?.ms, lumen.fwd?.ms),
+    fwdVsTorch: over(lumen.fwd?.ms, torch?.fwdMs),
+    fwdBwdVsTorch: over(lumen.fwdBwd?.ms, torch?.fwdBwdMs),
   };
 }
 
@@ -60,18 +58,19 @@ const HEADER = [
 
 function cells(row: ReportRow): string[] {
   const { lumen, torch } = row;
-  const failed = row.error != null ? 'FAILED' : '—';
+  // A phase missing from a failed row failed (or never ran because an earlier one did).
+  const lumenMs = (t: { ms: number } | null) => (t != null ? ms(t.ms) : lumen.error != null ? 'FAILED' : '—');
   return [
     row.label,
-    lumen != null ? ms(lumen.fwdMs) : failed,
-    lumen != null ? ms(lumen.fwdBwdMs) : failed,
+    lumenMs(lumen.fwd),
+    lumenMs(lumen.fwdBwd),
     ratio(row.lumenBwdRatio),
     ms(torch?.fwdMs),
     ms(torch?.fwdBwdMs),
     ratio(over(torch?.fwdBwdMs, torch?.fwdMs)),
     ratio(row.fwdVsTorch),
     ratio(row.fwdBwdVsTorch),
-    lumen?.wasmHeapMiB != null ? lumen.wasmHeapMiB.toFixed(0) : '—',
+    lumen.wasmHeapMiB != null ? lumen.wasmHeapMiB.toFixed(0) : '—',
   ];
 }
 
@@ -92,6 +91,6 @@ export function formatTable(report: Report): string {
   const widths = HEADER.map((_, c) => Math.max(...lines.map((l) => l[c].length)));
   const fmt = (l: string[]) => `| ${l.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join(' | ')} |`;
   const rule = `|${widths.map((w, c) => (c === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  const errors = report.rows.filter((r) => r.error != null).map((r) => `FAILED ${r.id}: ${r.error}`);
+  const errors = report.rows.filter((r) => r.lumen.error != null).map((r) => `FAILED ${r.id}: ${r.lumen.error}`);
   return [...header(report), '', fmt(lines[0]), rule, ...lines.slice(1).map(fmt), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
 }

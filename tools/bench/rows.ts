@@ -1,6 +1,6 @@
 /**
- * The benchmark's rows on the Lumen (tfjs) side. Ids are shared with runtime_torch.py,
- * which builds the same shapes in NCHW.
+ * The benchmark's rows on the Lumen (tfjs) side. Each names the runtime_torch.py row it is
+ * compared with (`torchId`), which builds the same shapes in NCHW.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { resnet50ToLayer3, type FrozenBnMode } from './resnet50';

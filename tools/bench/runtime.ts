@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runLumenRow, type BackendInfo, type LumenOutcome } from './lumen-process';
+import { runLumenRow, type BackendInfo, type LumenResult } from './lumen-process';
 import { formatTable, reportRow, type Report, type ReportRow } from './report';
 import { ROWS, type BenchRow } from './rows';
 import { runTorch, torchUnavailable, type TorchResult } from './torch-peer';
@@ -102,22 +102,21 @@ function announceBackend(info: BackendInfo, options: Options): void {
   console.error(`[lumen] ${options.warmup} warm-up + ${options.runs} timed runs per measurement, one process per row`);
 }
 
-function logOutcome(id: string, outcome: LumenOutcome): void {
-  if (outcome.error != null) {
-    console.error(`[lumen] ${id} FAILED: ${outcome.error}`);
-    return;
-  }
-  const { fwdMs, fwdBwdMs, kernels } = outcome.timing;
-  console.error(`[lumen] ${id}: fwd ${fwdMs.toFixed(1)} ms, fwd+bwd ${fwdBwdMs.toFixed(1)} ms`);
+function logResult(id: string, result: LumenResult): void {
+  const { fwd, fwdBwd, kernels, error } = result;
+  const phases = [fwd != null ? `fwd ${fwd.ms.toFixed(1)} ms` : null, fwdBwd != null ? `fwd+bwd ${fwdBwd.ms.toFixed(1)} ms` : null];
+  const measured = phases.filter((p) => p != null).join(', ');
+  if (measured !== '') console.error(`[lumen] ${id}: ${measured}`);
+  if (error != null) console.error(`[lumen] ${id} FAILED: ${error}`);
   for (const k of kernels ?? []) console.error(`[lumen]   ${k.kernel.padEnd(36)} ${k.ms.toFixed(1).padStart(9)} ms  ${k.calls} call(s)`);
 }
 
 /** Times every row, one at a time; the first backend report is printed for all. */
-async function runLumen(options: Options): Promise<{ backend: BackendInfo | null; outcomes: LumenOutcome[] }> {
+async function runLumen(options: Options): Promise<{ backend: BackendInfo | null; results: LumenResult[] }> {
   let backend: BackendInfo | null = null;
-  const outcomes: LumenOutcome[] = [];
+  const results: LumenResult[] = [];
   for (const row of options.rows) {
-    const outcome = await runLumenRow(row.id, {
+    const result = await runLumenRow(row.id, {
       ...options,
       onBackend: (info) => {
         if (backend == null) announceBackend(info, options);
@@ -128,10 +127,10 @@ async function runLumen(options: Options): Promise<{ backend: BackendInfo | null
         if (ms >= 1000) console.error(`[lumen] ${row.id} ${phase} run ${run + 1}/${options.warmup + options.runs}: ${ms.toFixed(0)} ms`);
       },
     });
-    logOutcome(row.id, outcome);
-    outcomes.push(outcome);
+    logResult(row.id, result);
+    results.push(result);
   }
-  return { backend, outcomes };
+  return { backend, results };
 }
 
 async function runPeer(options: Options): Promise<TorchResult | { skipped: string }> {
@@ -154,8 +153,8 @@ function gitCommit(): string | null {
 /** Warns when both sides disagree on a row's output shape: they would not be comparable. */
 function checkShapes(rows: ReportRow[]): void {
   for (const r of rows) {
-    if (r.torch == null || r.lumen == null) continue;
-    const [n, h, w, c] = r.lumen.outputShape;
+    if (r.torch == null || r.lumen.model == null) continue;
+    const [n, h, w, c] = r.lumen.model.outputShape;
     const nchw = [n, c, h, w].join('x');
     if (nchw !== r.torch.outputShape.join('x')) {
       console.error(`[bench] ${r.id}: output shapes differ — Lumen NCHW ${nchw}, PyTorch ${r.torch.outputShape.join('x')}`);
@@ -169,12 +168,12 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const { backend, outcomes } = await runLumen(options);
+  const { backend, results } = await runLumen(options);
   // PyTorch runs after Lumen, never alongside it: on 2 cores they would share the CPU.
   const torch = await runPeer(options);
   const torchRows = 'rows' in torch ? torch.rows : [];
   const rows = options.rows.map((row, i) =>
-    reportRow(row.id, row.label, outcomes[i].timing, outcomes[i].error, torchRows.find((t) => t.id === row.torchId) ?? null),
+    reportRow(row.id, row.label, results[i], torchRows.find((t) => t.id === row.torchId) ?? null),
   );
   checkShapes(rows);
 
@@ -193,7 +192,7 @@ async function main(): Promise<void> {
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
     console.error(`[bench] wrote ${options.json}`);
   }
-  if (rows.some((r) => r.error != null)) process.exitCode = 1;
+  if (rows.some((r) => r.lumen.error != null)) process.exitCode = 1;
 }
 
 // exitCode, not exit(): stdout may be a pipe still draining the table.
