@@ -14,10 +14,11 @@ import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
 import { CPU_FALLBACK_KERNELS, cpuFallbackKernel } from './kernels/cpu-fallback';
 import { depthwiseConv2dBackpropFilterWasm } from './kernels/depthwise-conv2d-backprop-filter';
 import { depthwiseConv2dBackpropInputWasm } from './kernels/depthwise-conv2d-backprop-input';
+import { identityWasm } from './kernels/identity';
 import { maxPoolGradWasm } from './kernels/max-pool-grad';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
 
-/** The wasm kernels Lumen provides: missing ones, and slow ones (Conv2DBackpropInput, MaxPoolGrad) replaced. */
+/** The wasm kernels Lumen provides: missing ones, and slow or copying ones (Conv2DBackpropInput, MaxPoolGrad, Identity) replaced. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2dBackpropFilterWasm,
   conv2dBackpropInputWasm,
@@ -25,6 +26,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   depthwiseConv2dBackpropInputWasm,
   unsortedSegmentSumWasm,
   maxPoolGradWasm,
+  identityWasm,
 ];
 
 let gradientsRegistered = false;
