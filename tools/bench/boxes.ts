@@ -14,7 +14,7 @@
  * goes to stderr, the table to stdout; exits 1 when an answer disagrees or a bar is missed.
  */
 import { referenceAnchors, gridAnchors } from '@lumen/anchors';
-import { boxIou, nms } from '@lumen/boxes';
+import { boxIou, nms, seededRandom } from '@lumen/boxes';
 import { initBackend } from '@lumen/runtime';
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn, spawnSync } from 'node:child_process';
@@ -83,18 +83,6 @@ function options(argv: string[]) {
     torchThreads: count('torch-threads', values['torch-threads'], 1),
     python: values.python,
     json: values.json,
-  };
-}
-
-/** mulberry32: the inputs are the same on every run and machine. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -234,7 +222,7 @@ async function main(): Promise<number> {
   }
   const backend = await initBackend();
 
-  const random = seeded(20240603);
+  const random = seededRandom(20240603); // the same inputs on every run and machine
   const proposals = proposalBoxes(random);
   const reference = referenceAnchors(GRID.sizes, GRID.ratios);
   const gridData = gridAnchors(reference, GRID.height, GRID.width, GRID.stride).dataSync() as Float32Array;

@@ -9,12 +9,13 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 import torchvision
 from torchvision.models.detection.anchor_utils import AnchorGenerator
+
+from peer_timing import time_ms
 
 
 def load(folder, name, columns=None):
@@ -23,13 +24,7 @@ def load(folder, name, columns=None):
 
 
 def timed(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
+    samples = time_ms(fn, warmup, runs)
     return {'ms': statistics.median(samples), 'samples': samples}
 
 

@@ -19,11 +19,12 @@ import argparse
 import json
 import statistics
 import sys
-import time
 
 import torch
 import torchvision
 from torch import nn
+
+from peer_timing import time_ms
 
 
 def single_conv(out_channels, kernel, stride, padding, groups=1):
@@ -62,17 +63,6 @@ def forward_backward(model, x, params):
         p.grad = None  # a fresh gradient each run, as tfjs's variableGrads returns
     loss = model(x).sum()
     loss.backward()
-
-
-def time_ms(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000.0)
-    return samples
 
 
 def measure(row_id, warmup, runs):

@@ -17,6 +17,8 @@ export { batchedNms, nms } from './nms';
 export { BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, matchBoxes } from './matcher';
 export type { MatcherOptions } from './matcher';
 export { sampleBalanced } from './sampler';
+// The seeded generator the sampler draws from, for callers that need the same stream.
+export { seededRandom } from './random';
 export type { BalancedSample, SamplerOptions } from './sampler';
 export { smoothL1 } from './smooth-l1';
 export type { Reduction, SmoothL1Options } from './smooth-l1';
