@@ -21,34 +21,45 @@ export function boxArea(boxes: Tensor2D): Tensor1D {
 export function iouMatrix(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
   const n = a.length / 4;
   const m = b.length / 4;
-  const bx1 = new Float64Array(m);
-  const by1 = new Float64Array(m);
-  const bx2 = new Float64Array(m);
-  const by2 = new Float64Array(m);
-  const bArea = new Float64Array(m);
-  for (let j = 0; j < m; j++) {
-    bx1[j] = b[4 * j];
-    by1[j] = b[4 * j + 1];
-    bx2[j] = b[4 * j + 2];
-    by2[j] = b[4 * j + 3];
-    bArea[j] = f32(f32(bx2[j] - bx1[j]) * f32(by2[j] - by1[j]));
+  // Columns of `a` as separate arrays: the inner loop runs over `a` (typically the long
+  // side: anchors or proposals, in spatial order, so the overlap branch predicts well).
+  const ax1 = new Float64Array(n);
+  const ay1 = new Float64Array(n);
+  const ax2 = new Float64Array(n);
+  const ay2 = new Float64Array(n);
+  const aArea = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    ax1[i] = a[4 * i];
+    ay1[i] = a[4 * i + 1];
+    ax2[i] = a[4 * i + 2];
+    ay2[i] = a[4 * i + 3];
+    aArea[i] = f32(f32(ax2[i] - ax1[i]) * f32(ay2[i] - ay1[i]));
   }
   const out = new Float32Array(n * m);
-  for (let i = 0; i < n; i++) {
-    const x1 = a[4 * i];
-    const y1 = a[4 * i + 1];
-    const x2 = a[4 * i + 2];
-    const y2 = a[4 * i + 3];
+  for (let j = 0; j < m; j++) {
+    const x1 = b[4 * j];
+    const y1 = b[4 * j + 1];
+    const x2 = b[4 * j + 2];
+    const y2 = b[4 * j + 3];
     const area = f32(f32(x2 - x1) * f32(y2 - y1));
-    const row = i * m;
-    for (let j = 0; j < m; j++) {
-      // Disjoint pairs (most of them) leave the 0 the array starts with.
-      const w = f32(Math.min(x2, bx2[j]) - Math.max(x1, bx1[j]));
-      if (w <= 0) continue;
-      const h = f32(Math.min(y2, by2[j]) - Math.max(y1, by1[j]));
-      if (h <= 0) continue;
-      const inter = f32(w * h);
-      out[row + j] = inter / f32(f32(area + bArea[j]) - inter);
+    for (let i = 0, o = j; i < n; i++, o += m) {
+      // Disjoint pairs (most of them) keep the 0 the array starts with. Rejecting them by
+      // plain compares first is much cheaper than V8's Math.min/max (branchy) sequences.
+      const ix1 = ax1[i];
+      if (ix1 >= x2) continue;
+      const ix2 = ax2[i];
+      if (ix2 <= x1) continue;
+      const iy1 = ay1[i];
+      if (iy1 >= y2) continue;
+      const iy2 = ay2[i];
+      if (iy2 <= y1) continue;
+      const w = f32((x2 < ix2 ? x2 : ix2) - (x1 > ix1 ? x1 : ix1));
+      const h = f32((y2 < iy2 ? y2 : iy2) - (y1 > iy1 ? y1 : iy1));
+      if (w > 0 && h > 0) {
+        // (degenerate boxes, x2 < x1, can still get here)
+        const inter = f32(w * h);
+        out[o] = inter / f32(f32(aArea[i] + area) - inter);
+      }
     }
   }
   return out;
