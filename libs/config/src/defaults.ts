@@ -1,0 +1,142 @@
+import type { Config } from './schema';
+
+/**
+ * The one source of Lumen's defaults. Every value is torchvision's Faster R-CNN (C4, one
+ * feature map) unless its comment says otherwise; named configs in `configs/*.yaml` hold only
+ * their differences from this.
+ */
+export const DEFAULTS: Config = {
+  model: {
+    backbone: {
+      /** resnet18 | resnet34 | resnet50 | resnet101 | vgg16 | mobilenet_v2 (@lumen/backbone). */
+      name: 'resnet50',
+      /**
+       * ImageNet weights as .safetensors with torchvision/timm names (see the README for
+       * converting a torchvision .pth). null trains from scratch.
+       */
+      weights: null,
+      /** 'frozen' (torchvision's FrozenBatchNorm2d) or 'trainable' (batch statistics). */
+      batchNorm: 'frozen',
+      /** Detectron's FREEZE_AT: stem + first (k-1) stages get no gradient. torchvision trains 3 of 5 ResNet stages. */
+      freezeAt: 2,
+      /** Stride of the tail's first block (ResNet layer4): 2 as in the C4 design. */
+      tailStride: 2,
+      /** Channel multiplier; 1 for pretrained weights. Small widths train quickly from scratch. */
+      width: 1,
+      /** Dropout in VGG's fc6/fc7 while training. */
+      dropout: 0,
+    },
+    /** torchvision GeneralizedRCNNTransform: ImageNet normalisation, pad to a multiple of 32. */
+    transform: {
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+      sizeDivisible: 32,
+    },
+    /** torchvision's single-map example (AnchorGenerator((32..512,), ((0.5, 1, 2),))): 15 per location. */
+    anchors: {
+      sizes: [32, 64, 128, 256, 512],
+      ratios: [0.5, 1, 2],
+    },
+    rpn: {
+      /** 'sigmoid' (A logits, torchvision) or 'softmax' (2A logits, original paper / Luminoth). */
+      objectness: 'sigmoid',
+      preNmsTopN: { train: 2000, test: 1000 },
+      postNmsTopN: { train: 2000, test: 1000 },
+      nmsThresh: 0.7,
+      fgIouThresh: 0.7,
+      bgIouThresh: 0.3,
+      batchSizePerImage: 256,
+      positiveFraction: 0.5,
+      minSize: 1e-3,
+      scoreThresh: 0,
+    },
+    roiPool: {
+      /** 'align' (torchvision RoIAlign) or 'crop' (Luminoth: crop-and-resize 2x, 2x2 max-pool). */
+      mode: 'align',
+      /** Output side of a pooled RoI: 7 for the 'mlp' and 'vgg-fc' heads, 14 before a ResNet tail. */
+      size: 7,
+      samplingRatio: 2,
+      aligned: false,
+    },
+    rcnn: {
+      /** 'mlp' (TwoMLPHead), 'resnet-tail' (backbone tail, C4) or 'vgg-fc' (fc6/fc7). */
+      head: 'mlp',
+      /** Width of the 'mlp' head's two layers. */
+      hidden: 1024,
+      fgIouThresh: 0.5,
+      bgIouThresh: 0.5,
+      batchSizePerImage: 512,
+      positiveFraction: 0.25,
+      boxWeights: [10, 10, 5, 5],
+      scoreThresh: 0.05,
+      nmsThresh: 0.5,
+      detectionsPerImage: 100,
+      minSize: 1e-2,
+    },
+  },
+  data: {
+    dataset: {
+      /** 'digits' (embedded, generated on first use), 'voc', 'coco' or 'csv'. */
+      type: 'digits',
+      dir: 'data/digits',
+      splits: { train: 'train', val: 'val', test: 'test' },
+      /** Explicit class list (labels 1..N in this order); discovered from the data when absent. */
+      classes: null,
+      /** How many images the digits generator writes per split (it reads nothing else). */
+      digits: { seed: 2024, train: 3000, val: 300, test: 300 },
+    },
+    /** Resize so the short side is minSize unless the long side would exceed maxSize (torchvision 800/1333). */
+    image: { minSize: 800, maxSize: 1333 },
+    /** torchvision's detection references train with a horizontal flip only. */
+    augment: {
+      flip: 0.5,
+      scaleJitter: { prob: 0, minSizes: [] },
+      photometric: { prob: 0, brightness: 0.125, contrast: 0.5, saturation: 0.5, hue: 0.05 },
+      crop: { prob: 0, minScale: 0.3, minBoxVisible: 0.5 },
+    },
+    /** Images decoded at once, and decoded examples held ahead of the training step. */
+    loader: { concurrency: 2, prefetch: 4, shuffle: true },
+  },
+  train: {
+    seed: 0,
+    /** Images per step (padded to one size). */
+    batchSize: 2,
+    /** Total optimizer steps. */
+    steps: 26000,
+    optimizer: {
+      /** 'sgd' (momentum, torchvision's references) or 'adam'. */
+      type: 'sgd',
+      lr: 0.02,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      /** Adam's betas and epsilon. */
+      betas: [0.9, 0.999],
+      epsilon: 1e-8,
+    },
+    schedule: {
+      /** 'step' (multiply by gamma at each milestone), 'cosine' (to 0 at the last step) or 'constant'. */
+      type: 'step',
+      milestones: [16000, 22000],
+      gamma: 0.1,
+      /** Linear warm-up from lr * warmupFactor over warmupSteps (torchvision: 1/1000, 1000). */
+      warmupSteps: 1000,
+      warmupFactor: 0.001,
+    },
+    /** Clip the global gradient norm to this; null = no clipping. */
+    clipGradNorm: null,
+    /** Checkpoint every N steps (and at the end); keep the last K plus the best by mAP. */
+    checkpointEvery: 2000,
+    keepCheckpoints: 3,
+    /** Evaluate on the val split every N steps (0 = only at the end). */
+    evalEvery: 2000,
+    /** Log (metrics.jsonl, plain-log lines) every N steps. */
+    logEvery: 20,
+  },
+  eval: {
+    /** 'voc' (area AP, VOC2010+), 'voc07' (11-point) or 'coco' (AP@[.5:.95]). */
+    metric: 'voc',
+    iouThreshold: 0.5,
+    /** Cap on images evaluated during training (null = the whole split). */
+    maxImages: null,
+  },
+};

@@ -1,0 +1,26 @@
+// Lumen's configuration: commented defaults (defaults.ts), a strict schema (schema.ts), named
+// YAML configs holding only their differences, and `--set a.b=c` overrides.
+export { DEFAULTS } from './defaults';
+export {
+  BACKBONE_BATCH_NORM,
+  BOX_HEADS,
+  configSchema,
+  DATASET_TYPES,
+  METRICS,
+  OBJECTNESS_MODES,
+  OPTIMIZERS,
+  ROI_POOL_MODES,
+  SCHEDULES,
+} from './schema';
+export type { BackboneConfig, Config, DataConfig, EvalConfig, ModelConfig, TrainConfig } from './schema';
+export {
+  ConfigError,
+  configToYaml,
+  defaultConfigDir,
+  listConfigs,
+  loadConfig,
+  mergeConfig,
+  parseOverride,
+  validateConfig,
+} from './load';
+export type { LoadConfigOptions, LoadedConfig } from './load';

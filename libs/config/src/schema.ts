@@ -1,0 +1,158 @@
+import { z } from 'zod';
+
+// The shape of a resolved config. Every object is strict: an unknown key is an error naming it
+// (a typo must not silently fall back to a default). Defaults live in defaults.ts.
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const probability = z.number().min(0).max(1);
+const positive = z.number().positive();
+const trainTest = z.strictObject({ train: positiveInt, test: positiveInt });
+
+export const BACKBONE_BATCH_NORM = ['frozen', 'trainable'] as const;
+export const OBJECTNESS_MODES = ['sigmoid', 'softmax'] as const;
+export const ROI_POOL_MODES = ['align', 'crop'] as const;
+export const BOX_HEADS = ['mlp', 'resnet-tail', 'vgg-fc'] as const;
+export const DATASET_TYPES = ['digits', 'voc', 'coco', 'csv'] as const;
+export const OPTIMIZERS = ['sgd', 'adam'] as const;
+export const SCHEDULES = ['step', 'cosine', 'constant'] as const;
+export const METRICS = ['voc', 'voc07', 'coco'] as const;
+
+export const backboneSchema = z.strictObject({
+  // Checked against @lumen/backbone's registry by the detector (config depends on no lib).
+  name: z.string().min(1),
+  weights: z.string().min(1).nullable(),
+  batchNorm: z.enum(BACKBONE_BATCH_NORM),
+  freezeAt: z.number().int().min(0).max(5),
+  tailStride: z.union([z.literal(1), z.literal(2)]),
+  width: positive,
+  dropout: z.number().min(0).max(1).lt(1),
+});
+
+export const modelSchema = z.strictObject({
+  backbone: backboneSchema,
+  transform: z.strictObject({
+    mean: z.tuple([z.number(), z.number(), z.number()]),
+    std: z.tuple([positive, positive, positive]),
+    sizeDivisible: positiveInt,
+  }),
+  anchors: z.strictObject({
+    sizes: z.array(positive).min(1),
+    ratios: z.array(positive).min(1),
+  }),
+  rpn: z.strictObject({
+    objectness: z.enum(OBJECTNESS_MODES),
+    preNmsTopN: trainTest,
+    postNmsTopN: trainTest,
+    nmsThresh: probability,
+    fgIouThresh: probability,
+    bgIouThresh: probability,
+    batchSizePerImage: positiveInt,
+    positiveFraction: probability,
+    minSize: z.number().nonnegative(),
+    scoreThresh: probability,
+  }),
+  roiPool: z.strictObject({
+    mode: z.enum(ROI_POOL_MODES),
+    size: positiveInt,
+    samplingRatio: z.number().int(),
+    aligned: z.boolean(),
+  }),
+  rcnn: z.strictObject({
+    head: z.enum(BOX_HEADS),
+    hidden: positiveInt,
+    fgIouThresh: probability,
+    bgIouThresh: probability,
+    batchSizePerImage: positiveInt,
+    positiveFraction: probability,
+    boxWeights: z.tuple([positive, positive, positive, positive]),
+    scoreThresh: probability,
+    nmsThresh: probability,
+    detectionsPerImage: positiveInt,
+    minSize: z.number().nonnegative(),
+  }),
+});
+
+export const dataSchema = z.strictObject({
+  dataset: z.strictObject({
+    type: z.enum(DATASET_TYPES),
+    dir: z.string().min(1),
+    splits: z.strictObject({ train: z.string().min(1), val: z.string().min(1), test: z.string().min(1) }),
+    classes: z.array(z.string().min(1)).min(1).nullable(),
+    digits: z.strictObject({ seed: z.number().int(), train: nonNegativeInt, val: nonNegativeInt, test: nonNegativeInt }),
+  }),
+  image: z.strictObject({ minSize: positiveInt, maxSize: positiveInt }),
+  augment: z.strictObject({
+    flip: probability,
+    scaleJitter: z.strictObject({ prob: probability, minSizes: z.array(positiveInt) }),
+    photometric: z.strictObject({
+      prob: probability,
+      brightness: z.number().min(0).max(1),
+      contrast: z.number().min(0).max(1),
+      saturation: z.number().min(0).max(1),
+      hue: z.number().min(0).max(0.5),
+    }),
+    crop: z.strictObject({ prob: probability, minScale: z.number().gt(0).max(1), minBoxVisible: probability }),
+  }),
+  loader: z.strictObject({ concurrency: positiveInt, prefetch: positiveInt, shuffle: z.boolean() }),
+});
+
+export const trainSchema = z.strictObject({
+  seed: z.number().int(),
+  batchSize: positiveInt,
+  steps: positiveInt,
+  optimizer: z.strictObject({
+    type: z.enum(OPTIMIZERS),
+    lr: positive,
+    momentum: z.number().min(0).lt(1),
+    weightDecay: z.number().nonnegative(),
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]),
+    epsilon: positive,
+  }),
+  schedule: z.strictObject({
+    type: z.enum(SCHEDULES),
+    milestones: z.array(positiveInt),
+    gamma: positive,
+    warmupSteps: nonNegativeInt,
+    warmupFactor: z.number().gt(0).max(1),
+  }),
+  clipGradNorm: positive.nullable(),
+  checkpointEvery: positiveInt,
+  keepCheckpoints: positiveInt,
+  evalEvery: nonNegativeInt,
+  logEvery: positiveInt,
+});
+
+export const evalSchema = z.strictObject({
+  metric: z.enum(METRICS),
+  iouThreshold: probability,
+  maxImages: positiveInt.nullable(),
+});
+
+export const configSchema = z
+  .strictObject({ model: modelSchema, data: dataSchema, train: trainSchema, eval: evalSchema })
+  .superRefine((config, ctx) => {
+    const { image, augment } = config.data;
+    if (image.maxSize < image.minSize) {
+      ctx.addIssue({ code: 'custom', path: ['data', 'image', 'maxSize'], message: `must be >= data.image.minSize (${image.minSize})` });
+    }
+    if (augment.scaleJitter.prob > 0 && augment.scaleJitter.minSizes.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['data', 'augment', 'scaleJitter', 'minSizes'], message: 'must list at least one size when scaleJitter.prob > 0' });
+    }
+    for (const [name, rule] of [['rpn', config.model.rpn], ['rcnn', config.model.rcnn]] as const) {
+      if (rule.bgIouThresh > rule.fgIouThresh) {
+        ctx.addIssue({ code: 'custom', path: ['model', name, 'bgIouThresh'], message: `must be <= model.${name}.fgIouThresh (${rule.fgIouThresh})` });
+      }
+    }
+    const milestones = config.train.schedule.milestones;
+    if (milestones.some((m, i) => i > 0 && m <= milestones[i - 1])) {
+      ctx.addIssue({ code: 'custom', path: ['train', 'schedule', 'milestones'], message: 'must be strictly increasing' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ModelConfig = Config['model'];
+export type BackboneConfig = ModelConfig['backbone'];
+export type DataConfig = Config['data'];
+export type TrainConfig = Config['train'];
+export type EvalConfig = Config['eval'];
