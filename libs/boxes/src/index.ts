@@ -13,7 +13,7 @@ export {
   RPN_BOX_CODER_WEIGHTS,
 } from './box-coder';
 export type { BoxCoderWeights } from './box-coder';
-export { batchedNms, nms } from './nms';
+export { batchedNms, batchedNmsSync, nms, nmsSync } from './nms';
 export { BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, matchBoxes } from './matcher';
 export type { MatcherOptions } from './matcher';
 export { sampleBalanced } from './sampler';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { boxIou } from './iou';
-import { batchedNms, nms, rankByScore } from './nms';
+import { batchedNms, batchedNmsSync, nms, nmsSync, rankByScore } from './nms';
 import { findCase, loadFixture } from './testing/fixtures';
 
 interface NmsSet {
@@ -211,5 +211,33 @@ describe('nms / batchedNms argument errors', () => {
     await expect(nms(tf.tensor2d([[0, 0, Infinity, 1], [0, 0, 2, 2]]), scores, 0.5)).rejects.toThrow("Error in nms: 'boxes' must be finite, but row 0 is [0, 0, Infinity, 1].");
     await expect(nms(boxes, tf.tensor1d([NaN, 1]), 0.5)).rejects.toThrow("Error in nms: 'scores' must not contain NaN, but index 0 is NaN.");
     await expect(batchedNms(boxes, scores, tf.tensor1d([0, NaN]), 0.5)).rejects.toThrow("Error in batchedNms: 'groups' must not contain NaN, but index 1 is NaN.");
+  });
+});
+
+describe('nmsSync / batchedNmsSync', () => {
+  it('give the async versions’ answers on every torchvision fixture', async () => {
+    for (const set of nmsSets) {
+      for (const t of Object.keys(set.keep)) {
+        const boxes = tf.tensor2d(set.boxes, [set.boxes.length, 4]);
+        const scores = tf.tensor1d(set.scores);
+        const keep = nmsSync(boxes, scores, Number(t), 5);
+        expect(Array.from(keep.dataSync())).toEqual(set.keep[t].slice(0, 5));
+        tf.dispose([boxes, scores, keep]);
+      }
+    }
+    for (const set of batchedSets) {
+      for (const t of Object.keys(set.keep)) {
+        const args = [tf.tensor2d(set.boxes, [set.boxes.length, 4]), tf.tensor1d(set.scores), tf.tensor1d(set.groups ?? [], 'int32')] as const;
+        const keep = batchedNmsSync(...args, Number(t));
+        expect(Array.from(keep.dataSync())).toEqual(set.keep[t]);
+        tf.dispose([...args, keep]);
+      }
+    }
+  });
+
+  it('check their arguments like the async versions', () => {
+    const boxes = tf.tensor2d([[0, 0, 1, 1]]);
+    expect(() => nmsSync(boxes, tf.tensor1d([1, 2]), 0.5)).toThrow(/Error in nmsSync: 'boxes' and 'scores' must have the same length/);
+    expect(() => batchedNmsSync(boxes, tf.tensor1d([1]), tf.tensor1d([0]), 2)).toThrow(/Error in batchedNmsSync: 'iouThreshold' must be a number in \[0, 1\]/);
   });
 });

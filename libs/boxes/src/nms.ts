@@ -199,8 +199,20 @@ function indicesOf(order: Int32Array, ranks: Int32Array): Tensor1D {
  */
 export async function nms(boxes: Tensor2D, scores: Tensor1D, iouThreshold: number, maxOutput?: number): Promise<Tensor1D> {
   checkInputs('nms', boxes, scores, iouThreshold);
-  const limit = resolveMaxOutput('nms', maxOutput, scores.shape[0]);
   const [boxData, scoreData] = await Promise.all([boxes.data(), scores.data()]);
+  return nmsOfValues(boxData, scoreData, iouThreshold, resolveMaxOutput('nms', maxOutput, scores.shape[0]));
+}
+
+/**
+ * `nms` reading its inputs synchronously (`dataSync`): for code that must not await, such as
+ * proposal generation inside a gradient tape.
+ */
+export function nmsSync(boxes: Tensor2D, scores: Tensor1D, iouThreshold: number, maxOutput?: number): Tensor1D {
+  checkInputs('nmsSync', boxes, scores, iouThreshold);
+  return nmsOfValues(boxes.dataSync(), scores.dataSync(), iouThreshold, resolveMaxOutput('nmsSync', maxOutput, scores.shape[0]));
+}
+
+function nmsOfValues(boxData: ArrayLike<number>, scoreData: ArrayLike<number>, iouThreshold: number, limit: number): Tensor1D {
   assertNoNaN('nms', 'scores', scoreData);
   const order = rankByScore(scoreData);
   const ranked = rankBoxes('nms', boxData, order);
@@ -228,8 +240,26 @@ export async function batchedNms(
   checkInputs('batchedNms', boxes, scores, iouThreshold);
   assertRank('batchedNms', 'groups', groups, 1, ['int32', 'float32']);
   assertSameLength('batchedNms', ['boxes', 'groups'], boxes, groups);
-  const limit = resolveMaxOutput('batchedNms', maxOutput, scores.shape[0]);
   const [boxData, scoreData, groupData] = await Promise.all([boxes.data(), scores.data(), groups.data()]);
+  return batchedNmsOfValues(boxData, scoreData, groupData, iouThreshold, resolveMaxOutput('batchedNms', maxOutput, scores.shape[0]));
+}
+
+/** `batchedNms` reading its inputs synchronously (`dataSync`). */
+export function batchedNmsSync(boxes: Tensor2D, scores: Tensor1D, groups: Tensor1D, iouThreshold: number, maxOutput?: number): Tensor1D {
+  checkInputs('batchedNmsSync', boxes, scores, iouThreshold);
+  assertRank('batchedNmsSync', 'groups', groups, 1, ['int32', 'float32']);
+  assertSameLength('batchedNmsSync', ['boxes', 'groups'], boxes, groups);
+  const limit = resolveMaxOutput('batchedNmsSync', maxOutput, scores.shape[0]);
+  return batchedNmsOfValues(boxes.dataSync(), scores.dataSync(), groups.dataSync(), iouThreshold, limit);
+}
+
+function batchedNmsOfValues(
+  boxData: ArrayLike<number>,
+  scoreData: ArrayLike<number>,
+  groupData: ArrayLike<number>,
+  iouThreshold: number,
+  limit: number,
+): Tensor1D {
   assertNoNaN('batchedNms', 'scores', scoreData);
   assertNoNaN('batchedNms', 'groups', groupData);
   const order = rankByScore(scoreData);
