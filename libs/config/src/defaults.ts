@@ -133,9 +133,8 @@ export const DEFAULTS: Config = {
     logEvery: 20,
   },
   eval: {
-    /** 'voc' (area AP, VOC2010+), 'voc07' (11-point) or 'coco' (AP@[.5:.95]). */
+    /** 'voc' (area AP at IoU 0.5, VOC2010+), 'voc07' (11-point) or 'coco' (AP@[.5:.95]). */
     metric: 'voc',
-    iouThreshold: 0.5,
     /** Cap on images evaluated during training (null = the whole split). */
     maxImages: null,
   },

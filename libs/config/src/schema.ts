@@ -125,7 +125,6 @@ export const trainSchema = z.strictObject({
 
 export const evalSchema = z.strictObject({
   metric: z.enum(METRICS),
-  iouThreshold: probability,
   maxImages: positiveInt.nullable(),
 });
 

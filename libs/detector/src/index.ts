@@ -1,0 +1,25 @@
+// Faster R-CNN composed from a Lumen config: backbone -> RPN -> RoI pooling -> box head, with
+// the training step, inference, optimizers and checkpoints (DESIGN.md §2, §5).
+export { anchorsFor, backboneOptions, buildDetector, initDetector } from './model';
+export type { Detector, DetectorParams } from './model';
+export { detectBatch, LOSS_NAMES, trainingLosses } from './forward';
+export type { Detection, ImageScale, LossName, Losses } from './forward';
+export { stepRng, trainStep } from './train-step';
+export type { StepResult } from './train-step';
+export {
+  applyGradients,
+  createOptimizer,
+  disposeOptimizer,
+  globalNorm,
+  learningRate,
+  optimizerSlots,
+  restoreOptimizer,
+} from './optimizer';
+export type { OptimizerState } from './optimizer';
+export { assignParams, countParams, disposeParams, flattenParams, trainableParams } from './params';
+export type { NamedArray, ParamTree } from './params';
+export { batchImages } from './transform';
+export type { ImageBatch, ImageInput } from './transform';
+export type { ImageTargets, TrainingExample } from './targets';
+export { CONFIG_FILE, loadCheckpoint, META_FILE, OPTIMIZER_FILE, saveCheckpoint, WEIGHTS_FILE } from './checkpoint';
+export type { CheckpointMeta, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint';

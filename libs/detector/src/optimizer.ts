@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainConfig } from '@lumen/config';
+import type { ParamTree } from './params';
+import { trainableParams } from './params';
+
+export type OptimizerConfig = TrainConfig['optimizer'];
+export type ScheduleConfig = TrainConfig['schedule'];
+
+/**
+ * Optimizer state: one set of slots per trainable variable, by dotted name, plus the step
+ * count. Slots are tf.Variables so a checkpoint saves them like params (`<name>.momentum`,
+ * `<name>.m`, `<name>.v`) and a resumed run continues exactly.
+ */
+export interface OptimizerState {
+  config: OptimizerConfig;
+  step: number;
+  slots: Map<string, Record<string, tf.Variable>>;
+}
+
+const SLOT_NAMES: Record<OptimizerConfig['type'], readonly string[]> = { sgd: ['momentum'], adam: ['m', 'v'] };
+
+export function createOptimizer(config: OptimizerConfig, params: ParamTree): OptimizerState {
+  const slots = new Map<string, Record<string, tf.Variable>>();
+  for (const [name, variable] of trainableParams(params)) {
+    const record: Record<string, tf.Variable> = {};
+    for (const slot of SLOT_NAMES[config.type]) record[slot] = tf.tidy(() => tf.variable(tf.zerosLike(variable), false));
+    slots.set(name, record);
+  }
+  return { config, step: 0, slots };
+}
+
+export function disposeOptimizer(state: OptimizerState): void {
+  for (const record of state.slots.values()) for (const v of Object.values(record)) v.dispose();
+  state.slots.clear();
+}
+
+/** Slots as a flat record `<param>.<slot>` for checkpoints. */
+export function optimizerSlots(state: OptimizerState): Array<[string, tf.Variable]> {
+  const out: Array<[string, tf.Variable]> = [];
+  for (const [name, record] of state.slots) for (const [slot, v] of Object.entries(record)) out.push([`${name}.${slot}`, v]);
+  return out;
+}
+
+/**
+ * Learning rate at `step` (0-based): linear warm-up from lr·warmupFactor to lr over
+ * warmupSteps (torchvision's references), times the step or cosine decay.
+ */
+export function learningRate(optimizer: OptimizerConfig, schedule: ScheduleConfig, step: number, totalSteps: number): number {
+  let factor = 1;
+  if (schedule.type === 'step') {
+    for (const milestone of schedule.milestones) if (step >= milestone) factor *= schedule.gamma;
+  } else if (schedule.type === 'cosine') {
+    const progress = Math.min(1, step / Math.max(1, totalSteps));
+    factor = 0.5 * (1 + Math.cos(Math.PI * progress));
+  }
+  if (step < schedule.warmupSteps) {
+    const alpha = step / schedule.warmupSteps;
+    factor *= schedule.warmupFactor * (1 - alpha) + alpha;
+  }
+  return optimizer.lr * factor;
+}
+
+/** sqrt(sum of squares) over all gradients, as torch.nn.utils.clip_grad_norm_ computes it. */
+export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+/**
+ * One update of every trainable variable with its gradient (missing gradients count as 0, as
+ * for a head that got no samples). SGD as torch.optim.SGD (weight decay added to the gradient,
+ * momentum buffer, no dampening); Adam as torch.optim.Adam (L2 weight decay, bias-corrected).
+ * With `clipNorm`, gradients are scaled by min(1, clipNorm / (norm + 1e-6)) first. Returns the
+ * gradient norm before clipping (for the log).
+ */
+export function applyGradients(
+  state: OptimizerState,
+  params: ParamTree,
+  grads: Record<string, tf.Tensor>,
+  lr: number,
+  clipNorm: number | null,
+): number {
+  const { config } = state;
+  const entries = trainableParams(params).filter(([name]) => grads[name] !== undefined);
+  const norm = globalNorm(entries.map(([name]) => grads[name]));
+  const normValue = norm.dataSync()[0];
+  norm.dispose();
+  const clip = clipNorm !== null && normValue > clipNorm ? clipNorm / (normValue + 1e-6) : 1;
+  state.step += 1;
+  const t = state.step;
+  for (const [name, variable] of entries) {
+    const slots = state.slots.get(name);
+    if (!slots) throw new Error(`Error in applyGradients: no optimizer state for '${name}' (was the optimizer created for these params?)`);
+    tf.tidy(() => {
+      let g = grads[name];
+      if (clip !== 1) g = tf.mul(g, clip);
+      if (config.weightDecay > 0) g = tf.add(g, tf.mul(variable, config.weightDecay));
+      if (config.type === 'sgd') {
+        const buffer = config.momentum > 0 ? tf.add(tf.mul(slots.momentum, config.momentum), g) : g;
+        if (config.momentum > 0) slots.momentum.assign(buffer);
+        variable.assign(tf.sub(variable, tf.mul(buffer, lr)));
+      } else {
+        const [b1, b2] = config.betas;
+        const m = tf.add(tf.mul(slots.m, b1), tf.mul(g, 1 - b1));
+        const v = tf.add(tf.mul(slots.v, b2), tf.mul(tf.square(g), 1 - b2));
+        slots.m.assign(m);
+        slots.v.assign(v);
+        const stepSize = lr / (1 - b1 ** t);
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), config.epsilon);
+        variable.assign(tf.sub(variable, tf.mul(tf.div(m, denom), stepSize)));
+      }
+    });
+  }
+  return normValue;
+}
+
+/** Loads slots saved by a checkpoint (`<param>.<slot>`); a missing or misshapen slot is an error naming it. */
+export function restoreOptimizer(state: OptimizerState, slots: Record<string, { shape: number[]; data: Float32Array | Int32Array }>, source: string): void {
+  for (const [name, variable] of optimizerSlots(state)) {
+    const saved = slots[name];
+    if (!saved) throw new Error(`${source}: optimizer slot '${name}' is missing (was the checkpoint written with another optimizer or model?)`);
+    if (saved.shape.length !== variable.shape.length || saved.shape.some((d, i) => d !== variable.shape[i])) {
+      throw new Error(`${source}: optimizer slot '${name}' has shape [${saved.shape}], expected [${variable.shape}]`);
+    }
+    tf.tidy(() => variable.assign(tf.tensor(Float32Array.from(saved.data), saved.shape)));
+  }
+}
