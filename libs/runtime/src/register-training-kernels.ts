@@ -14,11 +14,13 @@ import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
 import { CPU_FALLBACK_KERNELS, cpuFallbackKernel } from './kernels/cpu-fallback';
 import { depthwiseConv2dBackpropFilterWasm } from './kernels/depthwise-conv2d-backprop-filter';
 import { depthwiseConv2dBackpropInputWasm } from './kernels/depthwise-conv2d-backprop-input';
+import { batchMatMulWasm } from './kernels/batch-mat-mul';
 import { identityWasm } from './kernels/identity';
 import { maxPoolGradWasm } from './kernels/max-pool-grad';
+import { tileWasm } from './kernels/tile';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
 
-/** The wasm kernels Lumen provides: missing ones, and slow or copying ones (Conv2DBackpropInput, MaxPoolGrad, Identity) replaced. */
+/** The wasm kernels Lumen provides: missing ones, and slow or copying ones (Conv2DBackpropInput, MaxPoolGrad, Identity, Tile) replaced. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2dBackpropFilterWasm,
   conv2dBackpropInputWasm,
@@ -27,6 +29,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   unsortedSegmentSumWasm,
   maxPoolGradWasm,
   identityWasm,
+  tileWasm,
 ];
 
 let gradientsRegistered = false;
@@ -56,6 +59,12 @@ export function registerWasmTrainingKernels(log: (message: string) => void = con
   for (const config of WASM_TRAINING_KERNELS) {
     if (getKernel(config.kernelName, 'wasm') != null) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
+  }
+  // BatchMatMul wraps wasm's own (kept for plain operands).
+  const matMul = getKernel('BatchMatMul', 'wasm');
+  if (matMul != null) {
+    unregisterKernel('BatchMatMul', 'wasm');
+    registerKernel(batchMatMulWasm(matMul));
   }
   for (const name of CPU_FALLBACK_KERNELS) {
     if (getKernel(name, 'wasm') == null) registerKernel(cpuFallbackKernel(name, log));
