@@ -60,6 +60,9 @@ export function buildDetector(config: Config, classes: readonly string[]): Detec
   if (model.rcnn.head === 'resnet-tail' && isVgg) {
     throw new Error(`model.rcnn.head: 'resnet-tail' runs the backbone's tail; VGG's tail is 'vgg-fc'`);
   }
+  if (model.rcnn.head === 'vgg-fc' && model.roiPool.size !== 7) {
+    throw new Error(`model.roiPool.size: VGG's fc6 takes 7x7 RoIs, but the config pools ${model.roiPool.size}x${model.roiPool.size}`);
+  }
   const options = backboneOptions(config);
   const tail = usesBackboneTail(config)
     ? {

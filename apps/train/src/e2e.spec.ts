@@ -1,0 +1,144 @@
+import { seededRandom } from '@lumen/boxes';
+import { loadConfig } from '@lumen/config';
+import { buildDetector, createOptimizer, disposeOptimizer, disposeParams, initDetector, loadCheckpoint, trainStep, type TrainingExample } from '@lumen/detector';
+import { initBackend } from '@lumen/runtime';
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runTraining } from './train';
+
+const CONFIG = resolve(__dirname, '../../../configs/digits.yaml');
+const CLASSES = ['square', 'bar'];
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', log: () => undefined });
+});
+
+/** Two small images with a bright square and a dark bar on noise: a batch that can be fitted. */
+function fixedBatch(): TrainingExample[] {
+  const random = seededRandom(11);
+  const make = (w: number, h: number, square: number[], bar: number[]): TrainingExample => {
+    const pixels = new Uint8Array(w * h * 3);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = 90 + Math.floor(random() * 60);
+    const paint = ([x1, y1, x2, y2]: number[], value: number) => {
+      for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) pixels.fill(value, (y * w + x) * 3, (y * w + x) * 3 + 3);
+    };
+    paint(square, 250);
+    paint(bar, 10);
+    return { pixels, width: w, height: h, boxes: new Float32Array([...square, ...bar]), labels: new Int32Array([1, 2]) };
+  };
+  return [make(80, 64, [8, 8, 40, 40], [50, 10, 60, 58]), make(80, 64, [40, 24, 72, 56], [6, 4, 16, 50])];
+}
+
+function tinyConfig(backbone: string, head: string, extra: string[] = []) {
+  const tail = head !== 'mlp';
+  return loadConfig(CONFIG, {
+    overrides: [
+      `model.backbone.name=${backbone}`,
+      `model.backbone.width=${backbone === 'mobilenet_v2' ? 0.25 : 0.125}`,
+      `model.rcnn.head=${head}`,
+      // C4 tails see 14x14 RoIs; VGG's fc6 was built for 7x7; MobileNet's tail is heavy on wasm.
+      `model.roiPool.size=${tail && backbone.startsWith('resnet') ? 14 : 7}`,
+      'model.rcnn.hidden=64',
+      'model.anchors.sizes=[16,32]',
+      'model.anchors.ratios=[0.5,1,2]',
+      'model.rcnn.batchSizePerImage=16',
+      'model.rpn.batchSizePerImage=64',
+      'train.optimizer.lr=0.003',
+      'train.schedule.type=constant',
+      'train.schedule.warmupSteps=0',
+      ...extra,
+    ],
+  }).config;
+}
+
+describe('every backbone and both head families train on a fixed batch', () => {
+  const combos: Array<[string, string]> = [
+    ['resnet18', 'mlp'],
+    ['resnet18', 'resnet-tail'],
+    ['resnet50', 'mlp'],
+    ['resnet50', 'resnet-tail'],
+    ['vgg16', 'mlp'],
+    ['vgg16', 'vgg-fc'],
+    ['mobilenet_v2', 'mlp'],
+    ['mobilenet_v2', 'resnet-tail'],
+  ];
+  it.each(combos)('%s + %s: losses fall, no tensor leaks', (backbone, head) => {
+    const config = tinyConfig(backbone, head);
+    const detector = buildDetector(config, CLASSES);
+    const params = initDetector(detector, seededRandom(3));
+    const optimizer = createOptimizer(config.train.optimizer, params);
+    const batch = fixedBatch();
+    const losses: number[] = [];
+    let tensorsAfterFirst = 0;
+    for (let step = 0; step < 12; step++) {
+      losses.push(trainStep(detector, params, optimizer, batch, config).loss);
+      if (step === 0) tensorsAfterFirst = tf.memory().numTensors;
+    }
+    expect(tf.memory().numTensors).toBe(tensorsAfterFirst);
+    const first = losses.slice(0, 2).reduce((a, b) => a + b) / 2;
+    const last = losses.slice(-2).reduce((a, b) => a + b) / 2;
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(last).toBeLessThan(0.8 * first);
+    disposeOptimizer(optimizer);
+    disposeParams(params);
+  });
+});
+
+describe('lumen train', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lumen-train-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const overrides = () => [
+    `data.dataset.dir=${join(dir, 'digits')}`,
+    'data.dataset.digits.train=6',
+    'data.dataset.digits.val=2',
+    'data.dataset.digits.test=2',
+    'data.image.minSize=96',
+    'data.image.maxSize=128',
+    'model.backbone.width=0.125',
+    'model.rcnn.hidden=32',
+    'model.rpn.batchSizePerImage=32',
+    'model.rcnn.batchSizePerImage=16',
+    'train.schedule.type=constant',
+    'train.schedule.warmupSteps=0',
+    'train.checkpointEvery=2',
+    'train.evalEvery=0',
+    'train.logEvery=1',
+    'eval.maxImages=2',
+  ];
+  const quiet = { log: () => undefined, plain: true };
+
+  it('resumes to the same parameters as an uninterrupted run', async () => {
+    const straight = await runTraining({ ...quiet, config: CONFIG, overrides: [...overrides(), 'train.steps=4'], jobDir: join(dir, 'straight') });
+    expect(straight.step).toBe(4);
+    const first = await runTraining({ ...quiet, config: CONFIG, overrides: [...overrides(), 'train.steps=2'], jobDir: join(dir, 'split') });
+    expect(first.step).toBe(2);
+    const resumed = await runTraining({ ...quiet, config: CONFIG, overrides: ['train.steps=4'], jobDir: join(dir, 'split'), resume: true });
+    expect(resumed.step).toBe(4);
+    const a = loadCheckpoint(straight.checkpoint);
+    const b = loadCheckpoint(resumed.checkpoint);
+    expect(Object.keys(b.weights).sort()).toEqual(Object.keys(a.weights).sort());
+    for (const name of Object.keys(a.weights)) {
+      expect({ name, values: Array.from(b.weights[name].data) }).toEqual({ name, values: Array.from(a.weights[name].data) });
+    }
+    expect(b.meta.step).toBe(4);
+    // metrics.jsonl has a line per step and the final evaluation.
+    const lines = readFileSync(join(dir, 'straight', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'train').map((l) => l.step)).toEqual([1, 2, 3, 4]);
+    expect(lines.some((l) => l.type === 'eval' && l.step === 4)).toBe(true);
+  });
+
+  it('refuses a job dir with checkpoints unless resuming, and names what is missing', async () => {
+    await expect(runTraining({ ...quiet, config: CONFIG, overrides: overrides(), jobDir: join(dir, 'straight') })).rejects.toThrow(/already holds checkpoints: pass --resume/);
+    await expect(runTraining({ ...quiet, config: CONFIG, overrides: ['model.backbone.weights=/nowhere/r18.safetensors'], jobDir: join(dir, 'w') })).rejects.toThrow(
+      /pretrained resnet18 weights at \/nowhere\/r18.safetensors, which do not exist/,
+    );
+    const voc = resolve(__dirname, '../../../configs/voc.yaml');
+    await expect(runTraining({ ...quiet, config: voc, overrides: ['data.dataset.dir=/nowhere/VOC2007'], jobDir: join(dir, 'v') })).rejects.toThrow(/reads its dataset from \/nowhere\/VOC2007, which does not exist/);
+  });
+});
