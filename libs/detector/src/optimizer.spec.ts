@@ -9,14 +9,14 @@ function maxDiff(a: ArrayLike<number>, b: number[]): number {
   return m;
 }
 
-describe('applyGradients against torch.optim', () => {
+describe.each(['tensor', 'loop'] as const)('applyGradients (%s) against torch.optim', (mode) => {
   it.each(fixtures.steps.map((s) => [`${s.config.type}${s.clip ? ` clipped at ${s.clip}` : ''}`, s] as const))('%s', (_, ref) => {
     const before = tf.memory().numTensors;
     const params: ParamTree = tf.tidy(() => ({ layer: { w: tf.variable(tf.tensor2d(ref.w0)), b: tf.variable(tf.tensor1d(ref.b0)) } }));
     const state = createOptimizer(ref.config as OptimizerConfig, params);
     ref.grads.forEach(([gw, gb], step) => {
       const grads = { 'layer.w': tf.tensor2d(gw as number[][]), 'layer.b': tf.tensor1d(gb as number[]) };
-      const norm = applyGradients(state, params, grads, ref.config.lr, ref.clip);
+      const norm = applyGradients(state, params, grads, ref.config.lr, ref.clip, mode);
       if (ref.clip) expect(norm).toBeCloseTo(ref.norms[step], 5);
       tf.dispose(Object.values(grads));
     });
