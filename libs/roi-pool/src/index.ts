@@ -1,0 +1,5 @@
+// RoI pooling for Faster R-CNN on TensorFlow.js, NHWC, differentiable w.r.t. the feature
+// map. Both poolings are separable bilinear resamplings (sampling.ts) computed row by row
+// in WebAssembly SIMD (JavaScript where it is unavailable); see README.md "Speed".
+export { roiAlign } from './roi-align';
+export { cropPool } from './crop-pool';

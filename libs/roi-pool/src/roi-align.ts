@@ -1,0 +1,44 @@
+import { customGrad, tensor4d, type GradSaveFunc, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
+import { resampleBackward, resampleForward, type MapShape } from './resample';
+import { roiAlignPlan } from './sampling';
+import { fail, readPoolInputs } from './validate';
+
+/**
+ * RoIAlign with the semantics of `torchvision.ops.roi_align` (He et al., Mask R-CNN), NHWC.
+ *
+ * Each RoI `boxes[r]` = [x1, y1, x2, y2] in input-image pixels, on image `boxIndices[r]` of
+ * `features` [N, H, W, C], is scaled by `spatialScale` (1/16 for a stride-16 map), split
+ * into outputSize = [h, w] bins, and each bin is the average of bilinear samples on a
+ * regular grid: `samplingRatio` x `samplingRatio` per bin, or when `samplingRatio <= 0`
+ * ceil(roiHeight / h) x ceil(roiWidth / w) (per RoI). `aligned` shifts the box by -0.5 map
+ * pixel (pixel-centre alignment); without it a RoI is at least 1x1 map pixels. Samples
+ * outside [-1, H] x [-1, W] count as 0; others are clamped into the map.
+ *
+ * Returns [R, h, w, C]. Differentiable w.r.t. `features` only: the boxes are constants (as
+ * in Faster R-CNN, where proposals carry no gradient) and a gradient requested w.r.t.
+ * `boxes` is an error from tf.grad ("Cannot compute gradient of y=f(x) with respect to x …").
+ */
+export function roiAlign(
+  features: Tensor4D,
+  boxes: Tensor2D,
+  boxIndices: Tensor1D,
+  outputSize: [number, number],
+  spatialScale: number,
+  samplingRatio: number,
+  aligned = false,
+): Tensor4D {
+  const inputs = readPoolInputs('roiAlign', features, boxes, boxIndices, outputSize, spatialScale);
+  if (typeof samplingRatio !== 'number' || !Number.isInteger(samplingRatio)) {
+    fail('roiAlign', `'samplingRatio' must be an integer (<= 0: adaptive), but got ${String(samplingRatio)}.`);
+  }
+  if (typeof aligned !== 'boolean') fail('roiAlign', `'aligned' must be a boolean, but got ${typeof aligned}.`);
+  const shape = features.shape as MapShape;
+  const [, height, width, channels] = shape;
+  const plan = roiAlignPlan(inputs.boxes, inputs.image, height, width, { outputSize: inputs.outputSize, spatialScale, samplingRatio, aligned });
+  const outShape: [number, number, number, number] = [plan.rois, plan.outHeight, plan.outWidth, channels];
+  const op = customGrad((...args: (Tensor | GradSaveFunc)[]) => ({
+    value: tensor4d(resampleForward((args[0] as Tensor).dataSync() as Float32Array, shape, plan), outShape),
+    gradFunc: (dy: Tensor4D) => tensor4d(resampleBackward(dy.dataSync() as Float32Array, shape, plan), [...shape]),
+  }));
+  return op(features) as Tensor4D;
+}
