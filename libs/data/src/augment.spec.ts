@@ -1,0 +1,173 @@
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { CROP_ATTEMPTS, colourMatrix, planAugmentation, type AugmentConfig } from './augment';
+import { LUMA } from './decode';
+import { decodeExample } from './pipeline';
+import { seededRandom } from './random';
+import { FIXTURES, meanColour } from './testing/helpers';
+import type { Example } from './types';
+
+const none: AugmentConfig = {
+  flip: 0,
+  scaleJitter: { prob: 0, minSizes: [] },
+  photometric: { prob: 0, brightness: 0.2, contrast: 0.3, saturation: 0.3, hue: 0.05 },
+  crop: { prob: 0, minScale: 0.5, minBoxVisible: 0.6 },
+};
+const all: AugmentConfig = {
+  flip: 0.5,
+  scaleJitter: { prob: 1, minSizes: [40, 48, 56] },
+  photometric: { prob: 1, brightness: 0.2, contrast: 0.3, saturation: 0.3, hue: 0.05 },
+  crop: { prob: 1, minScale: 0.3, minBoxVisible: 0.6 },
+};
+const rule = { minSize: 48, maxSize: 96 };
+const apply = (m: number[][], rgb: number[]) => m.map((row) => row[0] * rgb[0] + row[1] * rgb[1] + row[2] * rgb[2]);
+
+describe('colourMatrix', () => {
+  it('is the identity at brightness 1, saturation 1, hue 0', () => {
+    const m = colourMatrix(1, 1, 0);
+    m.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(r === c ? 1 : 0, 12)));
+  });
+
+  it('keeps greys grey (saturation and hue act on colour only) and scales by brightness', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.5, max: 1.5, noNaN: true }), fc.double({ min: 0, max: 2, noNaN: true }), fc.double({ min: -0.5, max: 0.5, noNaN: true }), fc.integer({ min: 0, max: 255 }), (b, s, h, v) => {
+        const out = apply(colourMatrix(b, s, h), [v, v, v]);
+        for (const channel of out) expect(channel).toBeCloseTo(b * v, 6);
+      }),
+    );
+  });
+
+  it('saturation 0 gives the ITU-R 601 grey', () => {
+    const out = apply(colourMatrix(1, 0, 0), [200, 100, 50]);
+    const grey = LUMA[0] * 200 + LUMA[1] * 100 + LUMA[2] * 50;
+    for (const channel of out) expect(channel).toBeCloseTo(grey, 9);
+  });
+
+  it('a full hue turn is the identity; half a turn moves red away from red', () => {
+    const m = colourMatrix(1, 1, 1);
+    m.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(r === c ? 1 : 0, 6)));
+    const red = apply(colourMatrix(1, 1, 0.5), [255, 0, 0]);
+    expect(red[0]).toBeLessThan(red[1]);
+  });
+});
+
+describe('planAugmentation', () => {
+  const source = { width: 64, height: 48 };
+  const boxes = Float32Array.from([4, 5, 30, 40, 40, 10, 60, 45]);
+
+  it('does nothing at probability 0', () => {
+    fc.assert(fc.property(fc.integer(), (seed) => expect(planAugmentation(seededRandom(seed), none, rule, source, boxes)).toEqual({ minSize: 48, flip: false })));
+  });
+
+  it('is a function of the generator: the same seed gives the same plan', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        expect(planAugmentation(seededRandom(seed), all, rule, source, boxes)).toEqual(planAugmentation(seededRandom(seed), all, rule, source, boxes));
+      }),
+    );
+  });
+
+  it('draws jittered sizes from the list, factors from their ranges, crops inside the image keeping a box', () => {
+    const flips = new Set<boolean>();
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const plan = planAugmentation(seededRandom(seed), all, rule, source, boxes);
+        flips.add(plan.flip);
+        expect(all.scaleJitter.minSizes).toContain(plan.minSize);
+        const colour = plan.colour;
+        if (colour == null) throw new Error('photometric prob 1 must plan colour');
+        expect(Math.abs(colour.brightness - 1)).toBeLessThanOrEqual(0.2);
+        expect(Math.abs(colour.contrast - 1)).toBeLessThanOrEqual(0.3);
+        expect(Math.abs(colour.saturation - 1)).toBeLessThanOrEqual(0.3);
+        expect(Math.abs(colour.hue)).toBeLessThanOrEqual(0.05);
+        if (plan.crop != null) {
+          const c = plan.crop;
+          expect(c.left).toBeGreaterThanOrEqual(0);
+          expect(c.top).toBeGreaterThanOrEqual(0);
+          expect(c.left + c.width).toBeLessThanOrEqual(64);
+          expect(c.top + c.height).toBeLessThanOrEqual(48);
+          expect(c.width).toBeGreaterThanOrEqual(Math.round(0.3 * 64));
+        }
+      }),
+    );
+    expect(flips).toEqual(new Set([true, false]));
+  });
+
+  it(`gives up the crop after ${CROP_ATTEMPTS} windows that keep no box`, () => {
+    // A box no window of a tenth of the image can keep 60% of.
+    const crop = { ...all, crop: { prob: 1, minScale: 0.1, minBoxVisible: 0.99 } };
+    const wide = Float32Array.from([0, 0, 64, 48]);
+    let uncropped = 0;
+    for (let seed = 0; seed < 50; seed++) if (planAugmentation(seededRandom(seed), crop, rule, source, wide).crop == null) uncropped++;
+    expect(uncropped).toBeGreaterThan(40);
+  });
+});
+
+describe('decodeExample', () => {
+  const example: Example = {
+    id: '000001',
+    imagePath: join(FIXTURES, 'voc', 'JPEGImages', '000001.jpg'),
+    width: 64,
+    height: 48,
+    boxes: Float32Array.from([4, 5, 30, 40, 19, 9, 60, 45]),
+    labels: Int32Array.from([2, 1]),
+    difficult: Uint8Array.from([0, 1]),
+  };
+
+  it('without augmentation resizes image and boxes by the rule', async () => {
+    const out = await decodeExample(example, 3, rule, null, null);
+    expect([out.width, out.height, out.scale, out.originalWidth, out.originalHeight, out.index]).toEqual([64, 48, 1, 64, 48, 3]);
+    expect(Array.from(out.boxes)).toEqual(Array.from(example.boxes));
+    const big = await decodeExample(example, 0, { minSize: 96, maxSize: 1000 }, null, null);
+    expect([big.width, big.height, big.scale]).toEqual([128, 96, 2]);
+    expect(Array.from(big.boxes)).toEqual(Array.from(example.boxes).map((v) => v * 2));
+    expect(big.labels).not.toBe(example.labels); // a copy: the consumer may keep it
+  });
+
+  it('flips pixels and boxes together', async () => {
+    const flip = { ...none, flip: 1 };
+    const out = await decodeExample(example, 0, rule, flip, seededRandom(1));
+    expect(Array.from(out.boxes)).toEqual([34, 5, 60, 40, 4, 9, 45, 45]);
+    expect(meanColour(out.pixels, 64, 4, 20, 28, 44)[2]).toBeGreaterThan(180); // blue on the left
+  });
+
+  it('keeps boxes inside the output image, with labels and flags of the boxes kept, for any seed', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), async (seed) => {
+        const out = await decodeExample(example, 0, rule, all, seededRandom(seed));
+        expect(out.pixels.length).toBe(out.width * out.height * 3);
+        expect(out.labels.length * 4).toBe(out.boxes.length);
+        expect(out.difficult.length).toBe(out.labels.length);
+        expect(out.labels.length).toBeGreaterThanOrEqual(1); // the crop keeps a box
+        for (let i = 0; i < out.boxes.length; i += 4) {
+          const [x1, y1, x2, y2] = out.boxes.subarray(i, i + 4);
+          expect(x1).toBeGreaterThanOrEqual(0);
+          expect(y1).toBeGreaterThanOrEqual(0);
+          expect(x2).toBeLessThanOrEqual(out.width);
+          expect(y2).toBeLessThanOrEqual(out.height);
+          expect(x2).toBeGreaterThan(x1);
+          expect(y2).toBeGreaterThan(y1);
+        }
+        for (let i = 0; i < out.labels.length; i++) expect(out.difficult[i]).toBe(out.labels[i] === 1 ? 1 : 0);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('the same seed gives the same pixels and boxes', async () => {
+    const a = await decodeExample(example, 0, rule, all, seededRandom(7));
+    const b = await decodeExample(example, 0, rule, all, seededRandom(7));
+    expect(Buffer.from(a.pixels).equals(Buffer.from(b.pixels))).toBe(true);
+    expect(Array.from(a.boxes)).toEqual(Array.from(b.boxes));
+  });
+
+  it('reports a size disagreeing with the annotation, and an unreadable image', async () => {
+    await expect(decodeExample({ ...example, width: 48, height: 64 }, 0, rule, null, null)).rejects.toMatchObject({
+      reason: 'bad-image-size',
+      message: 'the annotation gives 48x64 but the image (EXIF orientation applied) is 64x48',
+    });
+    await expect(decodeExample({ ...example, imagePath: join(FIXTURES, 'voc', 'JPEGImages', '000004.jpg') }, 0, rule, null, null)).rejects.toMatchObject({
+      reason: 'undecodable-image',
+    });
+  });
+});

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { checkDataset, formatCheckReport } from './check';
+import { FIXTURES, tempDir, testConfig } from './testing/helpers';
+
+describe('checkDataset', () => {
+  it('reports every split with image headers checked', async () => {
+    const report = await checkDataset(testConfig({ type: 'voc', dir: join(FIXTURES, 'voc') }));
+    expect(report.usable).toBe(true);
+    expect(report.examples).toBe(7);
+    expect(report.splits.train).toMatchObject({
+      listed: 11,
+      examples: 5,
+      skippedExamples: { 'duplicate-id': 1, 'malformed-file': 1, 'missing-file': 1, 'missing-image': 1, 'undecodable-image': 1, 'bad-image-size': 1 },
+    });
+    expect(report.splits.val).toMatchObject({ examples: 2 });
+    expect(report.splits.test?.fatal).toMatch(/^no split list/);
+    const text = formatCheckReport(report);
+    expect(text).toMatch(/^dataset voc at .*voc \(image headers read, [\d.]+ s\)\n/);
+    expect(text).toContain('voc train: ');
+    expect(text).toContain('  images listed 11, usable 5 (1 without boxes)');
+    expect(text).toContain('  images skipped: 1 duplicate-id, 1 malformed-file, 1 missing-file, 1 missing-image, 1 undecodable-image, 1 bad-image-size');
+    expect(text).toContain('  boxes skipped: 1 box-outside-image, 1 degenerate-box, 1 malformed-record, 1 nan-coordinate');
+    expect(text).toContain('  classes (4): cat 1, dog 2, person 2, unicorn 1');
+    expect(text).toMatch(/000004\.jpg: Input file contains unsupported image format \(image skipped\)/);
+    expect(text).toContain('  UNUSABLE: no split list');
+    expect(text.endsWith('usable: 7 example(s)')).toBe(true);
+  });
+
+  it('decodes images fully on request, and checks only some splits', async () => {
+    const report = await checkDataset(testConfig({ type: 'csv', dir: join(FIXTURES, 'csv') }), { splits: ['train'], images: 'decode' });
+    expect(Object.keys(report.splits)).toEqual(['train']);
+    expect(report.splits.train).toMatchObject({ examples: 3, skippedExamples: { 'missing-image': 1, 'undecodable-image': 1 } });
+    expect(report.notes).toEqual(['classes without a box in train: bird']); // bird is only in val.csv
+  });
+
+  it('notes differing class lists and an unusable dataset', async () => {
+    const coco = await checkDataset(testConfig({ type: 'coco', dir: join(FIXTURES, 'coco') }), { images: 'none' });
+    expect(coco.usable).toBe(true);
+    expect(coco.splits.val?.fatal).toMatch(/^malformed JSON/);
+    const tmp = tempDir();
+    try {
+      const empty = await checkDataset(testConfig({ type: 'digits', dir: join(tmp.dir, 'digits') }));
+      expect(empty.usable).toBe(false);
+      expect(empty.notes).toContain('the train split has no usable example: training cannot start');
+      expect(empty.notes.some((n) => n.startsWith('the digits dataset is generated on first use'))).toBe(true);
+      expect(formatCheckReport(empty).endsWith('NOT USABLE: no split has a usable example')).toBe(true);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('names bad options', async () => {
+    await expect(checkDataset(testConfig({ type: 'voc', dir: 'x' }), { images: 'all' as never })).rejects.toThrow(
+      "Error in checkDataset: 'options.images' must be one of none, header, decode, but got \"all\".",
+    );
+  });
+});

@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import sharp, { type Matrix3x3, type Sharp, type SharpOptions } from 'sharp';
+import type { Window } from './boxes';
+import { assertSizes, fail } from './validate';
+
+/** A decoded, resized RGB image. */
+export interface DecodedImage {
+  /** RGB, HWC, height*width*3. */
+  pixels: Uint8Array;
+  width: number;
+  height: number;
+  /** The resize factor (DESIGN.md §3); width = floor(originalWidth * scale) (of the crop, when cropped). */
+  scale: number;
+  /** As displayed: EXIF orientation applied. */
+  originalWidth: number;
+  originalHeight: number;
+}
+
+export interface ResizeRule {
+  minSize: number;
+  maxSize: number;
+}
+
+/**
+ * The resize rule of DESIGN.md §3, torchvision's `GeneralizedRCNNTransform`: the short side
+ * becomes `minSize` unless the long side would exceed `maxSize`;
+ * `scale = min(minSize / short, maxSize / long)`, size `floor(side * scale)` (at least 1).
+ */
+export function resizedSize(width: number, height: number, rule: ResizeRule): { width: number; height: number; scale: number } {
+  const scale = Math.min(rule.minSize / Math.min(width, height), rule.maxSize / Math.max(width, height));
+  return { width: Math.max(1, Math.floor(width * scale)), height: Math.max(1, Math.floor(height * scale)), scale };
+}
+
+/** ITU-R 601 luma, torchvision's `rgb_to_grayscale`. */
+export const LUMA = [0.299, 0.587, 0.114] as const;
+
+/** Colour changes applied to the decoded pixels (see photometric.ts). */
+export interface ColourPlan {
+  /** 3x3 matrix applied to RGB (brightness, saturation, hue). */
+  matrix: number[][];
+  /** Contrast factor: blends with the mean grey of the image after the matrix. */
+  contrast: number;
+}
+
+/** What to make of a decoded image. */
+export interface RenderPlan {
+  /** Size of the image as displayed (EXIF orientation applied). */
+  source: ImageInfo;
+  /** Window of the oriented image to keep. */
+  crop?: Window;
+  /** Output size. */
+  width: number;
+  height: number;
+  flip: boolean;
+  colour?: ColourPlan;
+}
+
+export interface ImageInfo {
+  /** As displayed: EXIF orientation applied. */
+  width: number;
+  height: number;
+  /** Bands and colour space as stored (3 and 'srgb' for an ordinary JPEG), when known. */
+  channels?: number;
+  space?: string;
+}
+
+const SHARP_OPTIONS: SharpOptions = { failOn: 'error' };
+
+export function describeInput(input: string | Buffer): string {
+  return typeof input === 'string' ? `'${input}'` : `a buffer of ${input.length} bytes`;
+}
+
+/** Reads a file (errors name it). */
+export async function readImageFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new Error(`cannot read ${describeInput(path)}: ${(e as Error).message}`);
+  }
+}
+
+/** Size of an encoded image as displayed (EXIF orientation applied), from its header. */
+export async function imageInfo(data: Buffer | string): Promise<ImageInfo> {
+  const meta = await sharp(data, SHARP_OPTIONS).metadata();
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  if (!(width > 0 && height > 0)) throw new Error(`image has no size (${meta.format ?? 'unknown format'})`);
+  return { width, height, channels: meta.channels, space: meta.space };
+}
+
+/** Mean of every 16th pixel's RGB. */
+function meanRgb(data: Uint8Array): [number, number, number] {
+  const sum = [0, 0, 0];
+  let n = 0;
+  for (let i = 0; i + 2 < data.length; i += 48) {
+    sum[0] += data[i];
+    sum[1] += data[i + 1];
+    sum[2] += data[i + 2];
+    n++;
+  }
+  return n === 0 ? [0, 0, 0] : [sum[0] / n, sum[1] / n, sum[2] / n];
+}
+
+const asBytes = (buffer: Buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+
+/**
+ * Decodes an encoded image (JPEG, PNG, WebP, GIF, TIFF, AVIF…) into RGB bytes following a
+ * plan: EXIF orientation, crop, resize (bilinear), flip, colour. Alpha is dropped, grey and
+ * CMYK images become RGB, 16-bit images 8-bit. Without colour changes one sharp pipeline
+ * does everything. With them the contrast needs the image's mean, so a first pipeline
+ * decodes (and applies the colour matrix to 3-band sRGB images — at the source
+ * resolution when upscaling, the cheaper side) and a second resizes, flips and applies
+ * the contrast (and the matrix, for other images).
+ */
+export async function renderImage(data: Buffer, plan: RenderPlan): Promise<Uint8Array> {
+  let first = sharp(data, SHARP_OPTIONS).autoOrient();
+  if (plan.crop != null) first = first.extract(plan.crop);
+  const source = plan.crop ?? plan.source;
+  const upscale = plan.width * plan.height > source.width * source.height;
+  const resize = (s: Sharp) => s.resize(plan.width, plan.height, { fit: 'fill', kernel: 'linear' });
+  if (plan.colour == null) {
+    first = resize(first);
+    if (plan.flip) first = first.flop();
+    return asBytes(await first.removeAlpha().toColourspace('srgb').raw().toBuffer());
+  }
+  if (!upscale) first = resize(first);
+  const { matrix, contrast } = plan.colour;
+  // recomb needs 3 bands; grey, alpha and CMYK images get the matrix in the second pipeline.
+  const early = plan.source.channels === 3 && plan.source.space === 'srgb';
+  if (early) first = first.recomb(matrix as Matrix3x3);
+  const { data: rgb, info } = await first.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  // The contrast pivot: the grey mean after the matrix (linear: the matrix of the mean).
+  const mean = meanRgb(rgb);
+  const grey = early ? LUMA[0] * mean[0] + LUMA[1] * mean[1] + LUMA[2] * mean[2] : LUMA.reduce((acc, w, row) => acc + w * matrix[row].reduce((s, m, col) => s + m * mean[col], 0), 0);
+  let second = sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 } });
+  if (upscale) second = resize(second);
+  if (plan.flip) second = second.flop();
+  if (!early) second = second.recomb(matrix as Matrix3x3);
+  second = second.linear(contrast, (1 - contrast) * grey);
+  return asBytes(await second.raw().toBuffer());
+}
+
+/**
+ * Decodes an image file or buffer, EXIF orientation applied, and resizes it by the rule of
+ * DESIGN.md §3 (bilinear). Errors name the file.
+ */
+export async function decodeImage(input: string | Buffer, rule: ResizeRule): Promise<DecodedImage> {
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) fail('decodeImage', `'input' must be a file path or a Buffer, but got ${typeof input}.`);
+  assertSizes('decodeImage', 'options', rule);
+  try {
+    const data = typeof input === 'string' ? await readImageFile(input) : input;
+    const original = await imageInfo(data);
+    const size = resizedSize(original.width, original.height, rule);
+    const pixels = await renderImage(data, { source: original, width: size.width, height: size.height, flip: false });
+    return { pixels, width: size.width, height: size.height, scale: size.scale, originalWidth: original.width, originalHeight: original.height };
+  } catch (e) {
+    const message = (e as Error).message;
+    if (message.startsWith('cannot read')) fail('decodeImage', message);
+    fail('decodeImage', `cannot decode ${describeInput(input)}: ${message}`);
+  }
+}

@@ -1,0 +1,209 @@
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { seededRandom, mixSeed } from '../random';
+import { collect, logLines, tempDir } from '../testing/helpers';
+import { readVoc } from '../voc';
+import { DIGIT_CLASSES, ensureDigits, generateDigits, MANIFEST, vocXml } from './generate';
+import { GLYPH_SIZE, glyphRanges, loadMnist } from './mnist';
+import { INK_THRESHOLD, MAX_OVERLAP, renderDigitsImage, scaleGlyph } from './render';
+
+const bank = loadMnist();
+
+describe('the mnist glyphs', () => {
+  it('are the package digits per class, in [0, 1]', () => {
+    expect(Array.from({ length: 10 }, (_, d) => bank.count(d))).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+    const glyph = bank.glyph(0, 0);
+    expect(glyph.length).toBe(784);
+    expect(Math.max(...glyph)).toBeLessThanOrEqual(1);
+    expect(Math.min(...glyph)).toBe(0);
+  });
+
+  it('reserve the last 20% of each class for val (first half) and test (second half)', () => {
+    const train = glyphRanges(bank, 'train');
+    const val = glyphRanges(bank, 'val');
+    const test = glyphRanges(bank, 'test');
+    for (let d = 0; d < 10; d++) {
+      const n = bank.count(d);
+      expect(train[d]).toEqual({ start: 0, end: Math.floor(0.8 * n) });
+      expect(val[d].start).toBe(train[d].end);
+      expect(test[d].start).toBe(val[d].end);
+      expect(test[d].end).toBe(n);
+      expect(val[d].end - val[d].start).toBeGreaterThan(80);
+    }
+  });
+});
+
+describe('renderDigitsImage', () => {
+  const ranges = glyphRanges(bank, 'train');
+
+  it('boxes each digit tightly around its visible ink (>= 30% intensity)', () => {
+    let digits = 0;
+    for (let seed = 0; seed < 20; seed++) {
+      const image = renderDigitsImage(seededRandom(seed), bank, ranges);
+      expect(image.width).toBeGreaterThanOrEqual(256);
+      expect(image.height).toBeLessThanOrEqual(400);
+      expect(image.pixels.length).toBe(image.width * image.height * 3);
+      expect(image.digits.length).toBeLessThanOrEqual(8);
+      // The bounds of each digit's visible ink pixels (owner map, >= 30% intensity, not
+      // covered by a later digit) are exactly its box: every ink pixel inside, every edge touched.
+      const n = image.digits.length;
+      const bounds = new Float64Array(n * 4);
+      for (let id = 0; id < n; id++) bounds.set([Infinity, Infinity, -1, -1], id * 4);
+      const { owner, width } = image;
+      for (let i = 0; i < owner.length; i++) {
+        const id = owner[i];
+        if (id < 0) continue;
+        const x = i % width;
+        const y = (i - x) / width;
+        const o = id * 4;
+        if (x < bounds[o]) bounds[o] = x;
+        if (y < bounds[o + 1]) bounds[o + 1] = y;
+        if (x + 1 > bounds[o + 2]) bounds[o + 2] = x + 1;
+        if (y + 1 > bounds[o + 3]) bounds[o + 3] = y + 1;
+      }
+      expect(Array.from(bounds)).toEqual(image.digits.flatMap((d) => d.box));
+      image.digits.forEach((digit) => {
+        digits++;
+        const [, y1, , y2] = digit.box;
+        expect(y2 - y1).toBeGreaterThanOrEqual(12);
+        expect(y2 - y1).toBeLessThanOrEqual(125);
+        expect(digit.glyph).toBeGreaterThanOrEqual(ranges[digit.digit].start);
+        expect(digit.glyph).toBeLessThan(ranges[digit.digit].end);
+      });
+      // Limited overlap between digits.
+      for (let a = 0; a < image.digits.length; a++) {
+        for (let b = a + 1; b < image.digits.length; b++) {
+          const p = image.digits[a].box;
+          const q = image.digits[b].box;
+          const w = Math.min(p[2], q[2]) - Math.max(p[0], q[0]);
+          const h = Math.min(p[3], q[3]) - Math.max(p[1], q[1]);
+          const smaller = Math.min((p[2] - p[0]) * (p[3] - p[1]), (q[2] - q[0]) * (q[3] - q[1]));
+          if (w > 0 && h > 0) expect((w * h) / smaller).toBeLessThanOrEqual(MAX_OVERLAP + 1e-9);
+        }
+      }
+    }
+    expect(digits).toBeGreaterThan(50);
+  });
+
+  it('draws the glyph: its ink differs from the background around it in the box', () => {
+    let checked = 0;
+    for (let seed = 0; seed < 5; seed++) {
+      const image = renderDigitsImage(seededRandom(seed), bank, ranges);
+      const luminance = (i: number) => 0.299 * image.pixels[3 * i] + 0.587 * image.pixels[3 * i + 1] + 0.114 * image.pixels[3 * i + 2];
+      for (const [id, digit] of image.digits.entries()) {
+        const [x1, y1, x2, y2] = digit.box;
+        const ink: number[] = [];
+        const rest: number[] = [];
+        for (let y = y1; y < y2; y++) {
+          for (let x = x1; x < x2; x++) {
+            const i = y * image.width + x;
+            if (image.owner[i] === id) ink.push(luminance(i));
+            else if (image.owner[i] === -1) rest.push(luminance(i));
+          }
+        }
+        const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+        if (rest.length > 0) {
+          expect(Math.abs(mean(ink) - mean(rest))).toBeGreaterThan(30);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+
+  it('scales glyphs keeping ink above the threshold', () => {
+    const glyph = bank.glyph(7, 3);
+    const big = scaleGlyph(glyph, 84, 84);
+    expect(big.filter((v) => v >= INK_THRESHOLD).length).toBeGreaterThan(glyph.filter((v) => v >= INK_THRESHOLD).length * 5);
+    expect(scaleGlyph(glyph, GLYPH_SIZE, GLYPH_SIZE)).toEqual(glyph);
+  });
+
+  it('is deterministic, and some images are empty', () => {
+    const a = renderDigitsImage(seededRandom(mixSeed(1, 0, 4)), bank, ranges);
+    const b = renderDigitsImage(seededRandom(mixSeed(1, 0, 4)), bank, ranges);
+    expect(Buffer.from(a.pixels).equals(Buffer.from(b.pixels))).toBe(true);
+    expect(a.digits).toEqual(b.digits);
+    let empty = 0;
+    for (let seed = 0; seed < 200; seed++) if (renderDigitsImage(seededRandom(seed), bank, ranges, { minSide: 64, maxSide: 64, minDigitHeight: 16, maxDigitHeight: 20, maxDigits: 1, emptyProb: 0.05 }).digits.length === 0) empty++;
+    expect(empty).toBeGreaterThan(2);
+    expect(empty).toBeLessThan(30);
+  });
+});
+
+describe('vocXml', () => {
+  it('writes boxes 1-based (xmin = x1 + 1, xmax = x2)', () => {
+    const xml = vocXml('train_00000', 300, 200, [{ digit: 4, glyph: 12, box: [10, 20, 30, 50] }]);
+    expect(xml).toContain('<xmin>11</xmin>');
+    expect(xml).toContain('<ymin>21</ymin>');
+    expect(xml).toContain('<xmax>30</xmax>');
+    expect(xml).toContain('<ymax>50</ymax>');
+    expect(xml).toContain('<name>4</name>');
+    expect(xml).toContain('<glyph>12</glyph>');
+  });
+});
+
+describe('generateDigits', () => {
+  const tmp = tempDir('lumen-digits-');
+  afterAll(() => tmp.remove());
+  const options = { seed: 11, train: 24, val: 6, test: 6 };
+
+  it('writes a VOC dataset that reads back with the rendered boxes; val/test digits never in train', async () => {
+    const dir = join(tmp.dir, 'a');
+    const summary = await generateDigits(dir, options);
+    expect(summary.images).toEqual({ train: 24, val: 6, test: 6 });
+    expect(readdirSync(join(dir, 'JPEGImages'))).toHaveLength(36);
+    expect(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'))).toMatchObject({ generator: 'lumen-digits', seed: 11 });
+    const glyphs: Record<string, Set<string>> = {};
+    for (const split of ['train', 'val', 'test'] as const) {
+      const reader = await readVoc(dir, split, { type: 'digits', classes: [...DIGIT_CLASSES], log: () => undefined });
+      const examples = await collect(reader.examples);
+      expect(examples).toHaveLength(options[split]);
+      expect(reader.report.snapshot()).toMatchObject({ boxes: summary.boxes[split], issues: [] });
+      glyphs[split] = new Set();
+      for (const example of examples) {
+        const xml = readFileSync(join(dir, 'Annotations', `${example.id}.xml`), 'utf8');
+        for (const match of xml.matchAll(/<name>(\d)<\/name>[\s\S]*?<glyph>(\d+)<\/glyph>/g)) glyphs[split].add(`${match[1]}/${match[2]}`);
+      }
+      // The boxes are those the renderer drew for this image.
+      const first = examples[0];
+      const index = Number(first.id.split('_')[1]);
+      const s = ['train', 'val', 'test'].indexOf(split);
+      const rendered = renderDigitsImage(seededRandom(mixSeed(11, s, index)), bank, glyphRanges(bank, split));
+      expect(Array.from(first.boxes)).toEqual(rendered.digits.flatMap((d) => d.box));
+      expect(Array.from(first.labels)).toEqual(rendered.digits.map((d) => d.digit + 1));
+    }
+    for (const held of ['val', 'test']) for (const g of glyphs[held]) expect(glyphs.train.has(g)).toBe(false);
+    for (const g of glyphs.val) expect(glyphs.test.has(g)).toBe(false);
+  }, 30000);
+
+  it('gives the same files for the same options', async () => {
+    const a = join(tmp.dir, 'a');
+    const b = join(tmp.dir, 'b');
+    await generateDigits(b, options);
+    for (const name of ['train_00003.jpg', 'val_00001.jpg', 'test_00005.jpg']) {
+      expect(readFileSync(join(a, 'JPEGImages', name)).equals(readFileSync(join(b, 'JPEGImages', name)))).toBe(true);
+    }
+    expect(readFileSync(join(a, 'Annotations', 'train_00007.xml'), 'utf8')).toBe(readFileSync(join(b, 'Annotations', 'train_00007.xml'), 'utf8'));
+  }, 30000);
+
+  it('refuses to replace a folder that is not a generated dataset', async () => {
+    const dir = join(tmp.dir, 'mine');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'precious.txt'), 'keep me');
+    await expect(generateDigits(dir, options)).rejects.toThrow(/^Error in generateDigits: 'dir' .*mine exists, is not empty and has no digits\.json/);
+    expect(readFileSync(join(dir, 'precious.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('ensureDigits generates when missing or made with other options, else leaves it', async () => {
+    const dir = join(tmp.dir, 'ensure');
+    const { log, lines } = logLines();
+    const config = { dataset: { type: 'digits' as const, dir, splits: { train: 'train', val: 'val', test: 'test' }, digits: { seed: 1, train: 4, val: 2, test: 2 } } };
+    expect((await ensureDigits(config, { log }))?.generated).toBe(true);
+    expect(lines[0]).toMatch(/^digits: no dataset in .*; generating 4\/2\/2 images \(seed 1\)$/);
+    expect((await ensureDigits(config, { log }))?.generated).toBe(false);
+    const again = await ensureDigits({ dataset: { ...config.dataset, digits: { seed: 2, train: 4, val: 2, test: 2 } } }, { log });
+    expect(again).toMatchObject({ generated: true, summary: { seed: 2 } });
+    expect(readdirSync(tmp.dir).filter((name) => name.includes('partial'))).toEqual([]);
+    expect(await ensureDigits({ dataset: { ...config.dataset, type: 'voc' } })).toBeNull();
+  }, 30000);
+});

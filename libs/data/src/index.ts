@@ -1,0 +1,46 @@
+// @lumen/data: everything between files on disk and a training step (DESIGN.md §4).
+// Readers validate annotations (skipping and reporting, never failing a run), sharp decodes
+// and resizes images on libuv's pool, augmentation is seeded per (seed, epoch, example),
+// and the streams decode ahead of the consumer within `loader.prefetch`.
+export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, Rng, Split } from './types';
+export { SPLITS } from './types';
+
+// Readers.
+export { readVoc } from './voc';
+export { readCoco } from './coco';
+export { readCsv } from './csv';
+export type { AnnotationReader, ReaderOptions } from './reader';
+
+// Datasets and their reports.
+export { openDataset } from './dataset';
+export type { Dataset, OpenOptions } from './dataset';
+export { createReportCollector, formatDatasetReport, formatIssue } from './report';
+export type { DatasetReport, Issue, IssueEffect, IssueReason, ReportCollector, ReportOptions } from './report';
+export { checkDataset, formatCheckReport } from './check';
+export type { CheckOptions, CheckReport, ImageCheck } from './check';
+
+// Images.
+export { decodeImage, resizedSize } from './decode';
+export type { DecodedImage, ResizeRule } from './decode';
+
+// Augmentation and box transforms.
+export { CROP_ATTEMPTS, colourMatrix, planAugmentation } from './augment';
+export type { AugmentConfig, AugmentPlan } from './augment';
+export { checkBox, cropBoxes, flipBoxes, scaleBoxes } from './boxes';
+export type { BoxCheck, Window } from './boxes';
+export { decodeExample, SkipExample } from './pipeline';
+
+// Streams.
+export { epochOrder, evalExamples, evalStream, trainingExamples, trainingStream } from './stream';
+export type { EvalStreamOptions, ExampleIterator, TrainingStreamOptions } from './stream';
+export { prefetching } from './prefetch';
+export type { PrefetchBounds, PrefetchSource, PrefetchStats } from './prefetch';
+export { mixSeed, seededRandom } from './random';
+
+// The digits dataset.
+export { DEFAULT_DIGITS, DIGIT_CLASSES, ensureDigits, generateDigits } from './digits/generate';
+export type { DigitsSummary } from './digits/generate';
+export { INK_THRESHOLD, renderDigitsImage } from './digits/render';
+export type { RenderedDigit, RenderedImage } from './digits/render';
+export { glyphRanges, loadMnist } from './digits/mnist';
+export type { GlyphBank, GlyphRange } from './digits/mnist';

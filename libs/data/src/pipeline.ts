@@ -1,0 +1,96 @@
+import { cropBoxes, flipBoxes, pickRows, scaleBoxes } from './boxes';
+import { imageInfo, readImageFile, renderImage, resizedSize, type ImageInfo, type ResizeRule } from './decode';
+import { planAugmentation, type AugmentConfig } from './augment';
+import type { ReportCollector } from './report';
+import type { DecodedExample, Example, Rng } from './types';
+
+/** Raised for an example the pipeline skips (reported by the caller). */
+export class SkipExample extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'undecodable-image' | 'bad-image-size',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Decodes one example: reads the file, checks its size (EXIF orientation applied) against
+ * the annotation, applies the augmentation drawn from `random` (none when null) and the
+ * resize rule, and moves the boxes the same way (crop, scale, flip). An image it cannot use
+ * is a SkipExample error whose `reason` is 'undecodable-image' or 'bad-image-size'.
+ */
+export async function decodeExample(
+  example: Example,
+  index: number,
+  rule: ResizeRule,
+  augment: AugmentConfig | null,
+  random: Rng | null,
+): Promise<DecodedExample> {
+  let data: Buffer;
+  let source: ImageInfo;
+  try {
+    data = await readImageFile(example.imagePath);
+    source = await imageInfo(data);
+  } catch (e) {
+    throw new SkipExample((e as Error).message, 'undecodable-image');
+  }
+  if (source.width !== example.width || source.height !== example.height) {
+    throw new SkipExample(
+      `the annotation gives ${example.width}x${example.height} but the image (EXIF orientation applied) is ${source.width}x${source.height}`,
+      'bad-image-size',
+    );
+  }
+  const plan = augment != null && random != null ? planAugmentation(random, augment, rule, source, example.boxes) : { minSize: rule.minSize, flip: false };
+  let boxes = example.boxes;
+  let labels = example.labels;
+  let difficult = example.difficult;
+  const area = plan.crop ?? { left: 0, top: 0, ...source };
+  if (plan.crop != null && augment != null) {
+    const cropped = cropBoxes(boxes, plan.crop, augment.crop.minBoxVisible);
+    boxes = cropped.boxes;
+    labels = pickRows(labels, cropped.keep);
+    difficult = pickRows(difficult, cropped.keep);
+  }
+  const size = resizedSize(area.width, area.height, { minSize: plan.minSize, maxSize: rule.maxSize });
+  let pixels: Uint8Array;
+  try {
+    pixels = await renderImage(data, { source, crop: plan.crop, width: size.width, height: size.height, flip: plan.flip, colour: 'colour' in plan ? plan.colour : undefined });
+  } catch (e) {
+    throw new SkipExample((e as Error).message, 'undecodable-image');
+  }
+  boxes = scaleBoxes(boxes, size.width / area.width, size.height / area.height, size.width, size.height);
+  if (plan.flip) boxes = flipBoxes(boxes, size.width);
+  return {
+    id: example.id,
+    imagePath: example.imagePath,
+    index,
+    originalWidth: source.width,
+    originalHeight: source.height,
+    width: size.width,
+    height: size.height,
+    scale: size.scale,
+    pixels,
+    boxes,
+    labels: labels === example.labels ? labels.slice() : labels,
+    difficult: difficult === example.difficult ? difficult.slice() : difficult,
+  };
+}
+
+/** decodeExample, with a skipped example reported to `report` and returned as null. */
+export async function decodeOrReport(
+  example: Example,
+  index: number,
+  rule: ResizeRule,
+  augment: AugmentConfig | null,
+  random: Rng | null,
+  report: ReportCollector,
+): Promise<DecodedExample | null> {
+  try {
+    return await decodeExample(example, index, rule, augment, random);
+  } catch (e) {
+    if (!(e instanceof SkipExample)) throw e;
+    report.dropped(example, e.reason, e.message);
+    return null;
+  }
+}

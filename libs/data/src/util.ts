@@ -1,0 +1,86 @@
+import fg from 'fast-glob';
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+
+/**
+ * Maps `items` through an async `fn` with at most `concurrency` calls running, yielding
+ * results in input order (so reading ahead never reorders a dataset).
+ */
+export async function* mapOrdered<T, R>(items: Iterable<T>, concurrency: number, fn: (item: T, index: number) => Promise<R>): AsyncGenerator<R> {
+  const iterator = items[Symbol.iterator]();
+  const pending: Promise<R>[] = [];
+  let index = 0;
+  const fill = () => {
+    while (pending.length < concurrency) {
+      const next = iterator.next();
+      if (next.done) return;
+      const promise = fn(next.value, index++);
+      promise.catch(() => undefined); // rejection handled when awaited in order
+      pending.push(promise);
+    }
+  };
+  fill();
+  for (let head = pending.shift(); head != null; head = pending.shift()) {
+    const result = await head;
+    fill();
+    yield result;
+  }
+}
+
+/** Extensions sharp decodes that datasets use. */
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'jfif', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
+
+/** The images directly in `dir` (any IMAGE_EXTENSIONS, any case): file name -> path and stem -> path. */
+export async function listImages(dir: string, deep = false): Promise<{ byName: Map<string, string>; byStem: Map<string, string> }> {
+  const files = await fg(`${deep ? '**/' : ''}*.{${IMAGE_EXTENSIONS.join(',')}}`, {
+    cwd: dir,
+    caseSensitiveMatch: false,
+    onlyFiles: true,
+    followSymbolicLinks: true,
+    suppressErrors: true,
+  });
+  files.sort();
+  const byName = new Map<string, string>();
+  const byStem = new Map<string, string>();
+  const rank = (name: string) => {
+    const i = IMAGE_EXTENSIONS.indexOf(extname(name).slice(1).toLowerCase());
+    return i < 0 ? IMAGE_EXTENSIONS.length : i;
+  };
+  for (const file of files) {
+    const path = `${dir}/${file}`;
+    byName.set(file, path);
+    const stem = file.slice(0, file.length - extname(file).length);
+    const other = byStem.get(stem);
+    // Two images with one stem (a.jpg, a.png): the earlier extension of IMAGE_EXTENSIONS wins.
+    if (other == null || rank(file) < rank(basename(other))) byStem.set(stem, path);
+  }
+  return { byName, byStem };
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+export async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/** 1-based line of character `index` in `text`. */
+export function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+/** Parses a number the way annotation files write one; '' and junk give NaN. */
+export function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string' || value.trim() === '') return NaN;
+  return Number(value.trim());
+}

@@ -1,0 +1,106 @@
+// Argument checks shared by the lib. Messages follow tfjs-core's ("Error in fn: 'arg' must
+// be …, but got …"): the function, the argument, what was expected, what came.
+import type { DataConfig, Split } from './types';
+import { SPLITS } from './types';
+
+export function fail(fn: string, message: string): never {
+  throw new Error(`Error in ${fn}: ${message}`);
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value;
+}
+
+export function assertNumber(fn: string, name: string, value: unknown, expected: string, ok: (v: number) => boolean): asserts value is number {
+  if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) fail(fn, `'${name}' must be ${expected}, but got ${describe(value)}.`);
+}
+
+export const isProbability = (v: number) => v >= 0 && v <= 1;
+export const isPositiveInteger = (v: number) => Number.isInteger(v) && v > 0;
+export const isNonNegativeInteger = (v: number) => Number.isInteger(v) && v >= 0;
+
+export function assertString(fn: string, name: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) fail(fn, `'${name}' must be a non-empty string, but got ${describe(value)}.`);
+}
+
+export function assertSplit(fn: string, value: unknown): asserts value is Split {
+  if (!SPLITS.includes(value as Split)) fail(fn, `'split' must be one of ${SPLITS.join(', ')}, but got ${describe(value)}.`);
+}
+
+export function assertSizes(fn: string, name: string, value: unknown): asserts value is { minSize: number; maxSize: number } {
+  const v = value as { minSize?: unknown; maxSize?: unknown } | undefined;
+  if (v == null || typeof v !== 'object') fail(fn, `'${name}' must be { minSize, maxSize }, but got ${describe(value)}.`);
+  assertNumber(fn, `${name}.minSize`, v.minSize, 'a positive number', (x) => x > 0 && Number.isFinite(x));
+  assertNumber(fn, `${name}.maxSize`, v.maxSize, 'a positive number', (x) => x > 0 && Number.isFinite(x));
+}
+
+function section(fn: string, config: unknown, path: string): Record<string, unknown> {
+  let value: unknown = config;
+  for (const key of path.split('.')) value = value != null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  if (value == null || typeof value !== 'object') fail(fn, `'config.${path}' must be an object, but got ${describe(value)}.`);
+  return value as Record<string, unknown>;
+}
+
+/** The dataset part of a config (readers, openDataset, checkDataset). */
+export function assertDatasetConfig(fn: string, config: unknown): asserts config is Pick<DataConfig, 'dataset'> {
+  const dataset = section(fn, config, 'dataset');
+  if (!['digits', 'voc', 'coco', 'csv'].includes(dataset.type as string)) {
+    fail(fn, `'config.dataset.type' must be one of digits, voc, coco, csv, but got ${describe(dataset.type)}.`);
+  }
+  assertString(fn, 'config.dataset.dir', dataset.dir);
+  const splits = section(fn, config, 'dataset.splits');
+  for (const split of SPLITS) assertString(fn, `config.dataset.splits.${split}`, splits[split]);
+  if (dataset.classes != null) assertClasses(fn, 'config.dataset.classes', dataset.classes);
+  if (dataset.digits !== undefined) assertDigitsOptions(fn, 'config.dataset.digits', dataset.digits);
+}
+
+export function assertClasses(fn: string, name: string, value: unknown): asserts value is string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.some((c) => typeof c !== 'string' || c.length === 0)) {
+    fail(fn, `'${name}' must be a non-empty array of class names, but got ${describe(value)}.`);
+  }
+  const seen = new Set<string>();
+  for (const c of value as string[]) {
+    if (seen.has(c)) fail(fn, `'${name}' must not repeat a class, but ${JSON.stringify(c)} appears twice.`);
+    seen.add(c);
+  }
+}
+
+export function assertDigitsOptions(fn: string, name: string, value: unknown): void {
+  const v = value as Record<string, unknown> | undefined;
+  if (v == null || typeof v !== 'object') fail(fn, `'${name}' must be { seed, train, val, test }, but got ${describe(value)}.`);
+  assertNumber(fn, `${name}.seed`, v.seed, 'an integer', Number.isInteger);
+  for (const split of SPLITS) assertNumber(fn, `${name}.${split}`, v[split], 'a non-negative integer', isNonNegativeInteger);
+}
+
+/** Everything the decoding streams read: image sizes, augmentation and loader settings. */
+export function assertStreamConfig(fn: string, config: unknown): asserts config is DataConfig {
+  assertSizes(fn, 'config.image', section(fn, config, 'image'));
+  const augment = section(fn, config, 'augment');
+  assertNumber(fn, 'config.augment.flip', augment.flip, 'a probability in [0, 1]', isProbability);
+  const jitter = section(fn, config, 'augment.scaleJitter');
+  assertNumber(fn, 'config.augment.scaleJitter.prob', jitter.prob, 'a probability in [0, 1]', isProbability);
+  if (!Array.isArray(jitter.minSizes) || jitter.minSizes.some((s) => typeof s !== 'number' || !(s > 0) || !Number.isFinite(s))) {
+    fail(fn, `'config.augment.scaleJitter.minSizes' must be an array of positive numbers, but got ${describe(jitter.minSizes)}.`);
+  }
+  if ((jitter.prob as number) > 0 && jitter.minSizes.length === 0) {
+    fail(fn, `'config.augment.scaleJitter.minSizes' must not be empty when scaleJitter.prob > 0, but got an array of length 0.`);
+  }
+  const photo = section(fn, config, 'augment.photometric');
+  assertNumber(fn, 'config.augment.photometric.prob', photo.prob, 'a probability in [0, 1]', isProbability);
+  for (const key of ['brightness', 'contrast', 'saturation']) {
+    assertNumber(fn, `config.augment.photometric.${key}`, photo[key], 'a number in [0, 1]', isProbability);
+  }
+  assertNumber(fn, 'config.augment.photometric.hue', photo.hue, 'a number in [0, 0.5]', (v) => v >= 0 && v <= 0.5);
+  const crop = section(fn, config, 'augment.crop');
+  assertNumber(fn, 'config.augment.crop.prob', crop.prob, 'a probability in [0, 1]', isProbability);
+  assertNumber(fn, 'config.augment.crop.minScale', crop.minScale, 'a number in (0, 1]', (v) => v > 0 && v <= 1);
+  assertNumber(fn, 'config.augment.crop.minBoxVisible', crop.minBoxVisible, 'a number in [0, 1]', isProbability);
+  const loader = section(fn, config, 'loader');
+  assertNumber(fn, 'config.loader.concurrency', loader.concurrency, 'a positive integer', isPositiveInteger);
+  assertNumber(fn, 'config.loader.prefetch', loader.prefetch, 'a positive integer', isPositiveInteger);
+  if (typeof loader.shuffle !== 'boolean') fail(fn, `'config.loader.shuffle' must be a boolean, but got ${describe(loader.shuffle)}.`);
+}
