@@ -1,0 +1,127 @@
+// What `lumen predict` and `lumen server` do, without the argument parsing (main.ts; commander
+// is ESM-only, which jest's CommonJS cannot load).
+import { loadDetector, type LoadedDetector } from '@lumen/detector';
+import { initBackend } from '@lumen/runtime';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { expandInputs } from './inputs';
+import { parseClassNames, parsePositiveInt, parseProbability, UsageError } from './objects';
+import { predictFiles } from './predict';
+import { createServer } from './server';
+
+/** A byte count: "10485760", "10MB", "512kb", "1.5m" (binary units). */
+export function parseBytes(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(value);
+  if (match == null) throw new UsageError(`--max-bytes must be a size like 10485760, 512kb or 10mb, but got '${value}'`);
+  const factor = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const bytes = Math.floor(Number(match[1]) * factor);
+  if (bytes < 1) throw new UsageError(`--max-bytes must be at least 1 byte, but got '${value}'`);
+  return bytes;
+}
+
+async function openDetector(checkpoint: string): Promise<LoadedDetector> {
+  await initBackend();
+  try {
+    return loadDetector(checkpoint);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export interface PredictCliOptions {
+  checkpoint: string;
+  input: string[];
+  output?: string;
+  saveMedia?: string;
+  minProb: string;
+  maxDetections: string;
+  onlyClass: string[];
+  ignoreClass: string[];
+  concurrency: string;
+  prefetch: string;
+  progress: boolean;
+}
+
+/** `lumen predict`: returns the exit code (0 all images read, 1 some failed). */
+export async function runPredictCommand(positional: string[], opts: PredictCliOptions): Promise<number> {
+  const inputs = [...opts.input, ...positional];
+  if (inputs.length === 0) throw new UsageError('no input: give image files, folders or globs with --input=PATH (repeatable)');
+  const minProb = parseProbability('--min-prob', opts.minProb);
+  const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
+  const concurrency = parsePositiveInt('--concurrency', opts.concurrency);
+  const prefetch = parsePositiveInt('--prefetch', opts.prefetch);
+  const files = await expandInputs(inputs, (message) => process.stderr.write(`lumen predict: ${message}\n`));
+  if (files.length === 0) throw new UsageError(`no images found in ${inputs.join(', ')}`);
+
+  const detector = await openDetector(opts.checkpoint);
+  let output: Writable = process.stdout;
+  try {
+    const onlyClasses = parseClassNames('--only-class', opts.onlyClass, detector.classes);
+    const ignoreClasses = parseClassNames('--ignore-class', opts.ignoreClass, detector.classes);
+    if (opts.output != null) {
+      mkdirSync(dirname(resolve(opts.output)), { recursive: true });
+      output = createWriteStream(opts.output);
+    }
+    const summary = await predictFiles({
+      predictor: detector,
+      files,
+      output,
+      saveMedia: opts.saveMedia,
+      minProb,
+      maxDetections,
+      onlyClasses,
+      ignoreClasses,
+      concurrency,
+      prefetch,
+      // A bar on the terminal, unless the JSON lines stream to the same terminal.
+      progress: opts.progress && Boolean(process.stderr.isTTY) && !(opts.output == null && process.stdout.isTTY),
+    });
+    process.stderr.write(
+      `lumen predict: ${summary.images} image(s), ${summary.objects} object(s), ${summary.failed} failed, ` +
+        `${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(2)} images/s)` +
+        `${opts.output != null ? ` -> ${opts.output}` : ''}${opts.saveMedia != null ? `, drawn images in ${opts.saveMedia}` : ''}\n`,
+    );
+    return summary.failed > 0 ? 1 : 0;
+  } finally {
+    if (output !== process.stdout) await new Promise<void>((done) => (output as Writable).end(done));
+    detector.dispose();
+  }
+}
+
+export interface ServerCliOptions {
+  checkpoint: string;
+  port: string;
+  host: string;
+  maxBytes: string;
+  queue: string;
+  minProb: string;
+  maxDetections: string;
+}
+
+/** `lumen server`: runs until SIGINT/SIGTERM. */
+export async function runServerCommand(opts: ServerCliOptions): Promise<void> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0-65535), but got '${opts.port}'`);
+  const queue = Number(opts.queue);
+  if (!Number.isInteger(queue) || queue < 0) throw new UsageError(`--queue must be a non-negative integer, but got '${opts.queue}'`);
+  const maxBytes = parseBytes(opts.maxBytes);
+  const minProb = parseProbability('--min-prob', opts.minProb);
+  const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
+  const detector = await openDetector(opts.checkpoint);
+  const server = await createServer({ predictor: detector, maxBytes, queue, minProb, maxDetections, title: `Lumen — ${basename(resolve(opts.checkpoint))}` });
+  const url = await server.listen({ port, host: opts.host });
+  process.stderr.write(
+    `lumen server: ${url} (checkpoint ${opts.checkpoint}, ${detector.classes.length} classes; POST ${url}/api/predict; ` +
+      `images up to ${maxBytes} bytes, ${queue} waiting at most)\n`,
+  );
+  const stop = () => {
+    process.stderr.write('lumen server: stopping\n');
+    void server.close().finally(() => {
+      detector.dispose();
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,15 @@
+// @lumen/predict: what the `lumen predict` / `lumen server` commands are made of, for programs
+// that embed them (the CLI lives in main.ts).
+export { colourFor, drawObjects, mediaName, overlaySvg, PALETTE } from './draw';
+export type { MediaFormat } from './draw';
+export { compareNatural, expandInputs, IMAGE_EXTENSIONS, isImagePath } from './inputs';
+export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseClassNames, parseProbability, toObjects, UsageError } from './objects';
+export type { ObjectFilter, PredictedObject } from './objects';
+export { inIndexOrder, mergeMapInOrder, Slots } from './ordered';
+export { pageHtml } from './page';
+export { predictFiles } from './predict';
+export type { PredictLine, PredictOptions, PredictSummary, Predictor } from './predict';
+export { ModelQueue } from './queue';
+export type { QueueStats, QueueTicket } from './queue';
+export { createServer, DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_PORT, DEFAULT_QUEUE } from './server';
+export type { LumenServer, ServerOptions } from './server';

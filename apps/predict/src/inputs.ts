@@ -1,0 +1,56 @@
+import fg from 'fast-glob';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Extensions a folder or glob is searched for (case-insensitive): what sharp decodes. */
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
+
+const IMAGE_RE = new RegExp(`\\.(${IMAGE_EXTENSIONS.join('|')})$`, 'i');
+
+export function isImagePath(path: string): boolean {
+  return IMAGE_RE.test(path);
+}
+
+/** Natural order ('2.jpg' before '10.jpg'), the same on every machine. */
+export function compareNatural(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true }) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function kindOf(path: string): 'file' | 'dir' | null {
+  try {
+    const stat = statSync(path);
+    return stat.isDirectory() ? 'dir' : 'file';
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The image files named by `--input` values, in the order given: a file as it is (whatever
+ * its extension); a folder searched recursively for image extensions, in natural order,
+ * paths joined to the folder as given; a glob (fast-glob syntax) expanded, images only, in
+ * natural order. A path that is neither an existing file or folder nor a glob is kept, so
+ * the run reports it as unreadable on its own line. A glob or folder that finds nothing is
+ * reported through `warn`.
+ */
+export async function expandInputs(inputs: readonly string[], warn: (message: string) => void = () => undefined): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    const kind = kindOf(input);
+    if (kind === 'file') {
+      files.push(input);
+    } else if (kind === 'dir') {
+      const found = await fg('**/*', { cwd: input, onlyFiles: true, followSymbolicLinks: true, suppressErrors: true });
+      const images = found.filter(isImagePath).sort(compareNatural);
+      if (images.length === 0) warn(`no images in folder ${input} (looked for .${IMAGE_EXTENSIONS.join(', .')})`);
+      files.push(...images.map((f) => join(input, f)));
+    } else if (fg.isDynamicPattern(input)) {
+      const found = (await fg(input, { onlyFiles: true, suppressErrors: true })).filter(isImagePath).sort(compareNatural);
+      if (found.length === 0) warn(`no images match ${input}`);
+      files.push(...found);
+    } else {
+      files.push(input);
+    }
+  }
+  return files;
+}

@@ -1,0 +1,157 @@
+import multipart from '@fastify/multipart';
+import { decodeImage, type DecodedImage } from '@lumen/data';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseProbability, toObjects, UsageError } from './objects';
+import { pageHtml } from './page';
+import { plainMessage, type Predictor } from './predict';
+import { ModelQueue } from './queue';
+
+export const DEFAULT_PORT = 5000;
+export const DEFAULT_HOST = '127.0.0.1';
+/** Largest image accepted by default: 10 MB. */
+export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+/** Requests that may wait for the model by default (besides the one on it). */
+export const DEFAULT_QUEUE = 8;
+
+export interface ServerOptions {
+  predictor: Predictor;
+  /** Largest image body or `image` upload, in bytes (413 above it). */
+  maxBytes?: number;
+  /** Requests that may wait for the model besides the one running (503 beyond them). */
+  queue?: number;
+  /** min_prob when a request gives none. */
+  minProb?: number;
+  maxDetections?: number;
+  /** The page's title (e.g. the checkpoint's name). */
+  title?: string;
+  /** Fastify's request log (pino), off by default. */
+  logger?: boolean;
+}
+
+export interface LumenServer {
+  app: FastifyInstance;
+  queue: ModelQueue;
+  /** Starts listening; resolves to the base URL (port 0 picks a free port). */
+  listen(options?: { port?: number; host?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** An HTTP error with a JSON body `{ "error": message }`. */
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_FIELDS = 10;
+
+const megabytes = (bytes: number) => `${Number((bytes / (1024 * 1024)).toFixed(2))} MB`;
+
+const NO_IMAGE = "no image: send multipart/form-data with the file in a field named 'image', or the image itself as the body with an image/* content type";
+
+/**
+ * The prediction server (Luminoth's `lumi server web`): `POST /api/predict` runs the model
+ * on one image, `GET /` serves the page, `GET /api/model` describes the model. Errors are
+ * JSON `{ "error": "…" }` with a 4xx status: 400 no image / not an image / bad min_prob,
+ * 413 larger than `maxBytes`, 415 a body that is neither multipart nor an image, 503 when
+ * the queue in front of the model is full.
+ */
+export async function createServer(options: ServerOptions): Promise<LumenServer> {
+  const { predictor } = options;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const defaultMinProb = options.minProb ?? DEFAULT_MIN_PROB;
+  const maxDetections = options.maxDetections ?? DEFAULT_MAX_DETECTIONS;
+  const queue = new ModelQueue(options.queue ?? DEFAULT_QUEUE);
+  const tooLarge = `image too large: the limit is ${megabytes(maxBytes)} (${maxBytes} bytes)`;
+
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxBytes });
+  await app.register(multipart, { limits: { fileSize: maxBytes, fields: MAX_FIELDS, fieldSize: 1024, parts: MAX_FIELDS + 4 } });
+  for (const type of [/^image\//, 'application/octet-stream']) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: maxBytes }, (_request, body, done) => done(null, body));
+  }
+
+  app.setErrorHandler((error: FastifyError, request, reply: FastifyReply) => {
+    const status = error.statusCode ?? 500;
+    if (status === 413 && /^FST_(PARTS|FILES|FIELDS)_LIMIT$/.test(error.code)) {
+      return reply.code(413).send({ error: `too many form parts: send one 'image' file and at most ${MAX_FIELDS} fields` });
+    }
+    if (status === 413) return reply.code(413).send({ error: tooLarge });
+    if (status === 415) {
+      const type = request.headers['content-type'] ?? '(none)';
+      return reply.code(415).send({ error: `not an image: expected multipart/form-data or an image/* body, but got content type '${type}'` });
+    }
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
+    request.log.error(error);
+    return reply.code(500).send({ error: `internal error: ${error.message}` });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `not found: ${request.method} ${request.url.split('?')[0]}` }));
+
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(pageHtml(options.title)));
+  app.get('/api/model', async () => ({
+    classes: predictor.classes,
+    imageSize: predictor.imageSize,
+    queue: queue.stats(),
+    maxBytes,
+  }));
+
+  app.post('/api/predict', async (request, reply) => {
+    let image: Buffer | null = null;
+    let minProbValue = (request.query as Record<string, unknown>).min_prob;
+    if (request.isMultipart()) {
+      for await (const part of request.parts()) {
+        if (part.type === 'file') {
+          const data = await part.toBuffer(); // consumed even when unused, or the request stalls
+          if (part.fieldname === 'image' && image == null) image = data;
+        } else if (part.fieldname === 'min_prob') {
+          minProbValue = part.value;
+        }
+      }
+    } else if (Buffer.isBuffer(request.body)) {
+      image = request.body;
+    } else if (request.body != null) {
+      throw new HttpError(415, `not an image: expected multipart/form-data or an image/* body, but got content type '${request.headers['content-type']}'`);
+    }
+    if (image == null || image.length === 0) throw new HttpError(400, NO_IMAGE);
+    let minProb = defaultMinProb;
+    try {
+      if (minProbValue != null) minProb = parseProbability('min_prob', minProbValue);
+    } catch (error) {
+      throw new HttpError(400, (error as UsageError).message);
+    }
+
+    const ticket = queue.enter();
+    if (ticket == null) {
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: `busy: the model has ${queue.size} request(s) waiting already; try again shortly` });
+    }
+    try {
+      let decoded: DecodedImage;
+      try {
+        decoded = await decodeImage(image, predictor.imageSize);
+      } catch (error) {
+        throw new HttpError(400, `not an image: ${plainMessage(error).replace(/^cannot decode a buffer of \d+ bytes: /, '')}`);
+      }
+      const [detection] = await ticket.run(() => predictor.detect([decoded]));
+      return { objects: toObjects(detection, predictor.classes, { minProb, maxDetections }) };
+    } finally {
+      ticket.leave();
+    }
+  });
+
+  return {
+    app,
+    queue,
+    async listen({ port = DEFAULT_PORT, host = DEFAULT_HOST } = {}) {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address != null ? address.port : port;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    },
+    close: () => app.close(),
+  };
+}
