@@ -136,6 +136,11 @@ export async function detectBatch(detector: Detector, params: DetectorParams, ba
   const { features, objectness, deltas, anchors } = tf.tidy(() => featuresAndRpn(detector, params, batch, false, rng));
   const proposals = proposalsFor(detector, objectness, deltas, anchors, batch, 'test');
   tf.dispose([objectness, deltas]);
+  if (proposals.every((p) => p.boxes.shape[0] === 0)) {
+    // Nothing proposed (every box fell off the image or below minSize): nothing to pool.
+    tf.dispose([features, ...proposals.flatMap((p) => [p.boxes, p.scores])]);
+    return scales.map(() => ({ boxes: [], scores: [], labels: [] }));
+  }
   const head = tf.tidy(() => {
     const pooled = poolRois(detector, features, proposals.map((p) => p.boxes));
     const out = predictor((params.roi_heads as ParamTree).box_predictor as never, boxFeatures(detector, params, pooled, false, rng));

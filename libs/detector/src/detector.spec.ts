@@ -1,0 +1,119 @@
+import { seededRandom } from '@lumen/boxes';
+import { loadConfig } from '@lumen/config';
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { buildDetector, initDetector } from './model';
+import { createOptimizer, disposeOptimizer, optimizerSlots } from './optimizer';
+import { disposeParams, flattenParams } from './params';
+import { loadDetector } from './load';
+import { batchImages } from './transform';
+
+const CONFIG = resolve(__dirname, '../../../configs/digits.yaml');
+const tiny = (...extra: string[]) =>
+  loadConfig(CONFIG, { overrides: ['model.backbone.width=0.125', 'model.rcnn.hidden=16', 'data.image.minSize=64', 'data.image.maxSize=96', ...extra] }).config;
+
+describe('batchImages', () => {
+  it('normalises with mean/std and pads bottom/right with zeros to a multiple of sizeDivisible', () => {
+    const transform = { mean: [0.5, 0.25, 0] as [number, number, number], std: [0.5, 0.25, 1] as [number, number, number], sizeDivisible: 32 };
+    const a = { pixels: new Uint8Array(3 * 2 * 3).fill(255), width: 3, height: 2 };
+    const b = { pixels: new Uint8Array(40 * 33 * 3), width: 40, height: 33 };
+    const { images, sizes } = batchImages([a, b], transform);
+    expect(images.shape).toEqual([2, 64, 64, 3]);
+    expect(sizes).toEqual([[2, 3], [33, 40]]);
+    const v = images.arraySync();
+    expect(v[0][0][0]).toEqual([1, 3, 1]);
+    expect(v[0][1][2][1]).toBeCloseTo(3, 6);
+    expect(v[0][2][0]).toEqual([0, 0, 0]); // padding
+    expect(v[0][0][3]).toEqual([0, 0, 0]);
+    expect(v[1][0][0]).toEqual([-1, -1, 0]); // a black pixel
+    images.dispose();
+  });
+
+  it('rejects pixels that do not match the size', () => {
+    expect(() => batchImages([{ pixels: new Uint8Array(5), width: 2, height: 2 }], tiny().model.transform)).toThrow(/image 0 has 5 bytes, but 2x2 RGB needs 12/);
+  });
+});
+
+describe('buildDetector', () => {
+  it('names the config key of a bad combination', () => {
+    expect(() => buildDetector(tiny('model.backbone.name=resnet7'), ['a'])).toThrow(/model\.backbone\.name: unknown backbone 'resnet7': expected one of .*resnet18/);
+    expect(() => buildDetector(tiny('model.rcnn.head=vgg-fc'), ['a'])).toThrow(/model\.rcnn\.head: 'vgg-fc' is VGG's fc6\/fc7 and needs a VGG backbone/);
+    expect(() => buildDetector(tiny('model.backbone.name=vgg16', 'model.rcnn.head=vgg-fc', 'model.roiPool.size=14'), ['a'])).toThrow(/model\.roiPool\.size: VGG's fc6 takes 7x7 RoIs/);
+  });
+
+  it("uses torchvision's module paths and drops the unused tail with the mlp head", () => {
+    const detector = buildDetector(tiny(), ['a', 'b']);
+    const params = initDetector(detector, seededRandom(1));
+    const names = flattenParams(params).map(([n]) => n);
+    expect(names).toContain('backbone.layer3.1.conv2.kernel');
+    expect(names).toContain('rpn.head.conv.kernel');
+    expect(names).toContain('roi_heads.box_head.fc6.kernel');
+    expect(names).toContain('roi_heads.box_predictor.cls_score.kernel');
+    expect(names.some((n) => n.startsWith('backbone.layer4'))).toBe(false);
+    const tail = initDetector(buildDetector(tiny('model.rcnn.head=resnet-tail', 'model.roiPool.size=14'), ['a', 'b']), seededRandom(1));
+    expect(flattenParams(tail).some(([n]) => n.startsWith('backbone.layer4'))).toBe(true);
+    disposeParams(params);
+    disposeParams(tail);
+  });
+});
+
+describe('checkpoints', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lumen-ckpt-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trip params, optimizer slots, config and meta; loadDetector restores the weights', async () => {
+    const config = tiny();
+    const detector = buildDetector(config, ['cat', 'dog']);
+    const params = initDetector(detector, seededRandom(7));
+    const optimizer = createOptimizer(config.train.optimizer, params);
+    const before = tf.memory().numTensors;
+    await saveCheckpoint(join(dir, 'ckpt'), { params, config, classes: ['cat', 'dog'], step: 12, optimizer, metrics: { mAP: 0.5 }, resume: { epoch: 1, offset: 4, optimizerStep: 12 } });
+    expect(tf.memory().numTensors).toBe(before);
+    const loaded = loadCheckpoint(join(dir, 'ckpt'));
+    expect(loaded.config).toEqual(config);
+    expect(loaded.meta).toMatchObject({ format: 'lumen-checkpoint', classes: ['cat', 'dog'], step: 12, metrics: { mAP: 0.5 }, resume: { epoch: 1, offset: 4, optimizerStep: 12 } });
+    for (const [name, v] of flattenParams(params)) expect(Array.from(loaded.weights[name].data)).toEqual(Array.from(v.dataSync()));
+    expect(Object.keys(loaded.optimizer ?? {}).sort()).toEqual(optimizerSlots(optimizer).map(([n]) => n).sort());
+
+    const restored = loadDetector(join(dir, 'ckpt'));
+    expect(restored.classes).toEqual(['cat', 'dog']);
+    expect(restored.imageSize).toEqual({ minSize: 64, maxSize: 96 });
+    const [name, original] = flattenParams(params)[5];
+    expect(Array.from((flattenParams(restored.params).find(([n]) => n === name) as [string, tf.Variable])[1].dataSync())).toEqual(Array.from(original.dataSync()));
+    const random = seededRandom(3);
+    const image = { pixels: Uint8Array.from({ length: 64 * 80 * 3 }, () => Math.floor(random() * 256)), width: 80, height: 64, scale: 0.5, originalWidth: 160, originalHeight: 128 };
+    const [found] = await restored.detect([image]);
+    for (const box of found.boxes) {
+      expect(box[0]).toBeGreaterThanOrEqual(0);
+      expect(box[2]).toBeLessThanOrEqual(160);
+      expect(box[3]).toBeLessThanOrEqual(128);
+    }
+    expect(found.labels.every((l) => l >= 1 && l <= 2)).toBe(true);
+    restored.dispose();
+    disposeOptimizer(optimizer);
+    disposeParams(params);
+  });
+
+  it('name the file that is missing or wrong', () => {
+    expect(() => loadCheckpoint(join(dir, 'nothing'))).toThrow(/does not exist/);
+    writeFileSync(join(dir, 'meta.json'), '{}');
+    expect(() => loadCheckpoint(dir)).toThrow(/not a Lumen checkpoint: weights.safetensors is missing/);
+  });
+
+  it('reject weights of another model, naming the tensor', async () => {
+    const a = tiny();
+    const params = initDetector(buildDetector(a, ['x']), seededRandom(1));
+    await saveCheckpoint(join(dir, 'a'), { params, config: a, classes: ['x'], step: 0 });
+    // A checkpoint whose config says two classes but whose weights are for one.
+    const meta = JSON.parse(readFileSync(join(dir, 'a', 'meta.json'), 'utf8'));
+    writeFileSync(join(dir, 'a', 'meta.json'), JSON.stringify({ ...meta, classes: ['x', 'y'] }));
+    expect(() => loadDetector(join(dir, 'a'))).toThrow(/roi_heads\.box_predictor\.cls_score\.(kernel|bias)' has shape/);
+    disposeParams(params);
+  });
+});
