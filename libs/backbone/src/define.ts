@@ -1,0 +1,122 @@
+import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { convOutput } from './layers';
+import { backboneOptionsOf, buildParams, DEFAULT_OPTIONS, resolveOptions } from './params';
+import type { Backbone, BackboneOptionsInput, BackboneParams, ForwardContext, ParamSpec, ResolvedBackboneOptions, Rng } from './types';
+import { assertNumber, assertTensor4D, describe, fail } from './validate';
+
+/**
+ * What one architecture file provides; `defineBackbone` adds argument checks, option
+ * defaults and `init`. The forward functions read the structure from the params
+ * themselves (which modules exist, kernel shapes) and only `tailStride` / `dropout` from
+ * the options the params were made with.
+ */
+export interface BackboneDefinition {
+  name: string;
+  stages: readonly string[];
+  bodyChannels(options: ResolvedBackboneOptions): number;
+  tailChannels(options: ResolvedBackboneOptions): number;
+  paramSpecs(options: ResolvedBackboneOptions): ParamSpec[];
+  /** The strided layers of the body, in order, as (kernel, stride, pad). */
+  bodyStrides: readonly (readonly [kernel: number, stride: number, pad: number])[];
+  /** Channels of the body's input and output, read from params (checks the inputs). */
+  channelsOf(params: BackboneParams): { input: number; body: number };
+  body(params: BackboneParams, images: Tensor4D, ctx: ForwardContext, options: ResolvedBackboneOptions): Tensor4D;
+  /** `fn` names the public function in errors. */
+  tail(params: BackboneParams, pooled: Tensor4D, ctx: ForwardContext, options: ResolvedBackboneOptions, fn: string): Tensor2D;
+}
+
+// Module-level copies: a global lookup per call is slow in some hosts (jest's sandbox: ~100x).
+const { cos, floor, imul, log, sin, sqrt, PI } = Math;
+
+/**
+ * Normal draws for one parameter: a 32-bit seed from `rng`, then an inlined mulberry32 and
+ * Box–Muller (calling a user's closure per value costs more than the math: ResNet-50 has
+ * 25M values). Deterministic given `rng`.
+ */
+function normals(rng: Rng, count: number, std: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = floor(rng() * 4294967296) >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < count; i += 2) {
+    const r = std * sqrt(-2 * log(1 - next())); // 1 - u in (0, 1]: a finite log
+    const theta = 2 * PI * next();
+    out[i] = r * cos(theta);
+    if (i + 1 < count) out[i + 1] = r * sin(theta);
+  }
+  return out;
+}
+
+export function initialValue(spec: ParamSpec, rng: Rng): Float32Array {
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  return spec.init.type === 'normal' ? normals(rng, size, spec.init.std) : new Float32Array(size).fill(spec.init.value);
+}
+
+function checkContext(fn: string, ctx: unknown): asserts ctx is ForwardContext {
+  if (ctx === null || typeof ctx !== 'object' || typeof (ctx as ForwardContext).training !== 'boolean') {
+    fail(fn, `'ctx' must be { training: boolean }, but got ${describe(ctx)}.`);
+  }
+}
+
+function checkParams(fn: string, params: unknown): asserts params is BackboneParams {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) fail(fn, `'params' must be the nested params of init or importWeights, but got ${describe(params)}.`);
+}
+
+export function defineBackbone(def: BackboneDefinition): Backbone {
+  const stageCount = def.stages.length;
+  const bodySize = (fn: string, height: number, width: number): [number, number] => {
+    for (const [name, v] of [['height', height], ['width', width]] as const) {
+      assertNumber(fn, name, v, 'a positive integer', (x) => Number.isInteger(x) && x > 0);
+    }
+    let h = height;
+    let w = width;
+    for (const [k, s, p] of def.bodyStrides) {
+      h = convOutput(h, k, s, p);
+      w = convOutput(w, k, s, p);
+      if (h < 1 || w < 1) fail(fn, `an input of ${height}x${width} is too small for ${def.name} (its stride-16 map would be empty).`);
+    }
+    return [h, w];
+  };
+  const resolve = (fn: string, options: BackboneOptionsInput | undefined) => resolveOptions(`${def.name}.${fn}`, options, stageCount);
+  /** tailStride and dropout come from the params' own options (defaults for hand-made params). */
+  const optionsOf = (params: BackboneParams) => backboneOptionsOf(params) ?? DEFAULT_OPTIONS;
+  return {
+    name: def.name,
+    bodyStride: 16,
+    stages: def.stages,
+    bodyChannels: (options) => def.bodyChannels(resolve('bodyChannels', options)),
+    tailChannels: (options) => def.tailChannels(resolve('tailChannels', options)),
+    bodySize: (height, width) => bodySize(`${def.name}.bodySize`, height, width),
+    paramSpecs: (options) => def.paramSpecs(resolve('paramSpecs', options)),
+    init(options, rng) {
+      const fn = `${def.name}.init`;
+      const resolved = resolve('init', options);
+      if (typeof rng !== 'function') fail(fn, `'rng' must be a function returning numbers in [0, 1), but got ${describe(rng)}.`);
+      return buildParams(def.paramSpecs(resolved), resolved, (spec) => initialValue(spec, rng));
+    },
+    body(params, images, ctx) {
+      const fn = `${def.name}.body`;
+      checkParams(fn, params);
+      checkContext(fn, ctx);
+      assertTensor4D(fn, 'images', images);
+      const { input } = def.channelsOf(params);
+      if (images.shape[3] !== input) fail(fn, `'images' must have ${input} channels (NHWC), but got a tensor of shape [${images.shape.join(',')}].`);
+      bodySize(fn, images.shape[1], images.shape[2]);
+      return def.body(params, images, ctx, optionsOf(params));
+    },
+    tail(params, pooled, ctx) {
+      const fn = `${def.name}.tail`;
+      checkParams(fn, params);
+      checkContext(fn, ctx);
+      assertTensor4D(fn, 'pooled', pooled);
+      const { body } = def.channelsOf(params);
+      if (pooled.shape[3] !== body) fail(fn, `'pooled' must have the body's ${body} channels (NHWC), but got a tensor of shape [${pooled.shape.join(',')}].`);
+      return def.tail(params, pooled, ctx, optionsOf(params), fn);
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Backbones for Faster R-CNN with torchvision's layer arithmetic: a stride-16 body and a
+// tail for the RoI head, as pure functions over nested tf.Variable params whose dotted
+// paths are the checkpoint names; weight import from safetensors (torchvision names).
+export { BACKBONE_NAMES, getBackbone } from './registry';
+export type {
+  Backbone,
+  BackboneOptions,
+  BackboneOptionsInput,
+  BackboneParams,
+  BatchNormMode,
+  ForwardContext,
+  ParamInit,
+  ParamKind,
+  ParamSpec,
+  ParamTree,
+  ResolvedBackboneOptions,
+  Rng,
+} from './types';
+export { backboneOptionsOf, DEFAULT_OPTIONS, disposeParams, flattenParams } from './params';
+export { BN_EPS, BN_MOMENTUM } from './layers';
+export { exportWeights, fromTorchLayout, importWeights, importWeightsSync, torchShape } from './import-weights';
+export type { ImportWeightsOptions, WeightsSource } from './import-weights';
+export { readSafetensors, readSafetensorsMetadata, SAFETENSORS_DTYPES, writeSafetensors } from './safetensors';
+export type { SafeTensor, SafetensorsData, SafetensorsDtype, SafetensorsInput } from './safetensors';
+export { makeDivisible } from './mobilenet-v2';
+export { scaleWidth } from './resnet';
+export { VGG_ROI_SIZE } from './vgg';

@@ -1,0 +1,262 @@
+import {
+  add,
+  conv2d,
+  customGrad,
+  depthwiseConv2d,
+  div,
+  dropout,
+  fused,
+  mean as tfMean,
+  mul,
+  relu,
+  relu6,
+  reshape,
+  rsqrt,
+  sqrt,
+  square,
+  sub,
+  sum,
+  tidy,
+  Variable,
+  zerosLike,
+  type GradSaveFunc,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor4D,
+} from '@tensorflow/tfjs-core';
+import type { ForwardContext, ParamInit, ParamSpec, ParamTree } from './types';
+import { fail } from './validate';
+
+// Layers with torchvision's arithmetic: explicit symmetric padding (a k x k conv pads
+// (k - 1) / 2 on every side — tfjs 'same' pads stride-2 windows bottom/right only),
+// BatchNorm2d with eps 1e-5 and momentum 0.1.
+
+export const BN_EPS = 1e-5;
+export const BN_MOMENTUM = 0.1;
+
+export type Activation = 'linear' | 'relu' | 'relu6';
+
+export interface BatchNormParams extends ParamTree {
+  weight: Variable;
+  bias: Variable;
+  running_mean: Variable;
+  running_var: Variable;
+}
+
+// ---------------------------------------------------------------------------------------
+// parameter specs (torchvision's initialisation)
+
+/** kaiming_normal_(mode='fan_out', nonlinearity='relu'): std sqrt(2 / fan_out), fan_out = size(0)·kh·kw. */
+function kaimingFanOut(fanOut: number): ParamInit {
+  return { type: 'normal', std: Math.sqrt(2 / fanOut) };
+}
+
+/** A conv kernel [k, k, in, out] (torch [out, in, k, k]). */
+export function convSpec(path: string, k: number, inC: number, outC: number, stage: number): ParamSpec {
+  return { name: `${path}.kernel`, torchName: `${path}.weight`, kind: 'conv', shape: [k, k, inC, outC], stage, init: kaimingFanOut(outC * k * k) };
+}
+
+/** A depthwise kernel [k, k, channels, 1] (torch [channels, 1, k, k], groups = channels). */
+export function depthwiseSpec(path: string, k: number, channels: number, stage: number): ParamSpec {
+  return { name: `${path}.kernel`, torchName: `${path}.weight`, kind: 'depthwise', shape: [k, k, channels, 1], stage, init: kaimingFanOut(channels * k * k) };
+}
+
+export function biasSpec(path: string, channels: number, stage: number): ParamSpec {
+  return { name: `${path}.bias`, torchName: `${path}.bias`, kind: 'bias', shape: [channels], stage, init: { type: 'constant', value: 0 } };
+}
+
+/** A linear kernel [in, out] (torch [out, in]), normal(0, 0.01) as torchvision's VGG. */
+export function linearSpec(path: string, inC: number, outC: number, stage: number, flattenFrom?: [number, number, number]): ParamSpec {
+  const spec: ParamSpec = { name: `${path}.kernel`, torchName: `${path}.weight`, kind: 'linear', shape: [inC, outC], stage, init: { type: 'normal', std: 0.01 } };
+  if (flattenFrom != null) spec.flattenFrom = flattenFrom;
+  return spec;
+}
+
+/** BatchNorm2d: weight 1, bias 0, running_mean 0, running_var 1 (torch's names). */
+export function batchNormSpecs(path: string, channels: number, stage: number): ParamSpec[] {
+  const one = (field: string, kind: ParamSpec['kind'], value: number): ParamSpec => ({
+    name: `${path}.${field}`,
+    torchName: `${path}.${field}`,
+    kind,
+    shape: [channels],
+    stage,
+    init: { type: 'constant', value },
+  });
+  return [one('weight', 'bn-weight', 1), one('bias', 'bn-bias', 0), one('running_mean', 'bn-mean', 0), one('running_var', 'bn-var', 1)];
+}
+
+// ---------------------------------------------------------------------------------------
+// reading params
+
+/** `tree[key]` as a subtree; a missing key is an error naming the path. */
+export function child(fn: string, tree: ParamTree, key: string, path: string): ParamTree {
+  const value = tree[key];
+  if (value == null || value instanceof Variable || typeof value !== 'object') fail(fn, `params lack the module '${path}${key}'.`);
+  return value;
+}
+
+export function leaf(fn: string, tree: ParamTree, key: string, path: string): Variable {
+  const value = tree[key];
+  if (!(value instanceof Variable)) fail(fn, `params lack the tf.Variable '${path}${key}'.`);
+  return value;
+}
+
+/** Dimension `axis` of a variable's shape. */
+export function dim(v: Variable, axis: number): number {
+  return (v.shape as number[])[axis];
+}
+
+export function bnOf(fn: string, tree: ParamTree, key: string, path: string): BatchNormParams {
+  const bn = child(fn, tree, key, path);
+  for (const field of ['weight', 'bias', 'running_mean', 'running_var']) leaf(fn, bn, field, `${path}${key}.`);
+  return bn as BatchNormParams;
+}
+
+// ---------------------------------------------------------------------------------------
+// forward
+
+export interface ConvGeometry {
+  stride: number;
+  /** Symmetric zero padding on every side (torch's `padding`). */
+  pad: number;
+  depthwise?: boolean;
+}
+
+function activate(x: Tensor4D, activation: Activation): Tensor4D {
+  return activation === 'relu' ? relu(x) : activation === 'relu6' ? relu6(x) : x;
+}
+
+/**
+ * conv (no bias) -> BatchNorm2d -> activation.
+ *
+ * Batch statistics are used when the BN is trainable (`weight.trainable`) and the context
+ * is training; the running averages are then updated in place by `assign` (momentum 0.1;
+ * running_var from the unbiased variance, as torch). Otherwise BN is the affine map of the
+ * running statistics, y = conv(x)·scale + shift, computed where it is cheaper:
+ * - folded into the conv (kernel·scale, shift as the fused bias) — one fused conv, no extra
+ *   pass over the activation and fewer activations kept by the tape (memory is what limits
+ *   ResNet-50 training on wasm's 4 GB heap at 608x800);
+ * - on the output (conv, ·scale, +shift, activation: three passes over it) only where that
+ *   touches fewer numbers than scaling the kernel once: 3·pixels < kh·kw·in (a few RoIs
+ *   through ResNet's layer4, the tiny maps of tests).
+ */
+export function convBn(x: Tensor4D, kernel: Variable, bn: BatchNormParams, geometry: ConvGeometry, activation: Activation, ctx: ForwardContext): Tensor4D {
+  const { stride, pad, depthwise = false } = geometry;
+  if (ctx.training && bn.weight.trainable) {
+    const y = depthwise ? depthwiseConv2d(x, kernel as Tensor4D, stride, pad) : conv2d(x, kernel as Tensor4D, stride, pad);
+    return activate(batchNormTraining(y, bn), activation);
+  }
+  const scale = div(bn.weight, sqrt(add(bn.running_var, BN_EPS))) as Tensor1D;
+  const shift = sub(bn.bias, mul(bn.running_mean, scale)) as Tensor1D;
+  const [kh, kw, inC] = kernel.shape as number[];
+  const [n, h, w] = x.shape;
+  const outPixels = n * convOutput(h, kh, stride, pad) * convOutput(w, kw, stride, pad);
+  if (depthwise) {
+    const filter = mul(kernel, reshape(scale, [1, 1, -1, 1])) as Tensor4D;
+    return fused.depthwiseConv2d({ x, filter, strides: stride, pad, bias: shift, activation });
+  }
+  if (3 * outPixels >= kh * kw * inC) {
+    const filter = mul(kernel, scale) as Tensor4D;
+    return fused.conv2d({ x, filter, strides: stride, pad, bias: shift, activation });
+  }
+  return activate(add(mul(conv2d(x, kernel as Tensor4D, stride, pad), scale), shift), activation);
+}
+
+/** torch's output size of a conv or pool (floor mode). */
+export function convOutput(size: number, kernel: number, stride: number, pad: number): number {
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+/**
+ * BatchNorm2d in training mode over N, H, W, updating the running statistics. The gradient
+ * is torch's closed form — dx = γ·invstd/n · (n·dy - Σdy - x̂·Σ(dy·x̂)), dγ = Σ(dy·x̂),
+ * dβ = Σdy — rather than autodiff through moments and batchNorm: as accurate as torch (the
+ * composed form loses ~10x more to rounding when the maps are small) and fewer ops.
+ */
+function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
+  const [n, h, w] = y.shape;
+  const count = n * h * w;
+  if (count < 2) fail('batchNorm', `training with batch statistics needs more than 1 value per channel, but got input of shape [${y.shape.join(',')}].`);
+  const normalise = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
+    const [x, gamma, beta, save] = args as [Tensor4D, Tensor1D, Tensor1D, GradSaveFunc];
+    const mean = tfMean(x, [0, 1, 2]);
+    const centred = sub(x, mean);
+    const variance = tfMean(square(centred), [0, 1, 2]);
+    const invstd = rsqrt(add(variance, BN_EPS));
+    const normalised = mul(centred, invstd);
+    tidy(() => {
+      const m = BN_MOMENTUM;
+      bn.running_mean.assign(add(mul(bn.running_mean, 1 - m), mul(mean, m)));
+      bn.running_var.assign(add(mul(bn.running_var, 1 - m), mul(variance, (m * count) / (count - 1))));
+    });
+    save([normalised, invstd, gamma]);
+    return {
+      value: add(mul(normalised, gamma), beta) as Tensor4D,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [xhat, inv, g] = saved;
+        const sumDy = sum(dy, [0, 1, 2]);
+        const sumDyX = sum(mul(dy, xhat), [0, 1, 2]);
+        const dx = mul(sub(sub(mul(dy, count), sumDy), mul(xhat, sumDyX)), div(mul(g, inv), count));
+        return [dx, sumDyX, sumDy];
+      },
+    };
+  });
+  return normalise(y, bn.weight as Tensor1D, bn.bias as Tensor1D);
+}
+
+/** conv + bias -> activation (VGG). */
+export function convBias(x: Tensor4D, kernel: Variable, bias: Variable, geometry: ConvGeometry, activation: Activation): Tensor4D {
+  return fused.conv2d({ x, filter: kernel as Tensor4D, strides: geometry.stride, pad: geometry.pad, bias: bias as Tensor1D, activation });
+}
+
+/** x·kernel + bias -> activation. */
+export function linear(x: Tensor2D, kernel: Variable, bias: Variable, activation: Activation): Tensor2D {
+  return fused.matMul({ a: x, b: kernel as Tensor2D, bias: bias as Tensor1D, activation }) as Tensor2D;
+}
+
+/** Whether no variable of a subtree is trainable. */
+export function allFrozen(tree: ParamTree): boolean {
+  for (const value of Object.values(tree)) {
+    if (value instanceof Variable ? value.trainable : !allFrozen(value)) return false;
+  }
+  return true;
+}
+
+/** One stage of a body: how to run it, and whether all its variables are frozen. */
+export interface Stage {
+  run(x: Tensor4D): Tensor4D;
+  frozen: boolean;
+}
+
+/**
+ * Runs a body's stages in order. The leading frozen ones (Detectron's FREEZE_AT: a
+ * stop-gradient after them) run inside a customGrad forward, where tfjs records nothing on
+ * the gradient tape: their activations are not kept for a backward pass that would never
+ * use them (at 608x800 the stem and layer1 hold hundreds of MB). No gradient flows through
+ * them, to the images neither.
+ */
+export function runStages(stages: readonly Stage[], x: Tensor4D): Tensor4D {
+  let frozen = 0;
+  while (frozen < stages.length && stages[frozen].frozen) frozen++;
+  let y = x;
+  if (frozen > 0) {
+    const stopped = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
+      const input = args[0] as Tensor4D;
+      return {
+        value: stages.slice(0, frozen).reduce((t, stage) => stage.run(t), input),
+        gradFunc: (_dy: Tensor) => [zerosLike(input)] as Tensor[],
+      };
+    });
+    y = stopped(x) as Tensor4D;
+  }
+  for (const stage of stages.slice(frozen)) y = stage.run(y);
+  return y;
+}
+
+/** Inverted dropout (torch's: kept values scaled by 1 / (1 - rate)), seeded from ctx.rng. */
+export function maybeDropout<T extends Tensor2D>(fn: string, x: T, rate: number, ctx: ForwardContext): T {
+  if (!ctx.training || rate === 0) return x;
+  if (typeof ctx.rng !== 'function') fail(fn, `dropout ${rate} in training draws its masks from 'ctx.rng', but got none.`);
+  return dropout(x, rate, undefined, Math.floor(ctx.rng() * 2 ** 31)) as T;
+}

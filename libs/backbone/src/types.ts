@@ -1,0 +1,105 @@
+import type { Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
+
+/** A uniform generator in [0, 1) (`seededRandom(seed)` of @lumen/boxes makes one). */
+export type Rng = () => number;
+
+/**
+ * 'frozen': running statistics and affine fixed (not trainable), folded into the conv
+ * kernel and bias. 'trainable': affine trainable; in training, batch statistics normalise
+ * and the running averages are updated (momentum 0.1, as torch).
+ */
+export type BatchNormMode = 'frozen' | 'trainable';
+
+export interface BackboneOptions {
+  /** Default 'frozen'. */
+  batchNorm: BatchNormMode;
+  /**
+   * Detectron's FREEZE_AT: the first `freezeAt` stages (`Backbone.stages`) get
+   * `trainable === false` — no gradient, no optimizer slot — and run as a stop-gradient
+   * (outside the tape: no activations kept). 0 (the default) freezes nothing.
+   */
+  freezeAt: number;
+  /** First stride of the tail (ResNet layer4, MobileNetV2 features.14); default 2. VGG has none. */
+  tailStride?: 1 | 2;
+  /**
+   * Channel multiplier, default 1. ResNet and VGG: every width scaled and rounded to a
+   * multiple of 8, at least 8; MobileNetV2: torchvision's `width_mult` (`_make_divisible`).
+   */
+  width?: number;
+  /** VGG fc6/fc7 dropout rate in training, default 0. */
+  dropout?: number;
+}
+
+/** What every function accepts: any subset of the options, the rest defaulted. */
+export type BackboneOptionsInput = Partial<BackboneOptions>;
+
+/** Options with every default filled in. */
+export type ResolvedBackboneOptions = Required<BackboneOptions>;
+
+/**
+ * Parameters: plain nested records whose dotted paths are the checkpoint names
+ * (`layer1.0.conv1.kernel`), every leaf a tf.Variable.
+ */
+export interface ParamTree {
+  [key: string]: Variable | ParamTree;
+}
+export type BackboneParams = ParamTree;
+
+export interface ForwardContext {
+  /** Training: trainable BN uses batch statistics (and updates its running averages), dropout drops. */
+  training: boolean;
+  /** Draws the dropout masks; required only when dropout is active. */
+  rng?: Rng;
+}
+
+/**
+ * How a parameter is stored and converted. Lumen layouts: conv kernels HWIO
+ * [kh, kw, in, out]; depthwise kernels [kh, kw, channels, 1]; linear kernels [in, out].
+ */
+export type ParamKind = 'conv' | 'depthwise' | 'linear' | 'bias' | 'bn-weight' | 'bn-bias' | 'bn-mean' | 'bn-var';
+
+/** Initial values: torchvision's initialisation of each parameter. */
+export type ParamInit = { type: 'normal'; std: number } | { type: 'constant'; value: number };
+
+/** One parameter of a backbone: its name, shape and layout, and the torchvision tensor it comes from. */
+export interface ParamSpec {
+  /** Lumen's dotted name (the checkpoint name): `layer1.0.conv1.kernel`. */
+  name: string;
+  /** Shape in Lumen's layout. */
+  shape: number[];
+  kind: ParamKind;
+  /** 1-based index into `Backbone.stages`: frozen when `stage <= freezeAt`. */
+  stage: number;
+  /** torchvision's state-dict name: `layer1.0.conv1.weight`. */
+  torchName: string;
+  /** Linear layers fed by a flattened map: torch flattens it as [C, H, W], Lumen as [H, W, C]. */
+  flattenFrom?: [channels: number, height: number, width: number];
+  init: ParamInit;
+}
+
+/** A backbone: pure functions plus what a detector needs to know about it. */
+export interface Backbone {
+  readonly name: string;
+  /** The body's output stride: 16 for every backbone here. */
+  readonly bodyStride: 16;
+  /** The units of `freezeAt`, in order (stage 1 first). */
+  readonly stages: readonly string[];
+  /** Channels of the body's output (depends on `width`). */
+  bodyChannels(options?: BackboneOptionsInput): number;
+  /** Length of the tail's output vector (depends on `width`). */
+  tailChannels(options?: BackboneOptionsInput): number;
+  /**
+   * The body's output [height, width] for an input of height x width: torchvision's
+   * arithmetic (floor((size + 2·pad - kernel) / stride) + 1 per strided layer). An input
+   * too small for the network (a size would drop below 1) is an error.
+   */
+  bodySize(height: number, width: number): [number, number];
+  /** Every parameter, in forward order. */
+  paramSpecs(options?: BackboneOptionsInput): ParamSpec[];
+  /** Fresh parameters with torchvision's initialisation, drawn from `rng`. */
+  init(options: BackboneOptionsInput, rng: Rng): BackboneParams;
+  /** NHWC normalised images [N, H, W, 3] -> the stride-16 feature map [N, ceil-ish(H/16), …, bodyChannels]. */
+  body(params: BackboneParams, images: Tensor4D, ctx: ForwardContext): Tensor4D;
+  /** Pooled RoI features [R, h, w, bodyChannels] -> [R, tailChannels]. */
+  tail(params: BackboneParams, pooled: Tensor4D, ctx: ForwardContext): Tensor2D;
+}
