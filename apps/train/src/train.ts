@@ -128,7 +128,6 @@ interface Position {
  */
 export async function runTraining(options: TrainOptions = {}): Promise<TrainResult> {
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const backend = await initBackend({ log: (m) => log(m) });
   let loaded = loadConfig(options.config ?? 'digits', { overrides: options.overrides });
   const configName = loaded.name;
 
@@ -150,6 +149,7 @@ export async function runTraining(options: TrainOptions = {}): Promise<TrainResu
   }
   const { config } = loaded;
   checkInputsExist(config, configName);
+  const backend = await initBackend({ log: (m) => log(m) });
   log(`config ${configName} (${loaded.path}); job dir ${jobDir}`);
 
   const train = await openSplit(config, 'train', log);
