@@ -24,3 +24,6 @@ export { smoothL1 } from './smooth-l1';
 export type { Reduction, SmoothL1Options } from './smooth-l1';
 // The argument check every box-taking function uses, for libs built on this one.
 export { assertBoxes } from './validate';
+// Loss terms with written-out gradients (no registered gradients needed), shared by the RPN
+// and R-CNN losses.
+export { maskedSmoothL1, weightedSigmoidCrossEntropy, weightedSoftmaxCrossEntropy } from './loss-terms';

@@ -1,5 +1,5 @@
 import { tidy, type Scalar, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
-import { maskedSmoothL1, weightedSoftmaxCrossEntropy } from './losses';
+import { maskedSmoothL1, weightedSoftmaxCrossEntropy } from '@lumen/boxes';
 import { assertNumber, assertTensor, fail } from './validate';
 
 export interface RcnnLosses {

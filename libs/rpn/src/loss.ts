@@ -1,5 +1,5 @@
 import { tidy, type Scalar, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { maskedSmoothL1, weightedSigmoidCrossEntropy, weightedSoftmaxCrossEntropy } from './losses';
+import { maskedSmoothL1, weightedSigmoidCrossEntropy, weightedSoftmaxCrossEntropy } from '@lumen/boxes';
 import { assertNumber, assertTensor, describe, fail } from './validate';
 
 /** One image's (or a batch's, concatenated) targets, as `assignAnchorTargets` returns them. */

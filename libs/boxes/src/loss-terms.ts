@@ -1,4 +1,4 @@
-import { smoothL1 } from '@lumen/boxes';
+import { smoothL1 } from './smooth-l1';
 import {
   clipByValue,
   customGrad,
@@ -22,6 +22,7 @@ import {
 // differentiable on every backend without any registered gradient (tfjs-core alone
 // registers none), one fused backward step per term, and the constants (labels, weights,
 // masks — data, not parameters) built inside the forward and saved for the backward.
+// Shared by @lumen/rpn and @lumen/rcnn-head (their losses are these terms).
 
 /**
  * Σ w·BCEWithLogits(x, y) for binary y, as Σ w·softplus(s·x) with s = 1 − 2y (exact for
