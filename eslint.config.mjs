@@ -24,12 +24,13 @@ export default [
           // The dependency direction of DESIGN.md §1. `scope:none` is carried by no
           // project: a lib constrained to it may depend on no other lib.
           depConstraints: [
+            { sourceTag: 'scope:runtime-native', onlyDependOnLibsWithTags: ['scope:none'] },
             { sourceTag: 'scope:boxes', onlyDependOnLibsWithTags: ['scope:none'] },
             { sourceTag: 'scope:roi-pool', onlyDependOnLibsWithTags: ['scope:none'] },
             { sourceTag: 'scope:eval', onlyDependOnLibsWithTags: ['scope:none'] },
             { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:none'] },
             { sourceTag: 'scope:backbone', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:none'] },
+            { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:runtime-native'] },
             { sourceTag: 'scope:anchors', onlyDependOnLibsWithTags: ['scope:boxes'] },
             { sourceTag: 'scope:rpn', onlyDependOnLibsWithTags: ['scope:boxes', 'scope:anchors'] },
             { sourceTag: 'scope:rcnn-head', onlyDependOnLibsWithTags: ['scope:boxes', 'scope:anchors'] },
@@ -53,7 +54,7 @@ export default [
     // runtime is the one library that loads backends.
     files: ['libs/runtime/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': ['error', { depConstraints: [
-      { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:none'] },
+      { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:runtime-native'] },
     ] }] },
   },
   {

@@ -14,6 +14,8 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
+    // The native kernels are a built package (node-gyp), not TypeScript sources.
+    '^@lumen/runtime-native$': path.join(root, 'libs/runtime-native/index.js'),
     '^@lumen/([a-z0-9-]+)$': path.join(root, 'libs/$1/src/index.ts'),
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/**/*.spec.ts'],

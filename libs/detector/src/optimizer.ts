@@ -72,9 +72,11 @@ export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
  * With `clipNorm`, gradients are scaled by clipNorm / (norm + 1e-6) when the norm exceeds it
  * (torch's clip_grad_norm_). Returns the gradient norm before clipping (for the log).
  *
- * On the cpu and wasm backends the update runs as one loop per variable over its values
- * (`mode` 'auto'): as tensor ops it is ~10 small kernels per variable, and their fixed
- * cost was ~0.3 s of a digits training step. Elsewhere (GPU) it stays tensor ops.
+ * `mode` 'auto' picks, in order: the backend's fused update kernels when it has them
+ * (`LumenSgdUpdate`, `LumenAdamUpdate`, `LumenSumSquares`, which @lumen/runtime registers for
+ * wasm: one pass over each variable's memory); on cpu one JS loop per variable (as tensor ops
+ * it is ~10 small kernels per variable, whose fixed cost was ~0.3 s of a digits step);
+ * elsewhere (GPU) tensor ops.
  */
 export function applyGradients(
   state: OptimizerState,
@@ -82,15 +84,67 @@ export function applyGradients(
   grads: Record<string, tf.Tensor>,
   lr: number,
   clipNorm: number | null,
-  mode: 'auto' | 'tensor' | 'loop' = 'auto',
+  mode: 'auto' | 'tensor' | 'loop' | 'kernel' = 'auto',
 ): number {
   const entries = trainableParams(params).filter(([name]) => grads[name] !== undefined);
   for (const [name] of entries) {
     if (!state.slots.has(name)) throw new Error(`Error in applyGradients: no optimizer state for '${name}' (was the optimizer created for these params?)`);
   }
-  const loop = mode === 'loop' || (mode === 'auto' && ['cpu', 'wasm'].includes(tf.getBackend()));
+  const backend = tf.getBackend();
+  const fused = FUSED_KERNELS.every((name) => tf.getKernel(name, backend) != null);
+  if (mode === 'kernel' && !fused) throw new Error(`applyGradients: backend '${backend}' has no ${FUSED_KERNELS.join('/')} kernels`);
+  const chosen = mode !== 'auto' ? mode : fused ? 'kernel' : ['cpu', 'wasm'].includes(backend) ? 'loop' : 'tensor';
   state.step += 1;
-  return loop ? updateInLoops(state, entries, grads, lr, clipNorm) : updateWithTensorOps(state, entries, grads, lr, clipNorm);
+  if (chosen === 'kernel') return updateWithFusedKernels(state, entries, grads, lr, clipNorm);
+  return chosen === 'loop' ? updateInLoops(state, entries, grads, lr, clipNorm) : updateWithTensorOps(state, entries, grads, lr, clipNorm);
+}
+
+/** Kernel names of the fused update contract (see applyGradients). */
+const FUSED_KERNELS = ['LumenSgdUpdate', 'LumenAdamUpdate', 'LumenSumSquares'] as const;
+
+function runKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number>): tf.Tensor[] {
+  const out = tf.engine().runKernel(name, inputs as never, attrs as never) as tf.Tensor | tf.Tensor[];
+  return Array.isArray(out) ? out : [out];
+}
+
+function updateWithFusedKernels(state: OptimizerState, entries: Array<[string, tf.Variable]>, grads: Record<string, tf.Tensor>, lr: number, clipNorm: number | null): number {
+  const { config } = state;
+  let sumSquares = 0;
+  for (const [name] of entries) {
+    const [s] = runKernel('LumenSumSquares', { x: grads[name] }, {});
+    sumSquares += s.dataSync()[0];
+    s.dispose();
+  }
+  const norm = Math.sqrt(sumSquares);
+  const gradScale = clipFactor(norm, clipNorm);
+  const t = state.step;
+  for (const [name, variable] of entries) {
+    const slots = state.slots.get(name) as Record<string, tf.Variable>;
+    const grad = grads[name];
+    if (config.type === 'sgd') {
+      const withMomentum = config.momentum > 0;
+      const [w, buffer] = runKernel('LumenSgdUpdate', withMomentum ? { param: variable, grad, momentum: slots.momentum } : { param: variable, grad }, {
+        lr, momentum: config.momentum, weightDecay: config.weightDecay, gradScale,
+      });
+      if (buffer) {
+        slots.momentum.assign(buffer);
+        buffer.dispose();
+      }
+      variable.assign(w);
+      w.dispose();
+    } else {
+      const [b1, b2] = config.betas;
+      const [w, m, v] = runKernel('LumenAdamUpdate', { param: variable, grad, m: slots.m, v: slots.v }, {
+        stepSize: lr / (1 - b1 ** t), beta1: b1, beta2: b2, biasCorrection2Sqrt: Math.sqrt(1 - b2 ** t), epsilon: config.epsilon,
+        weightDecay: config.weightDecay, gradScale,
+      });
+      slots.m.assign(m);
+      slots.v.assign(v);
+      variable.assign(w);
+      tf.dispose([w, m, v]);
+    }
+  }
+  return norm;
 }
 
 function clipFactor(norm: number, clipNorm: number | null): number {

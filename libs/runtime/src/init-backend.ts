@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
-import { registerTrainingGradients, registerWasmTrainingKernels } from './register-training-kernels';
+import { registerNativeWasmKernels, registerTrainingGradients, registerWasmTrainingKernels } from './register-training-kernels';
 import { withThreadedWasm } from './wasm-threads';
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -13,8 +13,10 @@ export interface BackendChoice {
   detail: string;
   /** Threads the backend computes on (wasm: its pthread pool incl. the main thread). */
   threads: number;
-  /** Why candidates earlier in the order were not taken. */
+  /** Why candidates earlier in the order were not taken (and why native kernels are off). */
   skipped: string[];
+  /** The native kernels in front of wasm's (@lumen/runtime-native), or null. */
+  native: { isa: string; threads: number } | null;
 }
 
 export interface InitBackendOptions {
@@ -51,7 +53,7 @@ async function tryTensorflow(skipped: string[]): Promise<BackendChoice | null> {
       skipped.push(`${pkg}: ${(e as Error).message.split('\n')[0]}`);
       continue;
     }
-    if (await tf.setBackend('tensorflow')) return { name: 'tensorflow', detail: pkg, threads: availableParallelism(), skipped };
+    if (await tf.setBackend('tensorflow')) return { name: 'tensorflow', detail: pkg, threads: availableParallelism(), skipped, native: null };
     skipped.push(`${pkg}: loaded, but the tensorflow backend failed to initialise`);
   }
   return null;
@@ -60,11 +62,15 @@ async function tryTensorflow(skipped: string[]): Promise<BackendChoice | null> {
 async function tryWasm(threads: number, skipped: string[]): Promise<BackendChoice | null> {
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   registerWasmTrainingKernels();
+  const accelerated = registerNativeWasmKernels(threads);
+  const native = 'isa' in accelerated ? accelerated : null;
+  if (!('isa' in accelerated)) skipped.push(`@lumen/runtime-native: ${accelerated.reason}`);
+  const plus = native ? ` + @lumen/runtime-native (${native.isa}, ${native.threads} thread${native.threads > 1 ? 's' : ''})` : '';
   if (threads > 1) {
     wasm.setThreadsCount(threads);
     try {
       if (await withThreadedWasm(tf.env(), threads, () => tf.setBackend('wasm'))) {
-        return { name: 'wasm', detail: '@tensorflow/tfjs-backend-wasm (threaded SIMD)', threads: wasm.getThreadsCount(), skipped };
+        return { name: 'wasm', detail: `@tensorflow/tfjs-backend-wasm (threaded SIMD)${plus}`, threads: wasm.getThreadsCount(), skipped, native };
       }
       skipped.push('wasm threaded SIMD build: failed to initialise');
     } catch (e) {
@@ -74,7 +80,7 @@ async function tryWasm(threads: number, skipped: string[]): Promise<BackendChoic
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
   if (await tf.setBackend('wasm')) {
-    return { name: 'wasm', detail: '@tensorflow/tfjs-backend-wasm (SIMD, single thread)', threads: 1, skipped };
+    return { name: 'wasm', detail: `@tensorflow/tfjs-backend-wasm (SIMD, single thread)${plus}`, threads: 1, skipped, native };
   }
   skipped.push('wasm: the backend failed to initialise');
   return null;
@@ -82,7 +88,7 @@ async function tryWasm(threads: number, skipped: string[]): Promise<BackendChoic
 
 async function tryCpu(skipped: string[]): Promise<BackendChoice | null> {
   require('@tensorflow/tfjs-backend-cpu');
-  if (await tf.setBackend('cpu')) return { name: 'cpu', detail: '@tensorflow/tfjs-backend-cpu', threads: 1, skipped };
+  if (await tf.setBackend('cpu')) return { name: 'cpu', detail: '@tensorflow/tfjs-backend-cpu', threads: 1, skipped, native: null };
   skipped.push('cpu: the backend failed to initialise');
   return null;
 }

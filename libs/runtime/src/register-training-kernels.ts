@@ -17,6 +17,9 @@ import { depthwiseConv2dBackpropInputWasm } from './kernels/depthwise-conv2d-bac
 import { batchMatMulWasm } from './kernels/batch-mat-mul';
 import { identityWasm } from './kernels/identity';
 import { maxPoolGradWasm } from './kernels/max-pool-grad';
+import { NATIVE_KERNEL_NAMES, nativeWasmKernels } from './kernels/native-kernels';
+import { optimizerKernelsWasm } from './kernels/optimizer-kernels';
+import { native, reason } from '@lumen/runtime-native';
 import { tileWasm } from './kernels/tile';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
 
@@ -66,8 +69,37 @@ export function registerWasmTrainingKernels(log: (message: string) => void = con
     unregisterKernel('BatchMatMul', 'wasm');
     registerKernel(batchMatMulWasm(matMul));
   }
+  for (const config of optimizerKernelsWasm(null)) registerKernel(config);
   for (const name of CPU_FALLBACK_KERNELS) {
     if (getKernel(name, 'wasm') == null) registerKernel(cpuFallbackKernel(name, log));
   }
   wasmKernelsRegistered = true;
 }
+
+let nativeKernelsRegistered = false;
+
+/**
+ * Loads @lumen/runtime-native and, when it is built, puts its GEMM and conv kernels in front
+ * of the wasm backend's (each falls back to the kernel it replaces). Returns what runs, or
+ * null with the reason. Call before the wasm backend initialises. `LUMEN_NATIVE=0` disables.
+ */
+export function registerNativeWasmKernels(threads: number): { isa: string; threads: number } | { reason: string } {
+  if (native == null) return { reason: reason ?? 'unavailable' };
+  native.setThreads(threads);
+  if (!nativeKernelsRegistered) {
+    registerWasmTrainingKernels();
+    const current = (name: string): KernelConfig => {
+      const kernel = getKernel(name, 'wasm');
+      if (kernel == null) throw new Error(`@lumen/runtime: wasm has no '${name}' kernel to put native kernels in front of`);
+      return kernel;
+    };
+    for (const config of [...nativeWasmKernels(native, current), ...optimizerKernelsWasm(native)]) {
+      unregisterKernel(config.kernelName, 'wasm');
+      registerKernel(config);
+    }
+    nativeKernelsRegistered = true;
+  }
+  return { isa: native.isa(), threads: native.threads() };
+}
+
+export { NATIVE_KERNEL_NAMES };

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { refConvGrads, refOutShape, type RefConv } from '../testing/reference-conv';
+import { withoutNativeKernels } from './native-switch';
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -36,6 +37,12 @@ function explicitPads(c: Case): [number, number, number, number] {
 
 beforeAll(setUpWasmAndCpu);
 
+// Both implementations: @lumen/runtime-native's, and the wasm kernels that run without it.
+const modes = [
+  ['native', <T>(f: () => Promise<T>) => f()],
+  ['wasm only', withoutNativeKernels],
+] as const;
+
 describe.each(cases)('conv2d gradients on wasm: $name', (c) => {
   const xv = randomValues(c.x.reduce((a, b) => a * b), 11);
   const wv = randomValues(c.w.reduce((a, b) => a * b), 12);
@@ -54,15 +61,15 @@ describe.each(cases)('conv2d gradients on wasm: $name', (c) => {
     return g([x, w]);
   };
 
-  it('matches the direct definition to 1e-4, without leaks', async () => {
-    const [dx, dw] = await runOn('wasm', grads);
+  it.each(modes)('%s: matches the direct definition to 1e-4, without leaks', async (_, mode) => {
+    const [dx, dw] = await mode(() => runOn('wasm', grads));
     expect(relativeError(dx, expected.dx)).toBeLessThan(1e-4);
     expect(relativeError(dw, expected.dw)).toBeLessThan(1e-4);
   });
 
-  it('matches the cpu backend to 1e-4', async () => {
+  it.each(modes)('%s: matches the cpu backend to 1e-4', async (_, mode) => {
     const [cdx, cdw] = await runOn('cpu', grads);
-    const [dx, dw] = await runOn('wasm', grads);
+    const [dx, dw] = await mode(() => runOn('wasm', grads));
     expect(relativeError(dx, cdx)).toBeLessThan(1e-4);
     expect(relativeError(dw, cdw)).toBeLessThan(1e-4);
   });

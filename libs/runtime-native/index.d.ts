@@ -1,0 +1,29 @@
+/** Conv geometry: [batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft]. */
+export type ConvGeometryArray = readonly number[];
+
+/** 0 linear, 1 relu, 2 relu6. */
+export type NativeActivation = 0 | 1 | 2;
+
+export interface NativeKernels {
+  /** c[batch, M, N] = a · b per batch; dims [batch, M, N, K, transposeA, transposeB, aBatchStride, bBatchStride] (strides in floats, 0 broadcasts). */
+  matMul(a: Float32Array, b: Float32Array, c: Float32Array, dims: readonly number[], bias: Float32Array | null, activation: NativeActivation): void;
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: ConvGeometryArray, bias: Float32Array | null, activation: NativeActivation): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: ConvGeometryArray): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: ConvGeometryArray): void;
+  /** torch.optim.SGD's update of one variable into outW/outBuffer; hyper [lr, momentum, weightDecay, gradScale]. */
+  sgdUpdate(w: Float32Array, g: Float32Array, momentumBuffer: Float32Array | null, outW: Float32Array, outBuffer: Float32Array | null, hyper: readonly number[]): void;
+  /** torch.optim.Adam's update; hyper [stepSize, beta1, beta2, sqrt(1 - beta2^t), epsilon, weightDecay, gradScale]. */
+  adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, outW: Float32Array, outM: Float32Array, outV: Float32Array, hyper: readonly number[]): void;
+  /** Σ x² in double precision. */
+  sumSquares(x: Float32Array): number;
+  /** out[c] = Σ_r x[r·cols + c] (float64 accumulation). */
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** "avx2-fma" or "generic". */
+  isa(): string;
+  threads(): number;
+  setThreads(threads: number): void;
+}
+
+export declare const native: NativeKernels | null;
+/** Why `native` is null. */
+export declare const reason: string | null;

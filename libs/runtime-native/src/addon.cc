@@ -1,0 +1,242 @@
+// Node-API surface of the kernels. Every tensor argument is a Float32Array (in practice a
+// view of the wasm backend's heap), so the kernels read and write tfjs's own memory.
+#include <node_api.h>
+
+#include <string>
+#include <vector>
+
+#include "conv.h"
+#include "gemm.h"
+#include "optim.h"
+#include "pool.h"
+
+namespace {
+
+struct ArgError {
+  std::string message;
+};
+
+#define NAPI_OK(call)                                   \
+  do {                                                  \
+    if ((call) != napi_ok) throw ArgError{#call " failed"}; \
+  } while (0)
+
+float* floats(napi_env env, napi_value value, const char* name, bool optional = false) {
+  napi_valuetype type;
+  NAPI_OK(napi_typeof(env, value, &type));
+  if (optional && (type == napi_null || type == napi_undefined)) return nullptr;
+  bool is_typed = false;
+  NAPI_OK(napi_is_typedarray(env, value, &is_typed));
+  if (!is_typed) throw ArgError{std::string(name) + " must be a Float32Array"};
+  napi_typedarray_type kind;
+  size_t length;
+  void* data;
+  NAPI_OK(napi_get_typedarray_info(env, value, &kind, &length, &data, nullptr, nullptr));
+  if (kind != napi_float32_array) throw ArgError{std::string(name) + " must be a Float32Array"};
+  return static_cast<float*>(data);
+}
+
+std::vector<long> longs(napi_env env, napi_value value, const char* name, size_t count) {
+  bool is_array = false;
+  NAPI_OK(napi_is_array(env, value, &is_array));
+  uint32_t length = 0;
+  if (is_array) NAPI_OK(napi_get_array_length(env, value, &length));
+  if (!is_array || length != count) throw ArgError{std::string(name) + " must be an array of " + std::to_string(count) + " integers"};
+  std::vector<long> out(count);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    int64_t v;
+    NAPI_OK(napi_get_element(env, value, i, &item));
+    NAPI_OK(napi_get_value_int64(env, item, &v));
+    out[i] = static_cast<long>(v);
+  }
+  return out;
+}
+
+long integer(napi_env env, napi_value value) {
+  int64_t v;
+  NAPI_OK(napi_get_value_int64(env, value, &v));
+  return static_cast<long>(v);
+}
+
+lumen::ConvGeometry geometry(napi_env env, napi_value value) {
+  const auto v = longs(env, value, "geometry", 15);
+  return lumen::ConvGeometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+}
+
+template <size_t N, typename F>
+napi_value guarded(napi_env env, napi_callback_info info, F body) {
+  size_t argc = N;
+  napi_value argv[N == 0 ? 1 : N];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  try {
+    if (argc < N) throw ArgError{"expected " + std::to_string(N) + " arguments"};
+    return body(argv);
+  } catch (const ArgError& e) {
+    napi_throw_type_error(env, nullptr, ("@lumen/runtime-native: " + e.message).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, ("@lumen/runtime-native: " + std::string(e.what())).c_str());
+  }
+  return nullptr;
+}
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// matmul(a, b, c, [batch, M, N, K, transposeA, transposeB, aBatchStride, bBatchStride], bias, activation)
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](napi_value* argv) {
+    const float* a = floats(env, argv[0], "a");
+    const float* b = floats(env, argv[1], "b");
+    float* c = floats(env, argv[2], "c");
+    const auto d = longs(env, argv[3], "dims", 8);
+    lumen::Epilogue epilogue;
+    epilogue.bias = floats(env, argv[4], "bias", true);
+    epilogue.activation = static_cast<int>(integer(env, argv[5]));
+    const long batch = d[0], M = d[1], N = d[2], K = d[3];
+    const bool ta = d[4] != 0, tb = d[5] != 0;
+    for (long i = 0; i < batch; i++) {
+      const float* ab = a + i * d[6];
+      const float* bb = b + i * d[7];
+      lumen::StridedA A(ab, ta ? 1 : K, ta ? M : 1);
+      lumen::gemm(A, bb, tb ? 1 : N, tb ? K : 1, c + i * M * N, N, M, N, K, false, epilogue);
+    }
+    return undefined(env);
+  });
+}
+
+// conv2d(x, filter, out, geometry, bias, activation)
+napi_value Conv2D(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](napi_value* argv) {
+    lumen::Epilogue epilogue;
+    epilogue.bias = floats(env, argv[4], "bias", true);
+    epilogue.activation = static_cast<int>(integer(env, argv[5]));
+    lumen::conv2d(geometry(env, argv[3]), floats(env, argv[0], "x"), floats(env, argv[1], "filter"), floats(env, argv[2], "out"), epilogue);
+    return undefined(env);
+  });
+}
+
+// conv2dBackpropInput(dy, filter, dx, geometry)
+napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](napi_value* argv) {
+    lumen::conv2d_backprop_input(geometry(env, argv[3]), floats(env, argv[0], "dy"), floats(env, argv[1], "filter"), floats(env, argv[2], "dx"));
+    return undefined(env);
+  });
+}
+
+// conv2dBackpropFilter(x, dy, dw, geometry)
+napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](napi_value* argv) {
+    lumen::conv2d_backprop_filter(geometry(env, argv[3]), floats(env, argv[0], "x"), floats(env, argv[1], "dy"), floats(env, argv[2], "dw"));
+    return undefined(env);
+  });
+}
+
+long length_of(napi_env env, napi_value value) {
+  size_t length;
+  NAPI_OK(napi_get_typedarray_info(env, value, nullptr, &length, nullptr, nullptr, nullptr));
+  return static_cast<long>(length);
+}
+
+std::vector<double> doubles(napi_env env, napi_value value, const char* name, size_t count) {
+  bool is_array = false;
+  NAPI_OK(napi_is_array(env, value, &is_array));
+  uint32_t length = 0;
+  if (is_array) NAPI_OK(napi_get_array_length(env, value, &length));
+  if (!is_array || length != count) throw ArgError{std::string(name) + " must be an array of " + std::to_string(count) + " numbers"};
+  std::vector<double> out(count);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    NAPI_OK(napi_get_element(env, value, i, &item));
+    NAPI_OK(napi_get_value_double(env, item, &out[i]));
+  }
+  return out;
+}
+
+// sgdUpdate(w, g, momentumBuffer | null, outW, outBuffer | null, [lr, momentum, weightDecay, gradScale])
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](napi_value* argv) {
+    const auto h = doubles(env, argv[5], "hyper", 4);
+    const float* buf = floats(env, argv[2], "momentumBuffer", true);
+    float* out_buf = floats(env, argv[4], "outBuffer", true);
+    if ((buf == nullptr) != (out_buf == nullptr)) throw ArgError{"momentumBuffer and outBuffer go together"};
+    lumen::sgd_update(length_of(env, argv[0]), floats(env, argv[0], "w"), floats(env, argv[1], "g"), buf, floats(env, argv[3], "outW"), out_buf,
+                      lumen::SgdHyper{float(h[0]), float(h[1]), float(h[2]), float(h[3])});
+    return undefined(env);
+  });
+}
+
+// adamUpdate(w, g, m, v, outW, outM, outV, [stepSize, beta1, beta2, sqrt(biasCorrection2), epsilon, weightDecay, gradScale])
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  return guarded<8>(env, info, [&](napi_value* argv) {
+    const auto h = doubles(env, argv[7], "hyper", 7);
+    lumen::adam_update(length_of(env, argv[0]), floats(env, argv[0], "w"), floats(env, argv[1], "g"), floats(env, argv[2], "m"), floats(env, argv[3], "v"),
+                       floats(env, argv[4], "outW"), floats(env, argv[5], "outM"), floats(env, argv[6], "outV"),
+                       lumen::AdamHyper{float(h[0]), float(h[1]), float(h[2]), float(h[3]), float(h[4]), float(h[5]), float(h[6])});
+    return undefined(env);
+  });
+}
+
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](napi_value* argv) {
+    napi_value result;
+    NAPI_OK(napi_create_double(env, lumen::sum_squares(length_of(env, argv[0]), floats(env, argv[0], "x")), &result));
+    return result;
+  });
+}
+
+// sumRows(x, out, rows, cols)
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](napi_value* argv) {
+    const long rows = integer(env, argv[2]), cols = integer(env, argv[3]);
+    if (rows * cols > length_of(env, argv[0]) || cols > length_of(env, argv[1])) throw ArgError{"sumRows: arrays shorter than rows x cols"};
+    lumen::sum_rows(rows, cols, floats(env, argv[0], "x"), floats(env, argv[1], "out"));
+    return undefined(env);
+  });
+}
+
+napi_value Isa(napi_env env, napi_callback_info) {
+  napi_value s;
+  napi_create_string_utf8(env, lumen::gemm_isa(), NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value n;
+  napi_create_int32(env, lumen::pool().size(), &n);
+  return n;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](napi_value* argv) {
+    const long n = integer(env, argv[0]);
+    if (n < 1 || n > 64) throw ArgError{"threads must be from 1 to 64"};
+    lumen::set_pool_threads(static_cast<int>(n));
+    return undefined(env);
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

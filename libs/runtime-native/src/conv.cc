@@ -1,0 +1,151 @@
+#include "conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "pool.h"
+
+namespace lumen {
+
+namespace {
+
+// A(i, k) = patch value k = (kh, kw, c) of output pixel i.
+struct PatchesA final : PackA {
+  const ConvGeometry& g;
+  const float* x;
+  PatchesA(const ConvGeometry& g, const float* x) : g(g), x(x) {}
+  void pack(float* dst, long i, int mr, long k, int kc) const override {
+    const long C = g.in_c, rowTaps = g.k_w * C;
+    for (int r = 0; r < MR; r++) {
+      if (r >= mr) {
+        for (int q = 0; q < kc; q++) dst[q * MR + r] = 0.f;
+        continue;
+      }
+      const long pixel = i + r;
+      const long n = pixel / (g.out_h * g.out_w), rest = pixel % (g.out_h * g.out_w);
+      const long y0 = (rest / g.out_w) * g.stride_h - g.pad_top, x0 = (rest % g.out_w) * g.stride_w - g.pad_left;
+      const float* image = x + n * g.in_h * g.in_w * C;
+      long q = 0, tap = k;
+      while (q < kc) {
+        const long kh = tap / rowTaps, kw = (tap % rowTaps) / C, c = tap % C;
+        const long run = std::min<long>(C - c, kc - q);
+        const long y = y0 + kh * g.dilation_h, xx = x0 + kw * g.dilation_w;
+        float* d = dst + q * MR + r;
+        if (y < 0 || y >= g.in_h || xx < 0 || xx >= g.in_w) {
+          for (long t = 0; t < run; t++) d[t * MR] = 0.f;
+        } else {
+          const float* s = image + (y * g.in_w + xx) * C + c;
+          for (long t = 0; t < run; t++) d[t * MR] = s[t];
+        }
+        q += run;
+        tap += run;
+      }
+    }
+  }
+};
+
+// A(i, k) = patch value i = (kh, kw, c) of output pixel k: the transposed patch matrix.
+struct PatchesTransposedA final : PackA {
+  const ConvGeometry& g;
+  const float* x;
+  PatchesTransposedA(const ConvGeometry& g, const float* x) : g(g), x(x) {}
+  void pack(float* dst, long i, int mr, long k, int kc) const override {
+    const long C = g.in_c, rowTaps = g.k_w * C;
+    long dy_[MR], dx_[MR], dc[MR];
+    for (int r = 0; r < mr; r++) {
+      const long tap = i + r;
+      dy_[r] = (tap / rowTaps) * g.dilation_h;
+      dx_[r] = ((tap % rowTaps) / C) * g.dilation_w;
+      dc[r] = tap % C;
+    }
+    const long plane = g.out_h * g.out_w;
+    long n = k / plane, oy = (k % plane) / g.out_w, ox = k % g.out_w;
+    for (int q = 0; q < kc; q++, dst += MR) {
+      const long y0 = oy * g.stride_h - g.pad_top, x0 = ox * g.stride_w - g.pad_left;
+      const float* image = x + n * g.in_h * g.in_w * C;
+      int r = 0;
+      for (; r < mr; r++) {
+        const long y = y0 + dy_[r], xx = x0 + dx_[r];
+        dst[r] = (y < 0 || y >= g.in_h || xx < 0 || xx >= g.in_w) ? 0.f : image[(y * g.in_w + xx) * C + dc[r]];
+      }
+      for (; r < MR; r++) dst[r] = 0.f;
+      if (++ox == g.out_w) {
+        ox = 0;
+        if (++oy == g.out_h) {
+          oy = 0;
+          n++;
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* out, const Epilogue& epilogue) {
+  const long O = g.out_c;
+  if (g.pointwise()) {
+    gemm(StridedA(x, g.in_c, 1), w, O, 1, out, O, g.pixels(), O, g.in_c, false, epilogue);
+  } else {
+    gemm(PatchesA(g, x), w, O, 1, out, O, g.pixels(), O, g.taps(), false, epilogue);
+  }
+}
+
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const long O = g.out_c, taps = g.taps(), P = g.pixels();
+  if (g.pointwise()) {
+    gemm(StridedA(dy, O, 1), w, 1, O, dx, g.in_c, P, g.in_c, O, false);
+    return;
+  }
+  // Column gradients of a bounded number of output rows at a time, each folded back into
+  // dx (a gather per input pixel, so threads never write the same element).
+  std::fill(dx, dx + g.batch * g.in_h * g.in_w * g.in_c, 0.f);
+  const long rows_per_chunk = std::max<long>(1, (16L << 20) / std::max<long>(1, taps * g.out_w));
+  std::vector<float> cols;
+  const long C = g.in_c;
+  for (long n = 0; n < g.batch; n++) {
+    for (long oy0 = 0; oy0 < g.out_h; oy0 += rows_per_chunk) {
+      const long oy1 = std::min(g.out_h, oy0 + rows_per_chunk);
+      const long chunk = (oy1 - oy0) * g.out_w;
+      cols.resize(chunk * taps);
+      gemm(StridedA(dy + (n * g.out_h + oy0) * g.out_w * O, O, 1), w, 1, O, cols.data(), taps, chunk, taps, O, false);
+      // Input rows these output rows touch.
+      const long y_begin = std::max<long>(0, oy0 * g.stride_h - g.pad_top);
+      const long y_end = std::min<long>(g.in_h, (oy1 - 1) * g.stride_h - g.pad_top + (g.k_h - 1) * g.dilation_h + 1);
+      float* image = dx + n * g.in_h * g.in_w * C;
+      parallel_for(y_end - y_begin, 1, [&](long a, long b) {
+        for (long y = y_begin + a; y < y_begin + b; y++) {
+          for (long kh = 0; kh < g.k_h; kh++) {
+            const long t = y + g.pad_top - kh * g.dilation_h;
+            if (t < 0 || t % g.stride_h != 0) continue;
+            const long oy = t / g.stride_h;
+            if (oy < oy0 || oy >= oy1) continue;
+            for (long xx = 0; xx < g.in_w; xx++) {
+              float* d = image + (y * g.in_w + xx) * C;
+              for (long kw = 0; kw < g.k_w; kw++) {
+                const long u = xx + g.pad_left - kw * g.dilation_w;
+                if (u < 0 || u % g.stride_w != 0) continue;
+                const long ox = u / g.stride_w;
+                if (ox >= g.out_w) continue;
+                const float* s = cols.data() + ((oy - oy0) * g.out_w + ox) * taps + (kh * g.k_w + kw) * C;
+                for (long c = 0; c < C; c++) d[c] += s[c];
+              }
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const long O = g.out_c, P = g.pixels();
+  if (g.pointwise()) {
+    gemm(StridedA(x, 1, g.in_c), dy, O, 1, dw, O, g.in_c, O, P, false);
+  } else {
+    gemm(PatchesTransposedA(g, x), dy, O, 1, dw, O, g.taps(), O, P, false);
+  }
+}
+
+}  // namespace lumen

@@ -1,0 +1,248 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LUMEN_X86 1
+#endif
+
+namespace lumen {
+
+namespace {
+
+// KC x NR of B (16 KiB) stays in L1 while an MC x KC block of A (~150 KiB) sits in L2.
+constexpr long KC = 256;
+constexpr long MC = 144;
+constexpr long NC = 3072;
+
+using Kernel = void (*)(long kc, const float* a, const float* b, float* c, long ldc, int m, int n, bool accumulate);
+
+void kernel_generic(long kc, const float* a, const float* b, float* c, long ldc, int m, int n, bool accumulate) {
+  float acc[MR][NR] = {};
+  for (long k = 0; k < kc; k++, a += MR, b += NR) {
+    for (int r = 0; r < MR; r++) {
+      const float ar = a[r];
+      for (int j = 0; j < NR; j++) acc[r][j] += ar * b[j];
+    }
+  }
+  for (int r = 0; r < m; r++) {
+    float* row = c + r * ldc;
+    if (accumulate) {
+      for (int j = 0; j < n; j++) row[j] += acc[r][j];
+    } else {
+      for (int j = 0; j < n; j++) row[j] = acc[r][j];
+    }
+  }
+}
+
+#ifdef LUMEN_X86
+__attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, const float* b, float* c, long ldc, int m, int n,
+                                                      bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (long k = 0; k < kc; k++, a += MR, b += NR) {
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+    __m256 ar = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(ar, b0, c00);
+    c01 = _mm256_fmadd_ps(ar, b1, c01);
+    ar = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ar, b0, c10);
+    c11 = _mm256_fmadd_ps(ar, b1, c11);
+    ar = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ar, b0, c20);
+    c21 = _mm256_fmadd_ps(ar, b1, c21);
+    ar = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(ar, b0, c30);
+    c31 = _mm256_fmadd_ps(ar, b1, c31);
+    ar = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(ar, b0, c40);
+    c41 = _mm256_fmadd_ps(ar, b1, c41);
+    ar = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(ar, b0, c50);
+    c51 = _mm256_fmadd_ps(ar, b1, c51);
+  }
+  const __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (m == MR && n == NR) {
+    for (int r = 0; r < MR; r++) {
+      float* row = c + r * ldc;
+      if (accumulate) {
+        _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), rows[r][0]));
+        _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), rows[r][1]));
+      } else {
+        _mm256_storeu_ps(row, rows[r][0]);
+        _mm256_storeu_ps(row + 8, rows[r][1]);
+      }
+    }
+    return;
+  }
+  alignas(32) float tile[MR][NR];
+  for (int r = 0; r < MR; r++) {
+    _mm256_store_ps(tile[r], rows[r][0]);
+    _mm256_store_ps(tile[r] + 8, rows[r][1]);
+  }
+  for (int r = 0; r < m; r++) {
+    float* row = c + r * ldc;
+    if (accumulate) {
+      for (int j = 0; j < n; j++) row[j] += tile[r][j];
+    } else {
+      for (int j = 0; j < n; j++) row[j] = tile[r][j];
+    }
+  }
+}
+#endif
+
+Kernel pick_kernel() {
+#ifdef LUMEN_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernel_avx2;
+#endif
+  return kernel_generic;
+}
+
+const Kernel kernel = pick_kernel();
+
+struct Aligned {
+  float* p = nullptr;
+  size_t n = 0;
+  ~Aligned() { std::free(p); }
+  float* get(size_t count) {
+    if (count > n) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, ((count * sizeof(float) + 63) / 64) * 64));
+      n = count;
+    }
+    return p;
+  }
+};
+
+// B rows [k, k+kc) x columns [j, j+nc) into nc/NR slivers of kc x NR (zero-padded).
+void pack_b(float* dst, const float* b, long brs, long bcs, long k, long kc, long j, long nc) {
+  for (long jr = 0; jr < nc; jr += NR) {
+    const int n = static_cast<int>(std::min<long>(NR, nc - jr));
+    const float* src = b + k * brs + (j + jr) * bcs;
+    if (bcs == 1 && n == NR) {
+      for (long p = 0; p < kc; p++, dst += NR) std::memcpy(dst, src + p * brs, NR * sizeof(float));
+    } else {
+      for (long p = 0; p < kc; p++, dst += NR) {
+        const float* s = src + p * brs;
+        int q = 0;
+        for (; q < n; q++) dst[q] = s[q * bcs];
+        for (; q < NR; q++) dst[q] = 0.f;
+      }
+    }
+  }
+}
+
+// C[i0:i1, j0:j1] on one thread.
+void gemm_block(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long i0, long i1, long j0, long j1, long K,
+                bool accumulate) {
+  thread_local Aligned a_buffer, b_buffer;
+  float* bp = b_buffer.get(KC * NC);
+  float* ap = a_buffer.get(MC * KC);
+  for (long jc = j0; jc < j1; jc += NC) {
+    const long nc = std::min(NC, j1 - jc);
+    for (long pc = 0; pc < K; pc += KC) {
+      const long kc = std::min(KC, K - pc);
+      const bool acc = accumulate || pc > 0;
+      pack_b(bp, b, brs, bcs, pc, kc, jc, nc);
+      for (long ic = i0; ic < i1; ic += MC) {
+        const long mc = std::min(MC, i1 - ic);
+        for (long ir = 0; ir < mc; ir += MR) {
+          a.pack(ap + ir * kc, ic + ir, static_cast<int>(std::min<long>(MR, mc - ir)), pc, static_cast<int>(kc));
+        }
+        for (long jr = 0; jr < nc; jr += NR) {
+          const int n = static_cast<int>(std::min<long>(NR, nc - jr));
+          for (long ir = 0; ir < mc; ir += MR) {
+            const int m = static_cast<int>(std::min<long>(MR, mc - ir));
+            kernel(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+          }
+        }
+      }
+    }
+  }
+  if (K == 0 && !accumulate) {
+    for (long i = i0; i < i1; i++) std::fill(c + i * ldc + j0, c + i * ldc + j1, 0.f);
+  }
+}
+
+void apply_epilogue(const Epilogue& e, float* c, long ldc, long i0, long i1, long j0, long j1) {
+  if (e.bias == nullptr && e.activation == 0) return;
+  for (long i = i0; i < i1; i++) {
+    float* row = c + i * ldc;
+    if (e.bias != nullptr) {
+      for (long j = j0; j < j1; j++) row[j] += e.bias[j];
+    }
+    if (e.activation == 1) {
+      for (long j = j0; j < j1; j++) row[j] = std::max(row[j], 0.f);
+    } else if (e.activation == 2) {
+      for (long j = j0; j < j1; j++) row[j] = std::min(std::max(row[j], 0.f), 6.f);
+    }
+  }
+}
+
+}  // namespace
+
+void StridedA::pack(float* dst, long i, int mr, long k, int kc) const {
+  const float* src = p + i * rs + k * cs;
+  if (cs == 1) {
+    for (int r = 0; r < mr; r++) {
+      const float* s = src + r * rs;
+      for (int q = 0; q < kc; q++) dst[q * MR + r] = s[q];
+    }
+  } else {
+    for (int q = 0; q < kc; q++) {
+      const float* s = src + q * cs;
+      for (int r = 0; r < mr; r++) dst[q * MR + r] = s[r * rs];
+    }
+  }
+  for (int r = mr; r < MR; r++) {
+    for (int q = 0; q < kc; q++) dst[q * MR + r] = 0.f;
+  }
+}
+
+void gemm(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long M, long N, long K, bool accumulate,
+          const Epilogue& epilogue) {
+  if (M <= 0 || N <= 0) return;
+  const int threads = pool().size();
+  // Split C into one block per thread along its longer side (in whole register tiles), so
+  // that no two threads write the same element; each packs the operands it reads.
+  const long m_tiles = (M + MR - 1) / MR, n_tiles = (N + NR - 1) / NR;
+  const bool by_rows = m_tiles * MR >= n_tiles * NR || n_tiles < threads;
+  const long tiles = by_rows ? m_tiles : n_tiles;
+  const long work = M * N * std::max<long>(K, 1);
+  const int parts = static_cast<int>(std::min<long>({threads, tiles, std::max<long>(1, work / (1L << 18))}));
+  pool().run(parts, [&](int part) {
+    const long t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts;
+    long i0 = 0, i1 = M, j0 = 0, j1 = N;
+    if (by_rows) {
+      i0 = t0 * MR;
+      i1 = std::min(M, t1 * MR);
+    } else {
+      j0 = t0 * NR;
+      j1 = std::min(N, t1 * NR);
+    }
+    if (i0 >= i1 || j0 >= j1) return;
+    gemm_block(a, b, brs, bcs, c, ldc, i0, i1, j0, j1, K, accumulate);
+    apply_epilogue(epilogue, c, ldc, i0, i1, j0, j1);
+  });
+}
+
+const char* gemm_isa() {
+#ifdef LUMEN_X86
+  if (kernel == kernel_avx2) return "avx2-fma";
+#endif
+  return "generic";
+}
+
+}  // namespace lumen

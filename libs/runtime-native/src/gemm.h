@@ -1,0 +1,41 @@
+// Single-precision GEMM, C[M,N] (+)= A[M,K] · B[K,N], in the Goto/BLIS arrangement: B is
+// packed in KC x NC panels of 16-column slivers, A in MC x KC blocks of 6-row slivers, and a
+// 6x16 register-tile micro-kernel (AVX2+FMA where the CPU has it) does the arithmetic.
+// A is read through an accessor so that convolutions can pack their patches straight from
+// the image (no im2col buffer); B and C are strided matrices.
+#pragma once
+#include <cstddef>
+
+namespace lumen {
+
+constexpr int MR = 6;
+constexpr int NR = 16;
+
+// Packs rows [i, i+mr) x columns [k, k+kc) of A into dst as kc groups of MR floats (rows
+// past mr zero).
+struct PackA {
+  virtual ~PackA() = default;
+  virtual void pack(float* dst, long i, int mr, long k, int kc) const = 0;
+};
+
+// A(i, k) = p[i*rs + k*cs].
+struct StridedA final : PackA {
+  const float* p;
+  long rs, cs;
+  StridedA(const float* p, long rs, long cs) : p(p), rs(rs), cs(cs) {}
+  void pack(float* dst, long i, int mr, long k, int kc) const override;
+};
+
+struct Epilogue {
+  const float* bias = nullptr;  // per column of C, added once
+  int activation = 0;           // 0 linear, 1 relu, 2 relu6
+};
+
+// C(i, j) = p[i*ldc + j]. With accumulate, C += A·B, else C = A·B. Runs on the pool.
+void gemm(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long M, long N, long K, bool accumulate,
+          const Epilogue& epilogue = Epilogue());
+
+// Which micro-kernel runs: "avx2-fma" or "generic".
+const char* gemm_isa();
+
+}  // namespace lumen

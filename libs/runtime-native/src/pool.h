@@ -1,0 +1,40 @@
+// A tiny fixed thread pool: the caller runs part 0 itself, workers run the rest, and the
+// call returns when every part is done. Kernel calls come one at a time from Node's main
+// thread, so one job is in flight at once.
+#pragma once
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lumen {
+
+class Pool {
+ public:
+  explicit Pool(int threads);
+  ~Pool();
+  int size() const { return threads_; }
+  // Runs fn(part) for part in [0, parts), parts <= size().
+  void run(int parts, const std::function<void(int)>& fn);
+
+ private:
+  void loop(int index);
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0;
+  int pending_ = 0;
+  unsigned generation_ = 0;
+  bool stop_ = false;
+};
+
+Pool& pool();
+void set_pool_threads(int threads);
+
+// Splits [0, count) into at most size() contiguous ranges of at least `grain` items.
+void parallel_for(long count, long grain, const std::function<void(long, long)>& fn);
+
+}  // namespace lumen

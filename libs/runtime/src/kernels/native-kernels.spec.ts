@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { native } from '@lumen/runtime-native';
+import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
+import { withoutNativeKernels } from './native-switch';
+
+// @lumen/runtime-native's kernels behind wasm, against the cpu backend (tfjs's reference
+// implementations) and torch.optim's fixtures. Sizes cross the GEMM's blocking (MC 144, KC
+// 256, 6x16 tiles) and run on 1 and 2 threads, so partial tiles and thread splits are hit.
+const describeNative = native ? describe : describe.skip;
+if (!native) console.warn('@lumen/runtime-native is not built: its kernels are not tested here');
+
+beforeAll(setUpWasmAndCpu);
+afterAll(() => native?.setThreads(1));
+
+const sizes = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const t = (shape: number[], seed: number) => tf.tensor(randomValues(sizes(shape), seed), shape);
+
+// The cpu backend is slow under jest: its answers are computed once for both thread counts.
+const cpuAnswers = new Map<string, Float32Array[]>();
+
+async function agree(key: string, f: () => tf.Tensor[], tolerance = 1e-5): Promise<void> {
+  if (!cpuAnswers.has(key)) cpuAnswers.set(key, await runOn('cpu', f));
+  const expected = cpuAnswers.get(key) as Float32Array[];
+  const actual = await runOn('wasm', f);
+  expected.forEach((e, i) => expect(relativeError(actual[i], e)).toBeLessThan(tolerance));
+}
+
+describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
+  beforeAll(() => native?.setThreads(threads));
+
+  it.each([
+    { name: '3x3/1 same, odd channels, batch 2', x: [2, 7, 13, 37], w: [3, 3, 37, 19], stride: 1, pad: 'same' as const },
+    { name: '3x3/2 explicit 1', x: [1, 25, 27, 20], w: [3, 3, 20, 17], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] as never },
+    { name: '7x7/2 stem', x: [1, 40, 36, 3], w: [7, 7, 3, 16], stride: 2, pad: [[0, 0], [3, 3], [3, 3], [0, 0]] as never },
+    { name: '1x1/1, K past one block', x: [1, 9, 17, 300], w: [1, 1, 300, 21], stride: 1, pad: 'valid' as const },
+    { name: '1x1/2 downsample', x: [2, 15, 16, 24], w: [1, 1, 24, 40], stride: 2, pad: 'valid' as const },
+  ])('conv2d forward and both gradients: $name', async (c) => {
+    await agree(c.name, () => {
+      const x = t(c.x, 1) as tf.Tensor4D;
+      const w = t(c.w, 2) as tf.Tensor4D;
+      const y = tf.conv2d(x, w, c.stride, c.pad);
+      const dy = t(y.shape, 3);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, w]);
+      return [y, dx, dw];
+    }, 1e-4);
+  });
+
+  it('fused conv2d with bias and relu / relu6, and a dilated conv', async () => {
+    await agree('fused', () => {
+      const x = t([2, 13, 11, 9], 4) as tf.Tensor4D;
+      const w = t([3, 3, 9, 20], 5) as tf.Tensor4D;
+      const bias = t([20], 6) as tf.Tensor1D;
+      return [
+        tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias, activation: 'relu' }),
+        tf.fused.conv2d({ x, filter: w, strides: 2, pad: 'valid', bias, activation: 'relu6' }),
+        tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias, activation: 'elu' }),
+        tf.conv2d(x, w, 1, 'same', 'NHWC', 2),
+      ];
+    }, 1e-4);
+  });
+
+  it('matMul: plain, transposed either side, batched, broadcast, fused bias + relu', async () => {
+    await agree('matMul', () => {
+      const a = t([150, 300], 7) as tf.Tensor2D;
+      const b = t([300, 70], 8) as tf.Tensor2D;
+      const aT = tf.transpose(a) as tf.Tensor2D;
+      const bT = tf.transpose(b) as tf.Tensor2D;
+      const bias = t([70], 9) as tf.Tensor1D;
+      const batched = t([3, 20, 30], 10) as tf.Tensor3D;
+      const right = t([3, 30, 17], 11) as tf.Tensor3D;
+      return [
+        tf.matMul(a, b),
+        tf.matMul(aT, b, true, false),
+        tf.matMul(a, bT, false, true),
+        tf.matMul(aT, bT, true, true),
+        tf.matMul(batched, right),
+        tf.matMul(batched, t([1, 30, 17], 12) as tf.Tensor3D),
+        tf.fused.matMul({ a, b, bias, activation: 'relu' }),
+        tf.fused.matMul({ a, b, bias, activation: 'relu6' }),
+        tf.matMul(t([5, 1], 13) as tf.Tensor2D, t([1, 4], 14) as tf.Tensor2D),
+      ];
+    });
+  });
+
+  it('Sum over every axis but the last (bias gradients) matches a float64 sum; other sums still work', async () => {
+    // float64 reference: the cpu backend sums in float32, ~1e-4 off over 40k values.
+    for (const shape of [[2, 10, 31, 70], [4000, 3]]) {
+      const values = randomValues(sizes(shape), 15);
+      const cols = shape[shape.length - 1];
+      const expected = new Float64Array(cols);
+      values.forEach((v, i) => (expected[i % cols] += v));
+      const [actual, kept] = await runOn('wasm', () => {
+        const x = tf.tensor(values, shape);
+        return [tf.sum(x, shape.map((_, i) => i).slice(0, -1)), tf.sum(x, shape.map((_, i) => i).slice(0, -1).reverse(), true)];
+      });
+      expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+      expect(relativeError(kept, expected)).toBeLessThan(1e-6);
+    }
+    await agree('other sums', () => {
+      const x = t([2, 10, 31, 70], 15);
+      return [tf.sum(x, [1, 2]), tf.sum(x, -1), tf.sum(x, 0)];
+    });
+  });
+});
+
+interface OptimizerFixture {
+  config: { type: 'sgd' | 'adam'; lr: number; momentum: number; weightDecay: number; betas: [number, number]; epsilon: number };
+  clip: number | null;
+  w0: number[][];
+  b0: number[];
+  grads: [number[][], number[]][];
+  w: number[][];
+  b: number[];
+}
+
+// torch.optim's results, generated by tools/fixtures/optimizer_fixtures.py for @lumen/detector.
+const fixtures = JSON.parse(readFileSync(join(__dirname, '../../../detector/src/fixtures/optimizer.json'), 'utf8')).steps as OptimizerFixture[];
+
+describe.each([
+  ['native', <T>(f: () => Promise<T>) => f()],
+  ['JS on the wasm heap', withoutNativeKernels],
+] as const)('optimizer kernels (%s) against torch.optim', (_, mode) => {
+  it.each(fixtures.map((f) => [`${f.config.type}${f.clip ? ` clipped at ${f.clip}` : ''}`, f] as const))('%s', (_, ref) => mode(async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const { config } = ref;
+    let w: tf.Tensor = tf.tensor2d(ref.w0), b: tf.Tensor = tf.tensor1d(ref.b0);
+    let slots: tf.Tensor[][] = [w, b].map((p) => (config.type === 'sgd' ? [tf.zerosLike(p)] : [tf.zerosLike(p), tf.zerosLike(p)]));
+    ref.grads.forEach(([gw, gb], step) => {
+      const grads = [tf.tensor2d(gw), tf.tensor1d(gb)];
+      const sumSquares = grads.reduce((s, g) => {
+        const r = tf.engine().runKernel('LumenSumSquares', { x: g }, {}) as tf.Tensor;
+        const v = r.dataSync()[0];
+        r.dispose();
+        return s + v;
+      }, 0);
+      const norm = Math.sqrt(sumSquares);
+      const gradScale = ref.clip !== null && norm > ref.clip ? ref.clip / (norm + 1e-6) : 1;
+      const params = [w, b];
+      const next = params.map((p, i) => {
+        const [b1, b2] = config.betas;
+        const out = config.type === 'sgd'
+          ? tf.engine().runKernel('LumenSgdUpdate', { param: p, grad: grads[i], momentum: slots[i][0] }, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, gradScale })
+          : tf.engine().runKernel('LumenAdamUpdate', { param: p, grad: grads[i], m: slots[i][0], v: slots[i][1] }, {
+            stepSize: config.lr / (1 - b1 ** (step + 1)), beta1: b1, beta2: b2, biasCorrection2Sqrt: Math.sqrt(1 - b2 ** (step + 1)),
+            epsilon: config.epsilon, weightDecay: config.weightDecay, gradScale,
+          });
+        return out as unknown as tf.Tensor[];
+      });
+      tf.dispose([...params, ...slots.flat(), ...grads]);
+      [w, b] = next.map((n) => n[0]);
+      slots = next.map((n) => n.slice(1));
+    });
+    expect(relativeError(w.dataSync(), ref.w.flat())).toBeLessThan(1e-5);
+    expect(relativeError(b.dataSync(), ref.b)).toBeLessThan(1e-5);
+    tf.dispose([w, b, ...slots.flat()]);
+    expect(tf.memory().numTensors).toBe(before);
+  }));
+});

@@ -1,0 +1,173 @@
+import {
+  _FusedMatMul,
+  backend_util,
+  BatchMatMul,
+  Conv2D,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  FusedConv2D,
+  Sum,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NativeActivation, NativeKernels } from '@lumen/runtime-native';
+import { nativeEnabled } from './native-switch';
+
+/**
+ * wasm kernels that hand the arithmetic-heavy ops — GEMM, conv2d and both conv gradients —
+ * to @lumen/runtime-native (AVX2/FMA, multi-threaded), reading and writing the wasm heap in
+ * place. The wasm build of XNNPACK is 128-bit SIMD without FMA (~15 GFLOP/s a core here) and
+ * repacks a matmul's right operand on every new tensor, i.e. every training step; the native
+ * GEMM runs ~35 GFLOP/s a core. Cases they do not cover (NCHW, other activations,
+ * broadcasting beyond one side, non-float32) go to the kernel they replace.
+ */
+type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: NamedAttrMap };
+
+function view(backend: BackendWasm, info: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+const ACTIVATIONS: Record<string, NativeActivation | undefined> = { linear: 0, relu: 1, relu6: 2 };
+
+function activationOf(attrs: NamedAttrMap): NativeActivation | undefined {
+  const name = (attrs.activation as string | undefined) ?? 'linear';
+  return ACTIVATIONS[name];
+}
+
+/** Bias usable by the native epilogue: none, or one value per output channel. */
+function biasOk(bias: TensorInfo | undefined, channels: number): boolean {
+  return bias == null || (bias.dtype === 'float32' && util.sizeFromShape(bias.shape) === channels);
+}
+
+function geometry(info: backend_util.Conv2DInfo): number[] {
+  return [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.left,
+  ];
+}
+
+function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number, (attrs.dilations as [number, number] | number | undefined) ?? 1,
+    attrs.pad as 'valid' | 'same' | number, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined, false,
+    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC'),
+  );
+}
+
+function allFloat(...infos: (TensorInfo | undefined)[]): boolean {
+  return infos.every((t) => t == null || t.dtype === 'float32');
+}
+
+function withFallback(kernelName: string, fallback: KernelConfig, run: (args: KernelArgs) => TensorInfo | null): KernelConfig {
+  const kernelFunc = (args: KernelArgs) => (nativeEnabled() ? run(args) : null) ?? fallback.kernelFunc(args as never);
+  return { kernelName, backendName: 'wasm', setupFunc: fallback.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+function convKernel(native: NativeKernels, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
+  return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    if (x == null || filter == null || preluActivationWeights != null || !allFloat(x, filter, bias)) return null;
+    if (((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
+    const activation = fused ? activationOf(attrs) : 0;
+    const info = convInfo(x.shape, filter.shape, attrs);
+    if (activation == null || !biasOk(fused ? bias : undefined, info.outChannels)) return null;
+    const out = backend.makeOutput(info.outShape, 'float32');
+    native.conv2d(view(backend, x), view(backend, filter), view(backend, out), geometry(info), fused && bias ? view(backend, bias) : null, activation);
+    return out;
+  });
+}
+
+function conv2dBackpropInputKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
+  return withFallback(Conv2DBackpropInput, fallback, ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    if (dy == null || filter == null || !allFloat(dy, filter) || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
+    const info = convInfo(attrs.inputShape as number[], filter.shape, attrs);
+    const dx = backend.makeOutput(info.inShape, 'float32');
+    native.conv2dBackpropInput(view(backend, dy), view(backend, filter), view(backend, dx), geometry(info));
+    return dx;
+  });
+}
+
+function conv2dBackpropFilterKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
+  return withFallback(Conv2DBackpropFilter, fallback, ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs;
+    if (x == null || dy == null || !allFloat(x, dy) || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
+    const filterShape = attrs.filterShape as number[];
+    const info = convInfo(x.shape, filterShape, attrs);
+    const dw = backend.makeOutput(filterShape, 'float32');
+    native.conv2dBackpropFilter(view(backend, x), view(backend, dy), view(backend, dw), geometry(info));
+    return dw;
+  });
+}
+
+/** Batch count, strides (0 broadcasts) and outer output shape; null when both sides have several batches that differ. */
+function batchLayout(a: number[], b: number[]): { outer: number[]; batch: number; aStride: number; bStride: number } | null {
+  const outerA = a.slice(0, -2), outerB = b.slice(0, -2);
+  const batchA = util.sizeFromShape(outerA), batchB = util.sizeFromShape(outerB);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  return {
+    outer: backend_util.assertAndGetBroadcastShape(outerA, outerB),
+    batch: Math.max(batchA, batchB),
+    aStride: batchA === 1 ? 0 : a[a.length - 1] * a[a.length - 2],
+    bStride: batchB === 1 ? 0 : b[b.length - 1] * b[b.length - 2],
+  };
+}
+
+function matMulKernel(native: NativeKernels, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
+  return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
+    const { a, b, bias, preluActivationWeights } = inputs;
+    if (a == null || b == null || preluActivationWeights != null || !allFloat(a, b, bias) || a.shape.length < 2 || b.shape.length < 2) return null;
+    const transposeA = attrs.transposeA === true, transposeB = attrs.transposeB === true;
+    const ra = a.shape.length, rb = b.shape.length;
+    const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    const kB = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const activation = fused ? activationOf(attrs) : 0;
+    const layout = batchLayout(a.shape, b.shape);
+    if (K !== kB || layout == null || activation == null || !biasOk(fused ? bias : undefined, N)) return null;
+    const out = backend.makeOutput([...layout.outer, M, N], 'float32');
+    native.matMul(
+      view(backend, a), view(backend, b), view(backend, out),
+      [layout.batch, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0, layout.aStride, layout.bStride],
+      fused && bias ? view(backend, bias) : null, activation,
+    );
+    return out;
+  });
+}
+
+/** Sum over every axis but the last (bias gradients); wasm's Sum runs ~80M values/s there. */
+function sumKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
+  return withFallback(Sum, fallback, ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (x == null || x.dtype !== 'float32' || x.shape.length < 2) return null;
+    const rank = x.shape.length;
+    const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
+    if (axes.length !== rank - 1 || axes.some((axis, i) => axis !== i)) return null;
+    const cols = x.shape[rank - 1];
+    const out = backend.makeOutput(attrs.keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols], 'float32');
+    native.sumRows(view(backend, x), view(backend, out), util.sizeFromShape(x.shape) / Math.max(1, cols), cols);
+    return out;
+  });
+}
+
+/** Native replacements for the given wasm kernels (each falls back to the one it replaces). */
+export function nativeWasmKernels(native: NativeKernels, current: (name: string) => KernelConfig): KernelConfig[] {
+  return [
+    convKernel(native, Conv2D, current(Conv2D), false),
+    convKernel(native, FusedConv2D, current(FusedConv2D), true),
+    conv2dBackpropInputKernel(native, current(Conv2DBackpropInput)),
+    conv2dBackpropFilterKernel(native, current(Conv2DBackpropFilter)),
+    matMulKernel(native, BatchMatMul, current(BatchMatMul), false),
+    matMulKernel(native, _FusedMatMul, current(_FusedMatMul), true),
+    sumKernel(native, current(Sum)),
+  ];
+}
+
+export const NATIVE_KERNEL_NAMES = [Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, _FusedMatMul, Sum] as const;
