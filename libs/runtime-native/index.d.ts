@@ -18,6 +18,8 @@ export interface NativeKernels {
   sumSquares(x: Float32Array): number;
   /** out[c] = Σ_r x[r·cols + c] (float64 accumulation). */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Max-pool dx (first maximum of each window gets dy); geometry [N, H, W, C, outH, outW, strideH, strideW, dilationH, dilationW, windowH, windowW (effective), padTop, padLeft]. */
+  maxPoolGrad(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, geometry: readonly number[]): void;
   /** "avx2-fma" or "generic". */
   isa(): string;
   threads(): number;

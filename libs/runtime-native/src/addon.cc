@@ -8,6 +8,7 @@
 #include "conv.h"
 #include "gemm.h"
 #include "optim.h"
+#include "pool2d.h"
 #include "pool.h"
 
 namespace {
@@ -198,6 +199,16 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   });
 }
 
+// maxPoolGrad(x, y, dy, dx, [N, H, W, C, outH, outW, strideH, strideW, dilationH, dilationW, windowH, windowW, padTop, padLeft])
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [&](napi_value* argv) {
+    const auto v = longs(env, argv[4], "geometry", 14);
+    const lumen::PoolGeometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
+    lumen::max_pool_grad(g, floats(env, argv[0], "x"), floats(env, argv[1], "y"), floats(env, argv[2], "dy"), floats(env, argv[3], "dx"));
+    return undefined(env);
+  });
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   napi_value s;
   napi_create_string_utf8(env, lumen::gemm_isa(), NAPI_AUTO_LENGTH, &s);
@@ -229,6 +240,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
+import { withoutNativeKernels } from './native-switch';
 
 beforeAll(setUpWasmAndCpu);
 
@@ -15,16 +16,19 @@ describe.each([
   };
   const grad = (values: Float32Array) => () => [tf.grad(loss)(tf.tensor4d(values, x as [number, number, number, number]))];
 
-  it('matches the cpu backend, without leaks', async () => {
+  // @lumen/runtime-native's kernel, and the JS one that runs without it.
+  const modes = [['native', <T>(f: () => Promise<T>) => f()], ['JS', withoutNativeKernels]] as const;
+
+  it.each(modes)('%s: matches the cpu backend, without leaks', async (_, mode) => {
     const values = randomValues(x.reduce((a, b) => a * b), 71);
-    const [w] = await runOn('wasm', grad(values));
+    const [w] = await mode(() => runOn('wasm', grad(values)));
     const [c] = await runOn('cpu', grad(values));
     expect(relativeError(w, c)).toBeLessThan(1e-6);
   });
 
-  it('sends a tied window’s gradient to its first maximum, as the cpu backend does', async () => {
+  it.each(modes)('%s: sends a tied window’s gradient to its first maximum, as the cpu backend does', async (_, mode) => {
     const values = new Float32Array(x.reduce((a, b) => a * b)).fill(2);
-    const [w] = await runOn('wasm', grad(values));
+    const [w] = await mode(() => runOn('wasm', grad(values)));
     const [c] = await runOn('cpu', grad(values));
     expect(Array.from(w)).toEqual(Array.from(c));
   });

@@ -6,6 +6,7 @@ import {
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   FusedConv2D,
+  MaxPoolGrad,
   Sum,
   util,
   type KernelConfig,
@@ -73,6 +74,8 @@ function convKernel(native: NativeKernels, kernelName: string, fallback: KernelC
   return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
     const { x, filter, bias, preluActivationWeights } = inputs;
     if (x == null || filter == null || preluActivationWeights != null || !allFloat(x, filter, bias)) return null;
+    // A stem over RGB (3 input channels) packs 3-value runs: XNNPACK's direct kernel is ~3x faster there.
+    if (x.shape[3] <= 4) return null;
     if (((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
     const activation = fused ? activationOf(attrs) : 0;
     const info = convInfo(x.shape, filter.shape, attrs);
@@ -157,6 +160,25 @@ function sumKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig 
   });
 }
 
+/** Max-pool input gradient (a ResNet stem's), threads over channel slices. */
+function maxPoolGradKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
+  return withFallback(MaxPoolGrad, fallback, ({ inputs, backend, attrs }) => {
+    const { dy, input, output } = inputs;
+    if (dy == null || input == null || output == null || !allFloat(dy, input, output)) return null;
+    const info = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number, 1,
+      attrs.pad as 'valid' | 'same' | number, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    if (info.outShape.some((d, i) => d !== dy.shape[i])) return null;
+    const dx = backend.makeOutput(input.shape, 'float32');
+    native.maxPoolGrad(view(backend, input), view(backend, output), view(backend, dy), view(backend, dx), [
+      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth,
+      info.dilationHeight, info.dilationWidth, info.effectiveFilterHeight, info.effectiveFilterWidth, info.padInfo.top, info.padInfo.left,
+    ]);
+    return dx;
+  });
+}
+
 /** Native replacements for the given wasm kernels (each falls back to the one it replaces). */
 export function nativeWasmKernels(native: NativeKernels, current: (name: string) => KernelConfig): KernelConfig[] {
   return [
@@ -167,7 +189,8 @@ export function nativeWasmKernels(native: NativeKernels, current: (name: string)
     matMulKernel(native, BatchMatMul, current(BatchMatMul), false),
     matMulKernel(native, _FusedMatMul, current(_FusedMatMul), true),
     sumKernel(native, current(Sum)),
+    maxPoolGradKernel(native, current(MaxPoolGrad)),
   ];
 }
 
-export const NATIVE_KERNEL_NAMES = [Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, _FusedMatMul, Sum] as const;
+export const NATIVE_KERNEL_NAMES = [Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, _FusedMatMul, Sum, MaxPoolGrad] as const;
