@@ -96,7 +96,7 @@ describe('validation errors name the key and what is allowed', () => {
 
   it('out of range and inconsistent values', () => {
     expect(errorOf(load('model.rpn.nmsThresh=1.5'))).toContain('model.rpn.nmsThresh');
-    expect(errorOf(load('data.image.maxSize=100'))).toContain('data.image.maxSize: must be >= data.image.minSize (320)');
+    expect(errorOf(load('data.image.minSize=320', 'data.image.maxSize=100'))).toContain('data.image.maxSize: must be >= data.image.minSize (320)');
     expect(errorOf(load('train.schedule.milestones=[10, 5]'))).toContain('train.schedule.milestones: must be strictly increasing');
     expect(errorOf(load('model.rcnn.bgIouThresh=0.9'))).toContain('model.rcnn.bgIouThresh');
   });
