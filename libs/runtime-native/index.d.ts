@@ -20,6 +20,10 @@ export interface NativeKernels {
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** Max-pool dx (first maximum of each window gets dy); geometry [N, H, W, C, outH, outW, strideH, strideW, dilationH, dilationW, windowH, windowW (effective), padTop, padLeft]. */
   maxPoolGrad(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, geometry: readonly number[]): void;
+  /** BatchNorm over all axes but the last (channels): y, x̂, mean, biased variance, invstd. */
+  batchNormTraining(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, epsilon: number): void;
+  /** Its gradient: dx, dγ = Σ dy·x̂, dβ = Σ dy. */
+  batchNormGrad(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number): void;
   /** "avx2-fma" or "generic". */
   isa(): string;
   threads(): number;

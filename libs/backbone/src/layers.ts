@@ -3,6 +3,9 @@ import {
   conv2d,
   customGrad,
   depthwiseConv2d,
+  engine,
+  getBackend,
+  getKernel,
   div,
   dropout,
   fused,
@@ -173,18 +176,19 @@ export function convOutput(size: number, kernel: number, stride: number, pad: nu
  * is torch's closed form — dx = γ·invstd/n · (n·dy - Σdy - x̂·Σ(dy·x̂)), dγ = Σ(dy·x̂),
  * dβ = Σdy — rather than autodiff through moments and batchNorm: as accurate as torch (the
  * composed form loses ~10x more to rounding when the maps are small) and fewer ops.
+ * Backends that register the fused kernels `LumenBatchNormTraining` / `LumenBatchNormGrad`
+ * (@lumen/runtime does for wasm) run each direction in two or three passes over the map
+ * instead of ~7 element-wise kernels.
  */
 function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
   const [n, h, w] = y.shape;
   const count = n * h * w;
   if (count < 2) fail('batchNorm', `training with batch statistics needs more than 1 value per channel, but got input of shape [${y.shape.join(',')}].`);
+  const backend = getBackend();
+  const fusedKernels = getKernel(BN_TRAINING_KERNEL, backend) != null && getKernel(BN_GRAD_KERNEL, backend) != null;
   const normalise = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const [x, gamma, beta, save] = args as [Tensor4D, Tensor1D, Tensor1D, GradSaveFunc];
-    const mean = tfMean(x, [0, 1, 2]);
-    const centred = sub(x, mean);
-    const variance = tfMean(square(centred), [0, 1, 2]);
-    const invstd = rsqrt(add(variance, BN_EPS));
-    const normalised = mul(centred, invstd);
+    const { value, normalised, mean, variance, invstd } = fusedKernels ? fusedStatistics(x, gamma, beta) : composedStatistics(x, gamma, beta);
     tidy(() => {
       const m = BN_MOMENTUM;
       bn.running_mean.assign(add(mul(bn.running_mean, 1 - m), mul(mean, m)));
@@ -192,9 +196,10 @@ function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
     });
     save([normalised, invstd, gamma]);
     return {
-      value: add(mul(normalised, gamma), beta) as Tensor4D,
+      value,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xhat, inv, g] = saved;
+        if (fusedKernels) return engine().runKernel(BN_GRAD_KERNEL, { dy, xhat, gamma: g, invstd: inv }, {}) as Tensor[];
         const sumDy = sum(dy, [0, 1, 2]);
         const sumDyX = sum(mul(dy, xhat), [0, 1, 2]);
         const dx = mul(sub(sub(mul(dy, count), sumDy), mul(xhat, sumDyX)), div(mul(g, inv), count));
@@ -203,6 +208,32 @@ function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
     };
   });
   return normalise(y, bn.weight as Tensor1D, bn.bias as Tensor1D);
+}
+
+const BN_TRAINING_KERNEL = 'LumenBatchNormTraining';
+const BN_GRAD_KERNEL = 'LumenBatchNormGrad';
+
+interface BatchStatistics {
+  value: Tensor4D;
+  normalised: Tensor;
+  mean: Tensor;
+  /** Biased (the normalisation's); the running variance gets the unbiased one. */
+  variance: Tensor;
+  invstd: Tensor;
+}
+
+function composedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D): BatchStatistics {
+  const mean = tfMean(x, [0, 1, 2]);
+  const centred = sub(x, mean);
+  const variance = tfMean(square(centred), [0, 1, 2]);
+  const invstd = rsqrt(add(variance, BN_EPS));
+  const normalised = mul(centred, invstd);
+  return { value: add(mul(normalised, gamma), beta) as Tensor4D, normalised, mean, variance, invstd };
+}
+
+function fusedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D): BatchStatistics {
+  const [value, normalised, mean, variance, invstd] = engine().runKernel(BN_TRAINING_KERNEL, { x, gamma, beta }, { epsilon: BN_EPS }) as Tensor[];
+  return { value: value as Tensor4D, normalised, mean, variance, invstd };
 }
 
 /** conv + bias -> activation (VGG). */

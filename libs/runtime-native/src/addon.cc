@@ -8,6 +8,7 @@
 #include "conv.h"
 #include "gemm.h"
 #include "optim.h"
+#include "batchnorm.h"
 #include "pool2d.h"
 #include "pool.h"
 
@@ -209,6 +210,33 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// batchNormTraining(x, gamma, beta, y, xhat, mean, variance, invstd, channels, epsilon)
+napi_value BatchNormTraining(napi_env env, napi_callback_info info) {
+  return guarded<10>(env, info, [&](napi_value* argv) {
+    const long C = integer(env, argv[8]);
+    double eps;
+    NAPI_OK(napi_get_value_double(env, argv[9], &eps));
+    const long size = length_of(env, argv[0]);
+    if (C <= 0 || size % C != 0) throw ArgError{"batchNormTraining: x's length is not a multiple of channels"};
+    lumen::batch_norm_training(size / C, C, floats(env, argv[0], "x"), floats(env, argv[1], "gamma"), floats(env, argv[2], "beta"), float(eps),
+                               floats(env, argv[3], "y"), floats(env, argv[4], "xhat"), floats(env, argv[5], "mean"), floats(env, argv[6], "variance"),
+                               floats(env, argv[7], "invstd"));
+    return undefined(env);
+  });
+}
+
+// batchNormGrad(dy, xhat, gamma, invstd, dx, dgamma, dbeta, channels)
+napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
+  return guarded<8>(env, info, [&](napi_value* argv) {
+    const long C = integer(env, argv[7]);
+    const long size = length_of(env, argv[0]);
+    if (C <= 0 || size % C != 0) throw ArgError{"batchNormGrad: dy's length is not a multiple of channels"};
+    lumen::batch_norm_grad(size / C, C, floats(env, argv[0], "dy"), floats(env, argv[1], "xhat"), floats(env, argv[2], "gamma"), floats(env, argv[3], "invstd"),
+                           floats(env, argv[4], "dx"), floats(env, argv[5], "dgamma"), floats(env, argv[6], "dbeta"));
+    return undefined(env);
+  });
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   napi_value s;
   napi_create_string_utf8(env, lumen::gemm_isa(), NAPI_AUTO_LENGTH, &s);
@@ -241,6 +269,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

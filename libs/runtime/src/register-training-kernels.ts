@@ -19,6 +19,7 @@ import { identityWasm } from './kernels/identity';
 import { maxPoolGradWasm } from './kernels/max-pool-grad';
 import { NATIVE_KERNEL_NAMES, nativeWasmKernels } from './kernels/native-kernels';
 import { optimizerKernelsWasm } from './kernels/optimizer-kernels';
+import { batchNormKernelsWasm } from './kernels/batch-norm-kernels';
 import { native, reason } from '@lumen/runtime-native';
 import { tileWasm } from './kernels/tile';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
@@ -69,7 +70,7 @@ export function registerWasmTrainingKernels(log: (message: string) => void = con
     unregisterKernel('BatchMatMul', 'wasm');
     registerKernel(batchMatMulWasm(matMul));
   }
-  for (const config of optimizerKernelsWasm(null)) registerKernel(config);
+  for (const config of [...optimizerKernelsWasm(null), ...batchNormKernelsWasm(null)]) registerKernel(config);
   for (const name of CPU_FALLBACK_KERNELS) {
     if (getKernel(name, 'wasm') == null) registerKernel(cpuFallbackKernel(name, log));
   }
@@ -93,7 +94,7 @@ export function registerNativeWasmKernels(threads: number): { isa: string; threa
       if (kernel == null) throw new Error(`@lumen/runtime: wasm has no '${name}' kernel to put native kernels in front of`);
       return kernel;
     };
-    for (const config of [...nativeWasmKernels(native, current), ...optimizerKernelsWasm(native)]) {
+    for (const config of [...nativeWasmKernels(native, current), ...optimizerKernelsWasm(native), ...batchNormKernelsWasm(native)]) {
       unregisterKernel(config.kernelName, 'wasm');
       registerKernel(config);
     }

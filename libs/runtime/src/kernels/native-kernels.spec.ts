@@ -159,3 +159,42 @@ describe.each([
     expect(tf.memory().numTensors).toBe(before);
   }));
 });
+
+describe.each([
+  ['native', <T>(f: () => Promise<T>) => f()],
+  ['JS on the wasm heap', withoutNativeKernels],
+] as const)('batch-norm kernels (%s) against tfjs autodiff on cpu', (_, mode) => {
+  // x far from zero mean: a one-pass variance would lose digits here.
+  const shape = [2, 9, 7, 37];
+  const xv = randomValues(sizes(shape), 21).map((v) => 3 + 2 * v);
+  const gv = randomValues(37, 22), bv = randomValues(37, 23), dyv = randomValues(sizes(shape), 24);
+
+  it('forward (y, x̂, mean, biased variance, invstd) and gradient (dx, dγ, dβ)', () => mode(async () => {
+    const [y, mean, variance, dx, dgamma, dbeta] = await runOn('cpu', () => {
+      const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+      const gamma = tf.tensor1d(gv), beta = tf.tensor1d(bv), dy = tf.tensor(dyv, shape);
+      const bn = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const m = tf.moments(a, [0, 1, 2]);
+        return tf.batchNorm(a, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+      };
+      const moments = tf.moments(x, [0, 1, 2]);
+      const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn(a, g, b), dy)))([x, gamma, beta]);
+      return [bn(x, gamma, beta), moments.mean, moments.variance, ...grads];
+    });
+    const [wy, wxhat, wmean, wvar, winv, wdx, wdgamma, wdbeta] = await runOn('wasm', () => {
+      const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+      const gamma = tf.tensor1d(gv), beta = tf.tensor1d(bv), dy = tf.tensor(dyv, shape);
+      const fwd = tf.engine().runKernel('LumenBatchNormTraining', { x, gamma, beta }, { epsilon: 1e-5 }) as tf.Tensor[];
+      const grad = tf.engine().runKernel('LumenBatchNormGrad', { dy, xhat: fwd[1], gamma, invstd: fwd[4] }, {}) as tf.Tensor[];
+      return [...fwd, ...grad];
+    });
+    expect(relativeError(wy, y)).toBeLessThan(1e-5);
+    expect(relativeError(wmean, mean)).toBeLessThan(1e-6);
+    expect(relativeError(wvar, variance)).toBeLessThan(1e-5);
+    expect(relativeError(winv, Array.from(variance, (v) => 1 / Math.sqrt(v + 1e-5)))).toBeLessThan(1e-5);
+    expect(relativeError(wxhat, Array.from(xv, (v, i) => (v - mean[i % 37]) / Math.sqrt(variance[i % 37] + 1e-5)))).toBeLessThan(1e-5);
+    expect(relativeError(wdx, dx)).toBeLessThan(1e-4);
+    expect(relativeError(wdgamma, dgamma)).toBeLessThan(1e-5);
+    expect(relativeError(wdbeta, dbeta)).toBeLessThan(1e-5);
+  }));
+});
