@@ -1,7 +1,6 @@
 #include "batchnorm.h"
 
 #include <cmath>
-#include <mutex>
 #include <vector>
 
 #include "pool.h"
@@ -12,17 +11,19 @@ namespace {
 
 constexpr long kRowGrain = 1024;
 
-// Per-channel sums of f(row, c) in float64, partial per thread, merged under a lock.
+// Per-channel sums of f(row, c) in float64: partial per part, added in part order.
 template <typename F>
 void channel_sums(long rows, long channels, int outputs, std::vector<double>& totals, F add_row) {
-  totals.assign(static_cast<size_t>(outputs) * channels, 0.0);
-  std::mutex mutex;
-  parallel_for(rows, kRowGrain, [&](long r0, long r1) {
-    std::vector<double> acc(static_cast<size_t>(outputs) * channels, 0.0);
-    for (long r = r0; r < r1; r++) add_row(r, acc.data());
-    std::lock_guard<std::mutex> lock(mutex);
-    for (size_t i = 0; i < acc.size(); i++) totals[i] += acc[i];
+  const size_t width = static_cast<size_t>(outputs) * channels;
+  std::vector<std::vector<double>> partial(pool().size(), std::vector<double>(width, 0.0));
+  const int parts = parallel_parts(rows, kRowGrain, [&](int part, long r0, long r1) {
+    double* acc = partial[part].data();
+    for (long r = r0; r < r1; r++) add_row(r, acc);
   });
+  totals.assign(width, 0.0);
+  for (int p = 0; p < parts; p++) {
+    for (size_t i = 0; i < width; i++) totals[i] += partial[p][i];
+  }
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "optim.h"
 
 #include <cmath>
-#include <mutex>
 #include <vector>
 
 #include "pool.h"
@@ -48,14 +47,14 @@ void adam_update(long n, const float* w, const float* g, const float* m, const f
 }
 
 double sum_squares(long n, const float* x) {
-  std::mutex mutex;
-  double total = 0;
-  parallel_for(n, kGrain, [&](long begin, long end) {
+  std::vector<double> partial(pool().size(), 0.0);
+  const int parts = parallel_parts(n, kGrain, [&](int part, long begin, long end) {
     double s = 0;
     for (long i = begin; i < end; i++) s += static_cast<double>(x[i]) * x[i];
-    std::lock_guard<std::mutex> lock(mutex);
-    total += s;
+    partial[part] = s;
   });
+  double total = 0;
+  for (int p = 0; p < parts; p++) total += partial[p];
   return total;
 }
 
@@ -72,18 +71,19 @@ void sum_rows(long rows, long cols, const float* x, float* out) {
     });
     return;
   }
-  std::mutex mutex;
-  std::vector<double> total(cols, 0.0);
-  parallel_for(rows, 4096, [&](long r0, long r1) {
-    std::vector<double> acc(cols, 0.0);
+  std::vector<std::vector<double>> partial(pool().size(), std::vector<double>(cols, 0.0));
+  const int parts = parallel_parts(rows, 4096, [&](int part, long r0, long r1) {
+    std::vector<double>& acc = partial[part];
     for (long r = r0; r < r1; r++) {
       const float* row = x + r * cols;
       for (long c = 0; c < cols; c++) acc[c] += row[c];
     }
-    std::lock_guard<std::mutex> lock(mutex);
-    for (long c = 0; c < cols; c++) total[c] += acc[c];
   });
-  for (long c = 0; c < cols; c++) out[c] = static_cast<float>(total[c]);
+  for (long c = 0; c < cols; c++) {
+    double total = 0;
+    for (int p = 0; p < parts; p++) total += partial[p][c];
+    out[c] = static_cast<float>(total);
+  }
 }
 
 }  // namespace lumen

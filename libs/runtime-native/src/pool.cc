@@ -75,18 +75,23 @@ void set_pool_threads(int threads) {
   global_pool.reset(new Pool(threads));
 }
 
-void parallel_for(long count, long grain, const std::function<void(long, long)>& fn) {
-  if (count <= 0) return;
-  int parts = static_cast<int>(std::min<long>(pool().size(), std::max<long>(1, count / std::max<long>(1, grain))));
+int parallel_parts(long count, long grain, const std::function<void(int, long, long)>& fn) {
+  if (count <= 0) return 0;
+  const int parts = static_cast<int>(std::min<long>(pool().size(), std::max<long>(1, count / std::max<long>(1, grain))));
   if (parts <= 1) {
-    fn(0, count);
-    return;
+    fn(0, 0, count);
+    return 1;
   }
   pool().run(parts, [&](int part) {
-    long begin = count * part / parts;
-    long end = count * (part + 1) / parts;
-    if (begin < end) fn(begin, end);
+    const long begin = count * part / parts;
+    const long end = count * (part + 1) / parts;
+    if (begin < end) fn(part, begin, end);
   });
+  return parts;
+}
+
+void parallel_for(long count, long grain, const std::function<void(long, long)>& fn) {
+  parallel_parts(count, grain, [&](int, long begin, long end) { fn(begin, end); });
 }
 
 }  // namespace lumen

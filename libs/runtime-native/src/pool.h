@@ -37,4 +37,8 @@ void set_pool_threads(int threads);
 // Splits [0, count) into at most size() contiguous ranges of at least `grain` items.
 void parallel_for(long count, long grain, const std::function<void(long, long)>& fn);
 
+// The same split, telling fn its part index; returns the number of parts. Callers that
+// reduce combine per-part results in part order, so sums do not depend on thread timing.
+int parallel_parts(long count, long grain, const std::function<void(int, long, long)>& fn);
+
 }  // namespace lumen
