@@ -18,8 +18,8 @@ describe('checkDataset', () => {
     expect(text).toMatch(/^dataset voc at .*voc \(image headers read, [\d.]+ s\)\n/);
     expect(text).toContain('voc train: ');
     expect(text).toContain('  images listed 11, usable 5 (1 without boxes)');
-    expect(text).toContain('  images skipped: 1 duplicate-id, 1 malformed-file, 1 missing-file, 1 missing-image, 1 undecodable-image, 1 bad-image-size');
-    expect(text).toContain('  boxes skipped: 1 box-outside-image, 1 degenerate-box, 1 malformed-record, 1 nan-coordinate');
+    expect(text).toContain('  images skipped: 1 missing-file, 1 malformed-file, 1 missing-image, 1 undecodable-image, 1 bad-image-size, 1 duplicate-id');
+    expect(text).toContain('  boxes skipped: 1 malformed-record, 1 nan-coordinate, 1 degenerate-box, 1 box-outside-image');
     expect(text).toContain('  classes (4): cat 1, dog 2, person 2, unicorn 1');
     expect(text).toMatch(/000004\.jpg: Input file contains unsupported image format \(image skipped\)/);
     expect(text).toContain('  UNUSABLE: no split list');

@@ -14,7 +14,7 @@ export type { AnnotationReader, ReaderOptions } from './reader';
 // Datasets and their reports.
 export { openDataset } from './dataset';
 export type { Dataset, OpenOptions } from './dataset';
-export { createReportCollector, formatDatasetReport, formatIssue } from './report';
+export { ISSUE_REASONS, createReportCollector, formatDatasetReport, formatIssue } from './report';
 export type { DatasetReport, Issue, IssueEffect, IssueReason, ReportCollector, ReportOptions } from './report';
 export { checkDataset, formatCheckReport } from './check';
 export type { CheckOptions, CheckReport, ImageCheck } from './check';

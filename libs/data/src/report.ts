@@ -1,29 +1,35 @@
 import type { DatasetType, Example, Log, Split } from './types';
 
 
-/** Why something was skipped or changed. */
-export type IssueReason =
+/**
+ * Why something was skipped or changed. Reports list their counts in this order (file-level
+ * problems first), so a report reads the same whatever order concurrent image checks finish in.
+ */
+export const ISSUE_REASONS = [
   /** The split's list / annotation / CSV file is missing: the whole split is unusable. */
-  | 'missing-file'
+  'missing-file',
   /** XML/JSON/CSV that does not parse (the example, or for one-file formats the split, is skipped). */
-  | 'malformed-file'
+  'malformed-file',
   /** A record without a required field (VOC object without `name`/`bndbox`, a COCO annotation without `bbox`, a CSV row with too few columns). */
-  | 'malformed-record'
-  | 'missing-image'
-  | 'undecodable-image'
+  'malformed-record',
+  'missing-image',
+  'undecodable-image',
   /** Image size neither in the annotation nor readable from the file, or annotation and file disagree. */
-  | 'bad-image-size'
-  | 'duplicate-id'
+  'bad-image-size',
+  'duplicate-id',
   /** A COCO annotation whose `image_id` names no image. */
-  | 'unknown-image'
-  | 'unknown-class'
-  | 'nan-coordinate'
+  'unknown-image',
+  'unknown-class',
+  'nan-coordinate',
   /** x2 <= x1 or y2 <= y1 (COCO: w or h <= 0). */
-  | 'degenerate-box'
+  'degenerate-box',
   /** No real overlap with the image (under a pixel once clipped). */
-  | 'box-outside-image'
+  'box-outside-image',
   /** Not a skip: a box partly outside the image, clipped to it. */
-  | 'box-clipped';
+  'box-clipped',
+] as const;
+
+export type IssueReason = (typeof ISSUE_REASONS)[number];
 
 /** What an issue cost. */
 export type IssueEffect = 'split-skipped' | 'example-skipped' | 'box-skipped' | 'box-clipped';
@@ -205,8 +211,8 @@ export function createReportCollector(options: ReportOptions): ReportCollector {
 }
 
 function counts(record: Partial<Record<IssueReason, number>>): string {
-  const entries = Object.entries(record).filter(([, n]) => (n ?? 0) > 0);
-  return entries.length === 0 ? 'none' : entries.map(([reason, n]) => `${n} ${reason}`).join(', ');
+  const present = ISSUE_REASONS.filter((reason) => (record[reason] ?? 0) > 0);
+  return present.length === 0 ? 'none' : present.map((reason) => `${record[reason]} ${reason}`).join(', ');
 }
 
 /** A split's report as text: totals, skips by reason, per-class boxes, then the issues kept. */
