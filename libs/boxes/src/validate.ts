@@ -1,17 +1,9 @@
 import { Tensor, type DataType, type Rank } from '@tensorflow/tfjs-core';
+import { assertNumber, describe, fail } from './arg-checks';
 
-// Argument checks shared by every function of the lib. Messages follow tfjs-core's
-// ("Error in conv2d: …"): the function, the argument, what was expected, what came.
+// The box-specific argument checks of this lib's functions (the generic ones are in arg-checks.ts).
 
-export function fail(fn: string, message: string): never {
-  throw new Error(`Error in ${fn}: ${message}`);
-}
-
-function describe(value: unknown): string {
-  if (value instanceof Tensor) return `a ${value.dtype} tensor of shape [${value.shape.join(',')}]`;
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
-}
+export { assertNumber, fail } from './arg-checks';
 
 export function assertTensor(fn: string, name: string, value: unknown, dtypes: readonly DataType[] = ['float32']): asserts value is Tensor {
   if (!(value instanceof Tensor)) fail(fn, `'${name}' must be a tfjs Tensor, but got ${describe(value)}.`);
@@ -34,10 +26,6 @@ export function assertSameLength(fn: string, names: [string, string], a: Tensor,
   if (a.shape[0] !== b.shape[0]) {
     fail(fn, `'${names[0]}' and '${names[1]}' must have the same length, but got ${a.shape[0]} and ${b.shape[0]}.`);
   }
-}
-
-export function assertNumber(fn: string, name: string, value: unknown, expected: string, ok: (v: number) => boolean): asserts value is number {
-  if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) fail(fn, `'${name}' must be ${expected}, but got ${describe(value)}.`);
 }
 
 export function assertIouThreshold(fn: string, value: unknown): asserts value is number {

@@ -1,19 +1,25 @@
 import { Tensor, type DataType, type Rank } from '@tensorflow/tfjs-core';
 
-// Argument checks, messages as tfjs-core's ("Error in fn: 'arg' must be …, but got …").
+// Argument checks with tfjs-core's messages ("Error in fn: 'arg' must be …, but got …"): the
+// function, the argument, what was expected, what came. Used by this lib and, through the
+// `argChecks` namespace, by the libs built on it (rpn, rcnn-head), so every stage of the
+// detector words a bad argument the same way.
 
 export function fail(fn: string, message: string): never {
   throw new Error(`Error in ${fn}: ${message}`);
 }
 
+/** A short description of what was passed, for the "but got …" part of a message. */
 export function describe(value: unknown): string {
   if (value instanceof Tensor) return `a ${value.dtype} tensor of shape [${value.shape.join(',')}]`;
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (value instanceof Float32Array) return `a Float32Array of length ${value.length}`;
   if (value === null) return 'null';
-  return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string' ? JSON.stringify(value) : typeof value;
+  if (typeof value === 'string') return JSON.stringify(value);
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
 }
 
+/** A live tensor of the given rank and one of `dtypes`. */
 export function assertTensor<R extends Rank>(
   fn: string,
   name: string,
@@ -28,6 +34,7 @@ export function assertTensor<R extends Rank>(
   }
 }
 
+/** A number (not NaN) that passes `ok`; `expected` says which, e.g. "a positive integer". */
 export function assertNumber(fn: string, name: string, value: unknown, expected: string, ok: (v: number) => boolean): asserts value is number {
   if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) fail(fn, `'${name}' must be ${expected}, but got ${describe(value)}.`);
 }
@@ -36,6 +43,7 @@ export const isPositiveInteger = (v: number): boolean => Number.isInteger(v) && 
 export const isNonNegativeInteger = (v: number): boolean => Number.isInteger(v) && v >= 0;
 export const isFraction = (v: number): boolean => v >= 0 && v <= 1;
 
+/** An options object; `fields` lists what it may hold, for the message. */
 export function assertOptions(fn: string, value: unknown, fields: string): asserts value is Record<string, unknown> {
   if (value == null || typeof value !== 'object' || Array.isArray(value)) fail(fn, `'options' must be an object { ${fields} }, but got ${describe(value)}.`);
 }
@@ -45,7 +53,7 @@ export function assertRng(fn: string, rng: unknown): asserts rng is () => number
   if (typeof rng !== 'function') fail(fn, `'rng' must be a function returning uniform numbers in [0, 1) (e.g. seededRandom(seed) from @lumen/boxes), but got ${describe(rng)}.`);
 }
 
-/** A 32-bit seed drawn from `rng`, for @lumen/boxes' seeded sampler. */
+/** A 32-bit seed drawn from `rng`, for the seeded sampler. */
 export function drawSeed(fn: string, rng: () => number): number {
   const u = rng();
   if (typeof u !== 'number' || !(u >= 0 && u < 1)) fail(fn, `'rng' must return numbers in [0, 1), but returned ${describe(u)}.`);
