@@ -150,7 +150,12 @@ describe('lumen train', () => {
     // metrics.jsonl has a line per step and the final evaluation.
     const lines = readFileSync(join(dir, 'straight', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === 'train').map((l) => l.step)).toEqual([1, 2, 3, 4]);
-    expect(lines.some((l) => l.type === 'eval' && l.step === 4)).toBe(true);
+    expect(lines.some((l) => l.type === 'eval' && l.step === 4 && l.split === 'val')).toBe(true);
+    // digits ends with the whole test split scored on the last checkpoint, as `lumen eval` would.
+    expect(straight.finalEvaluations.map((e) => [e.split, e.images])).toEqual([['test', 2]]);
+    const written = JSON.parse(readFileSync(join(straight.checkpoint, 'eval-test.json'), 'utf8'));
+    expect(written).toMatchObject({ split: 'test', images: 2, metric: 'voc', mAP: straight.finalEvaluations[0].map });
+    expect(lines.filter((l) => l.type === 'eval' && l.final === true).map((l) => [l.split, l.step])).toEqual([['test', 4]]);
   });
 
   it('refuses a job dir with checkpoints unless resuming, and names what is missing', async () => {

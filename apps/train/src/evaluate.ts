@@ -1,4 +1,6 @@
 import type { Config } from '@lumen/config';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { evalExamples, type Dataset, type DecodedExample } from '@lumen/data';
 import { batchImages, detectBatch, type Detector, type DetectorParams } from '@lumen/detector';
 import { createEvaluator, type EvalSummary, type MetricName } from '@lumen/eval';
@@ -69,4 +71,12 @@ export async function evaluateDetector(
   }
   const summary = evaluator.summarize();
   return { summary, map: headlineMetric(summary, metric), images: done, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Writes `eval-<split>.json` beside a checkpoint (what `lumen eval` and a run's final evaluation leave); returns its path. */
+export function writeEvaluation(checkpointDir: string, split: string, metric: Config['eval']['metric'], result: EvaluationResult): string {
+  const path = join(checkpointDir, `eval-${split}.json`);
+  const record = { split, images: result.images, metric, mAP: result.map, seconds: result.seconds, summary: result.summary };
+  writeFileSync(path, JSON.stringify(record, null, 2) + '\n');
+  return path;
 }

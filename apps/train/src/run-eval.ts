@@ -4,9 +4,8 @@ import { assignParams, buildDetector, initDetector, loadCheckpoint } from '@lume
 import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
 import { seededRandom } from '@lumen/boxes';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateDetector, type EvaluationResult } from './evaluate';
+import { evaluateDetector, writeEvaluation, type EvaluationResult } from './evaluate';
 import { UserError } from './job';
 import { dataConfigOf } from './train';
 
@@ -46,8 +45,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvaluationRes
     },
   });
   process.stdout.write(formatSummary(result.summary) + '\n');
-  const path = join(options.checkpoint, `eval-${split}.json`);
-  writeFileSync(path, JSON.stringify({ split, images: result.images, metric: modelConfig.eval.metric, mAP: result.map, seconds: result.seconds, summary: result.summary }, null, 2) + '\n');
+  const path = writeEvaluation(options.checkpoint, split, modelConfig.eval.metric, result);
   log(`${modelConfig.eval.metric} mAP ${result.map == null ? '-' : result.map.toFixed(4)} on ${result.images} ${split} images; wrote ${path}`);
   return { ...result, path };
 }

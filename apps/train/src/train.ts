@@ -20,7 +20,7 @@ import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
 import { existsSync } from 'node:fs';
 import { BehaviorSubject, bufferCount, concatMap, defer, lastValueFrom, repeat, takeWhile } from 'rxjs';
-import { evaluateDetector, type EvaluationResult } from './evaluate';
+import { evaluateDetector, writeEvaluation, type EvaluationResult } from './evaluate';
 import { checkpointDir, latestJobDir, listCheckpoints, MetricsLog, newJobDir, pruneCheckpoints, UserError } from './job';
 import { Progress } from './progress';
 import { versions } from './versions';
@@ -42,7 +42,10 @@ export interface TrainResult {
   checkpoint: string;
   step: number;
   interrupted: boolean;
+  /** The last evaluation on the val split during training (capped at eval.maxImages). */
   evaluation: EvaluationResult | null;
+  /** The full evaluations of the last checkpoint on eval.finalSplits, with the eval-<split>.json written. */
+  finalEvaluations: Array<EvaluationResult & { split: string; path: string }>;
 }
 
 /** The config's data section as @lumen/data takes it. */
@@ -154,6 +157,9 @@ export async function runTraining(options: TrainOptions = {}): Promise<TrainResu
 
   const train = await openSplit(config, 'train', log);
   const val = await openSplit(config, 'val', log);
+  // Opened now so a missing split stops the run before training, not after it.
+  const finalSplits: Dataset[] = [];
+  for (const split of config.eval.finalSplits) finalSplits.push(split === 'train' ? train : split === 'val' ? val : await openSplit(config, split, log));
   const classes = checkpoint?.meta.classes ?? train.classes;
   log(`data: ${train.size} training images, ${val.size} validation images, ${classes.length} classes`);
 
@@ -288,9 +294,24 @@ export async function runTraining(options: TrainOptions = {}): Promise<TrainResu
     progress.stop();
   }
   if (!lastDir) await save(optimizer.step, null, lastLosses);
-  if (lastEval && !stopRequested) log(`\n${formatSummary((lastEval as EvaluationResult).summary)}`);
+  if (lastEval && !stopRequested && finalSplits.length === 0) log(`\n${formatSummary((lastEval as EvaluationResult).summary)}`);
   log(stopRequested ? `stopped at step ${optimizer.step}; checkpoint ${lastDir}; continue with --resume` : `done: ${optimizer.step} steps in ${((Date.now() - started) / 60000).toFixed(1)} min; checkpoint ${lastDir}`);
-  return { jobDir, checkpoint: lastDir, step: optimizer.step, interrupted: stopRequested, evaluation: lastEval };
+  const finalEvaluations: TrainResult['finalEvaluations'] = [];
+  for (const dataset of stopRequested ? [] : finalSplits) {
+    // The last checkpoint's weights are `params`; the whole split, as `lumen eval` scores it.
+    const result = await evaluateDetector(detector, params, dataset, config, {
+      maxImages: null,
+      onImage: (done, count) => {
+        if (done % 100 === 0 || done === count) log(`final evaluation on ${dataset.split}: ${done}/${count} images`);
+      },
+    });
+    const path = writeEvaluation(lastDir, dataset.split, config.eval.metric, result);
+    metrics.write({ type: 'eval', final: true, step: optimizer.step, split: dataset.split, metric: config.eval.metric, mAP: result.map, images: result.images, minutes: (Date.now() - started) / 60000 });
+    log(`\n${formatSummary(result.summary)}`);
+    log(`${dataset.split}: ${config.eval.metric} mAP ${result.map == null ? '-' : result.map.toFixed(4)} on ${result.images} images (checkpoint ${lastDir}; wrote ${path})`);
+    finalEvaluations.push({ ...result, split: dataset.split, path });
+  }
+  return { jobDir, checkpoint: lastDir, step: optimizer.step, interrupted: stopRequested, evaluation: lastEval, finalEvaluations };
 }
 
 export type { OptimizerState };

@@ -137,5 +137,11 @@ export const DEFAULTS: Config = {
     metric: 'voc',
     /** Cap on images evaluated during training (null = the whole split). */
     maxImages: null,
+    /**
+     * Splits evaluated in full on the last checkpoint when training ends: the table is printed
+     * and eval-<split>.json written beside the checkpoint, as `lumen eval` does. Empty by
+     * default (VOC2007's test split takes hours on a CPU); digits names `test`.
+     */
+    finalSplits: [],
   },
 };

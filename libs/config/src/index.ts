@@ -11,6 +11,7 @@ export {
   OPTIMIZERS,
   ROI_POOL_MODES,
   SCHEDULES,
+  SPLIT_NAMES,
 } from './schema';
 export type { BackboneConfig, Config, DataConfig, EvalConfig, ModelConfig, TrainConfig } from './schema';
 export {

@@ -99,6 +99,11 @@ describe('validation errors name the key and what is allowed', () => {
     expect(errorOf(load('data.image.minSize=320', 'data.image.maxSize=100'))).toContain('data.image.maxSize: must be >= data.image.minSize (320)');
     expect(errorOf(load('train.schedule.milestones=[10, 5]'))).toContain('train.schedule.milestones: must be strictly increasing');
     expect(errorOf(load('model.rcnn.bgIouThresh=0.9'))).toContain('model.rcnn.bgIouThresh');
+    expect(errorOf(load('eval.finalSplits=[test,holdout]'))).toContain('eval.finalSplits.1: "holdout" is not allowed: expected one of "train", "val", "test"');
+    expect(errorOf(load('model.anchors.sizes=[32,-64]'))).toContain('model.anchors.sizes.1: ');
+    expect(errorOf(load('model.anchors.sizes=[32,-64]'))).toContain('(got -64)');
+    expect(errorOf(load('eval.finalSplits=[test,test]'))).toContain('eval.finalSplits: must not name a split twice');
+    expect(load('eval.finalSplits=[val,test]')().config.eval.finalSplits).toEqual(['val', 'test']);
   });
 
   it('lists every problem at once', () => {

@@ -98,8 +98,9 @@ export function parseOverride(text: string): Tree {
     .reduce<unknown>((inner, part) => ({ [part]: inner }), value) as Tree;
 }
 
+/** The value at a zod issue's path; arrays are descended too (`model.anchors.sizes.1`). */
 function at(tree: unknown, path: PropertyKey[]): unknown {
-  return path.reduce<unknown>((node, key) => (isTree(node) ? node[key as string] : undefined), tree);
+  return path.reduce<unknown>((node, key) => (node != null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined), tree);
 }
 
 function describeIssue(issue: core.$ZodIssue, input: unknown): string {

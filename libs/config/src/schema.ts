@@ -17,6 +17,7 @@ export const DATASET_TYPES = ['digits', 'voc', 'coco', 'csv'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['step', 'cosine', 'constant'] as const;
 export const METRICS = ['voc', 'voc07', 'coco'] as const;
+export const SPLIT_NAMES = ['train', 'val', 'test'] as const;
 
 export const backboneSchema = z.strictObject({
   // Checked against @lumen/backbone's registry by the detector (config depends on no lib).
@@ -126,6 +127,7 @@ export const trainSchema = z.strictObject({
 export const evalSchema = z.strictObject({
   metric: z.enum(METRICS),
   maxImages: positiveInt.nullable(),
+  finalSplits: z.array(z.enum(SPLIT_NAMES)).refine((splits) => new Set(splits).size === splits.length, 'must not name a split twice'),
 });
 
 export const configSchema = z
