@@ -11,34 +11,18 @@ namespace {
 
 constexpr long kRowGrain = 1024;
 
-// Per-channel sums of f(row, c) in float64: partial per part, added in part order.
-template <typename F>
-void channel_sums(long rows, long channels, int outputs, std::vector<double>& totals, F add_row) {
-  const size_t width = static_cast<size_t>(outputs) * channels;
-  std::vector<std::vector<double>> partial(pool().size(), std::vector<double>(width, 0.0));
-  const int parts = parallel_parts(rows, kRowGrain, [&](int part, long r0, long r1) {
-    double* acc = partial[part].data();
-    for (long r = r0; r < r1; r++) add_row(r, acc);
-  });
-  totals.assign(width, 0.0);
-  for (int p = 0; p < parts; p++) {
-    for (size_t i = 0; i < width; i++) totals[i] += partial[p][i];
-  }
-}
-
 }  // namespace
 
 void batch_norm_training(long rows, long channels, const float* x, const float* gamma, const float* beta, float eps, float* y,
                          float* xhat, float* mean, float* var, float* invstd) {
   const long C = channels;
-  std::vector<double> sums;
-  channel_sums(rows, C, 1, sums, [&](long r, double* acc) {
+  std::vector<double> sums = ordered_column_sums(rows, C, kRowGrain, [&](long r, double* acc) {
     const float* row = x + r * C;
     for (long c = 0; c < C; c++) acc[c] += row[c];
   });
   for (long c = 0; c < C; c++) mean[c] = static_cast<float>(sums[c] / rows);
   // Two passes (centred squares), as torch: no cancellation when |mean| >> std.
-  channel_sums(rows, C, 1, sums, [&](long r, double* acc) {
+  sums = ordered_column_sums(rows, C, kRowGrain, [&](long r, double* acc) {
     const float* row = x + r * C;
     for (long c = 0; c < C; c++) {
       const double d = static_cast<double>(row[c]) - mean[c];
@@ -66,8 +50,8 @@ void batch_norm_training(long rows, long channels, const float* x, const float* 
 void batch_norm_grad(long rows, long channels, const float* dy, const float* xhat, const float* gamma, const float* invstd, float* dx,
                      float* dgamma, float* dbeta) {
   const long C = channels;
-  std::vector<double> sums;
-  channel_sums(rows, C, 2, sums, [&](long r, double* acc) {
+  // [Σdy | Σdy·x̂] per channel.
+  const std::vector<double> sums = ordered_column_sums(rows, 2 * C, kRowGrain, [&](long r, double* acc) {
     const float* g = dy + r * C;
     const float* h = xhat + r * C;
     for (long c = 0; c < C; c++) {

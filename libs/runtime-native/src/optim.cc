@@ -71,19 +71,11 @@ void sum_rows(long rows, long cols, const float* x, float* out) {
     });
     return;
   }
-  std::vector<std::vector<double>> partial(pool().size(), std::vector<double>(cols, 0.0));
-  const int parts = parallel_parts(rows, 4096, [&](int part, long r0, long r1) {
-    std::vector<double>& acc = partial[part];
-    for (long r = r0; r < r1; r++) {
-      const float* row = x + r * cols;
-      for (long c = 0; c < cols; c++) acc[c] += row[c];
-    }
+  const std::vector<double> total = ordered_column_sums(rows, cols, 4096, [&](long r, double* acc) {
+    const float* row = x + r * cols;
+    for (long c = 0; c < cols; c++) acc[c] += row[c];
   });
-  for (long c = 0; c < cols; c++) {
-    double total = 0;
-    for (int p = 0; p < parts; p++) total += partial[p][c];
-    out[c] = static_cast<float>(total);
-  }
+  for (long c = 0; c < cols; c++) out[c] = static_cast<float>(total[c]);
 }
 
 }  // namespace lumen

@@ -41,4 +41,20 @@ void parallel_for(long count, long grain, const std::function<void(long, long)>&
 // reduce combine per-part results in part order, so sums do not depend on thread timing.
 int parallel_parts(long count, long grain, const std::function<void(int, long, long)>& fn);
 
+// Column sums over rows in float64, deterministic: add_row(r, acc) adds row r into `width`
+// accumulators; each part accumulates its own rows, then parts are added in part order.
+template <typename AddRow>
+std::vector<double> ordered_column_sums(long rows, size_t width, long grain, AddRow add_row) {
+  std::vector<std::vector<double>> partial(pool().size(), std::vector<double>(width, 0.0));
+  const int parts = parallel_parts(rows, grain, [&](int part, long r0, long r1) {
+    double* acc = partial[part].data();
+    for (long r = r0; r < r1; r++) add_row(r, acc);
+  });
+  std::vector<double> totals(width, 0.0);
+  for (int p = 0; p < parts; p++) {
+    for (size_t i = 0; i < width; i++) totals[i] += partial[p][i];
+  }
+  return totals;
+}
+
 }  // namespace lumen
