@@ -73,10 +73,32 @@ export async function evaluateDetector(
   return { summary, map: headlineMetric(summary, metric), images: done, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Writes `eval-<split>.json` beside a checkpoint (what `lumen eval` and a run's final evaluation leave); returns its path. */
-export function writeEvaluation(checkpointDir: string, split: string, metric: Config['eval']['metric'], result: EvaluationResult): string {
-  const path = join(checkpointDir, `eval-${split}.json`);
-  const record = { split, images: result.images, metric, mAP: result.map, seconds: result.seconds, summary: result.summary };
+/** "voc mAP 0.8865 on 300 test images": the headline of an evaluation, as logs print it. */
+export function describeMap(metric: Config['eval']['metric'], result: EvaluationResult, split: string): string {
+  return `${metric} mAP ${result.map == null ? '-' : result.map.toFixed(4)} on ${result.images} ${split} images`;
+}
+
+/**
+ * Scores a checkpoint's weights on a whole split (or its first `maxImages`), logging progress,
+ * and writes `eval-<split>.json` beside the checkpoint: `lumen eval`, and a training run's
+ * final evaluation (eval.finalSplits).
+ */
+export async function evaluateToFile(
+  detector: Detector,
+  params: DetectorParams,
+  dataset: Dataset,
+  config: Config,
+  checkpointDir: string,
+  options: { maxImages?: number | null; log: (message: string) => void },
+): Promise<EvaluationResult & { split: string; path: string }> {
+  const result = await evaluateDetector(detector, params, dataset, config, {
+    maxImages: options.maxImages ?? null,
+    onImage: (done, total) => {
+      if (done % 50 === 0 || done === total) options.log(`evaluated ${done}/${total} ${dataset.split} images`);
+    },
+  });
+  const path = join(checkpointDir, `eval-${dataset.split}.json`);
+  const record = { split: dataset.split, images: result.images, metric: config.eval.metric, mAP: result.map, seconds: result.seconds, summary: result.summary };
   writeFileSync(path, JSON.stringify(record, null, 2) + '\n');
-  return path;
+  return { ...result, split: dataset.split, path };
 }

@@ -5,7 +5,7 @@ import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
 import { seededRandom } from '@lumen/boxes';
 import { join } from 'node:path';
-import { evaluateDetector, writeEvaluation, type EvaluationResult } from './evaluate';
+import { describeMap, evaluateToFile, type EvaluationResult } from './evaluate';
 import { UserError } from './job';
 import { dataConfigOf } from './train';
 
@@ -38,14 +38,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvaluationRes
   const detector = buildDetector(modelConfig, checkpoint.meta.classes);
   const params = initDetector(detector, seededRandom(0));
   assignParams(params, checkpoint.weights, join(options.checkpoint, 'weights.safetensors'));
-  const result = await evaluateDetector(detector, params, dataset, modelConfig, {
-    maxImages: options.maxImages ?? null,
-    onImage: (done, total) => {
-      if (done % 50 === 0 || done === total) log(`evaluated ${done}/${total}`);
-    },
-  });
+  const result = await evaluateToFile(detector, params, dataset, modelConfig, options.checkpoint, { maxImages: options.maxImages, log });
   process.stdout.write(formatSummary(result.summary) + '\n');
-  const path = writeEvaluation(options.checkpoint, split, modelConfig.eval.metric, result);
-  log(`${modelConfig.eval.metric} mAP ${result.map == null ? '-' : result.map.toFixed(4)} on ${result.images} ${split} images; wrote ${path}`);
-  return { ...result, path };
+  log(`${describeMap(modelConfig.eval.metric, result, split)}; wrote ${result.path}`);
+  return result;
 }

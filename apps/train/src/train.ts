@@ -20,7 +20,7 @@ import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
 import { existsSync } from 'node:fs';
 import { BehaviorSubject, bufferCount, concatMap, defer, lastValueFrom, repeat, takeWhile } from 'rxjs';
-import { evaluateDetector, writeEvaluation, type EvaluationResult } from './evaluate';
+import { describeMap, evaluateDetector, evaluateToFile, type EvaluationResult } from './evaluate';
 import { checkpointDir, latestJobDir, listCheckpoints, MetricsLog, newJobDir, pruneCheckpoints, UserError } from './job';
 import { Progress } from './progress';
 import { versions } from './versions';
@@ -198,7 +198,7 @@ export async function runTraining(options: TrainOptions = {}): Promise<TrainResu
     const result = await evaluateDetector(detector, params, val, config, { maxImages: config.eval.maxImages });
     lastEval = result;
     const map = result.map;
-    logAbove(`eval at step ${step}: ${config.eval.metric} mAP ${map == null ? '-' : map.toFixed(4)} on ${result.images} ${val.split} images (${result.seconds.toFixed(1)} s)`);
+    logAbove(`eval at step ${step}: ${describeMap(config.eval.metric, result, val.split)} (${result.seconds.toFixed(1)} s)`);
     metrics.write({ type: 'eval', step, split: val.split, metric: config.eval.metric, mAP: map, images: result.images, minutes: (Date.now() - started) / 60000 });
     return map;
   };
@@ -298,18 +298,12 @@ export async function runTraining(options: TrainOptions = {}): Promise<TrainResu
   log(stopRequested ? `stopped at step ${optimizer.step}; checkpoint ${lastDir}; continue with --resume` : `done: ${optimizer.step} steps in ${((Date.now() - started) / 60000).toFixed(1)} min; checkpoint ${lastDir}`);
   const finalEvaluations: TrainResult['finalEvaluations'] = [];
   for (const dataset of stopRequested ? [] : finalSplits) {
-    // The last checkpoint's weights are `params`; the whole split, as `lumen eval` scores it.
-    const result = await evaluateDetector(detector, params, dataset, config, {
-      maxImages: null,
-      onImage: (done, count) => {
-        if (done % 100 === 0 || done === count) log(`final evaluation on ${dataset.split}: ${done}/${count} images`);
-      },
-    });
-    const path = writeEvaluation(lastDir, dataset.split, config.eval.metric, result);
+    // `params` are the last checkpoint's weights.
+    const result = await evaluateToFile(detector, params, dataset, config, lastDir, { log });
     metrics.write({ type: 'eval', final: true, step: optimizer.step, split: dataset.split, metric: config.eval.metric, mAP: result.map, images: result.images, minutes: (Date.now() - started) / 60000 });
     log(`\n${formatSummary(result.summary)}`);
-    log(`${dataset.split}: ${config.eval.metric} mAP ${result.map == null ? '-' : result.map.toFixed(4)} on ${result.images} images (checkpoint ${lastDir}; wrote ${path})`);
-    finalEvaluations.push({ ...result, split: dataset.split, path });
+    log(`${describeMap(config.eval.metric, result, dataset.split)} (checkpoint ${lastDir}; wrote ${result.path})`);
+    finalEvaluations.push(result);
   }
   return { jobDir, checkpoint: lastDir, step: optimizer.step, interrupted: stopRequested, evaluation: lastEval, finalEvaluations };
 }
