@@ -22,27 +22,31 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           // The dependency direction of DESIGN.md §1. `scope:none` is carried by no
-          // project: a lib constrained to it may depend on no other lib.
+          // project: a lib constrained to it may depend on no other lib. `scope:core` is the
+          // leaf every lib may use.
           depConstraints: [
-            { sourceTag: 'scope:runtime-native', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:boxes', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:roi-pool', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:eval', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:backbone', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:runtime-native'] },
-            { sourceTag: 'scope:anchors', onlyDependOnLibsWithTags: ['scope:boxes'] },
-            { sourceTag: 'scope:rpn', onlyDependOnLibsWithTags: ['scope:boxes', 'scope:anchors'] },
-            { sourceTag: 'scope:rcnn-head', onlyDependOnLibsWithTags: ['scope:boxes', 'scope:anchors'] },
+            { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:none'] },
+            { sourceTag: 'scope:runtime-native', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:boxes', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:roi-pool', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:eval', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:backbone', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:runtime-native'] },
+            { sourceTag: 'scope:anchors', onlyDependOnLibsWithTags: ['scope:core', 'scope:boxes'] },
+            { sourceTag: 'scope:rpn', onlyDependOnLibsWithTags: ['scope:core', 'scope:boxes', 'scope:anchors'] },
+            { sourceTag: 'scope:rcnn-head', onlyDependOnLibsWithTags: ['scope:core', 'scope:boxes', 'scope:anchors'] },
             {
               sourceTag: 'scope:detector',
               onlyDependOnLibsWithTags: [
-                'scope:boxes', 'scope:anchors', 'scope:backbone', 'scope:rpn',
+                'scope:core', 'scope:boxes', 'scope:anchors', 'scope:backbone', 'scope:rpn',
                 'scope:roi-pool', 'scope:rcnn-head', 'scope:config',
               ],
             },
-            { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:config'] },
+            { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:core', 'scope:config'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            // apps/cli assembles the apps' commands into `lumen`; nothing depends on it.
+            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
             { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'], bannedExternalImports: backendPackages },
           ],
@@ -51,10 +55,21 @@ export default [
     },
   },
   {
+    // apps/cli is the one project that imports apps (their commands, by their public entry):
+    // Nx forbids importing an app anywhere unless the import is allowed by name.
+    files: ['apps/cli/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', {
+        allow: ['@lumen/train', '@lumen/predict'],
+        depConstraints: [{ sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] }],
+      }],
+    },
+  },
+  {
     // runtime is the one library that loads backends.
     files: ['libs/runtime/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': ['error', { depConstraints: [
-      { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:runtime-native'] },
+      { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:runtime-native'] },
     ] }] },
   },
   {

@@ -10,7 +10,7 @@ import type { PredictLine } from './predict';
 import { makeTinyCheckpoint, testImage, TINY_CLASSES } from './testing/tiny-checkpoint';
 
 const ROOT = resolve(__dirname, '../../..');
-const LUMEN = join(ROOT, 'apps/train/bin/lumen.js');
+const LUMEN = join(ROOT, 'apps/cli/bin/lumen.js');
 
 function lumen(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {

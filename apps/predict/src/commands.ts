@@ -1,5 +1,5 @@
-// What `lumen predict` and `lumen server` do, without the argument parsing (main.ts; commander
-// is ESM-only, which jest's CommonJS cannot load).
+// What `lumen predict` and `lumen server` do, without the argument parsing (cli.ts), so tests
+// and embedding programs call them with plain options.
 import { loadDetector, type LoadedDetector } from '@lumen/detector';
 import { initBackend } from '@lumen/runtime';
 import { createWriteStream, mkdirSync } from 'node:fs';

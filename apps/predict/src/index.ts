@@ -1,8 +1,12 @@
 // @lumen/predict: what the `lumen predict` / `lumen server` commands are made of, for programs
-// that embed them (the CLI lives in main.ts).
+// that embed them, and the commands themselves (apps/cli assembles them into `lumen`).
+export { predictCommands } from './cli';
+export { parseBytes, runPredictCommand, runServerCommand } from './commands';
+export type { PredictCliOptions, ServerCliOptions } from './commands';
 export { colourFor, drawObjects, mediaName, overlaySvg, PALETTE } from './draw';
 export type { MediaFormat } from './draw';
-export { compareNatural, expandInputs, IMAGE_EXTENSIONS, isImagePath } from './inputs';
+export { compareNatural, expandInputs, isImagePath } from './inputs';
+export { IMAGE_EXTENSIONS } from '@lumen/data';
 export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseClassNames, parseProbability, toObjects, UsageError } from './objects';
 export type { ObjectFilter, PredictedObject } from './objects';
 export { inIndexOrder, mergeMapInOrder, Slots } from './ordered';

@@ -36,6 +36,17 @@ describe('expandInputs', () => {
     expect(warnings).toEqual([expect.stringContaining(`no images in folder ${join(dir, 'empty')}`), `no images match ${dir}/*.gif`]);
   });
 
+  it('finds .jfif images in a folder, as training does', async () => {
+    const jfif = mkdtempSync(join(tmpdir(), 'lumen-inputs-jfif-'));
+    try {
+      writeFileSync(join(jfif, 'photo.jfif'), 'x');
+      writeFileSync(join(jfif, 'scan.JFIF'), 'x');
+      expect(await expandInputs([jfif])).toEqual([join(jfif, 'photo.jfif'), join(jfif, 'scan.JFIF')]);
+    } finally {
+      rmSync(jfif, { recursive: true, force: true });
+    }
+  });
+
   it('knows image extensions', () => {
     expect(['a.jpg', 'b.JPEG', 'c.png', 'd.tiff', 'e.avif'].every(isImagePath)).toBe(true);
     expect(['a.txt', 'jpg', 'b.jpg.bak'].some(isImagePath)).toBe(false);

@@ -1,10 +1,9 @@
+import { IMAGE_EXTENSIONS } from '@lumen/data';
 import fg from 'fast-glob';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Extensions a folder or glob is searched for (case-insensitive): what sharp decodes. */
-export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
-
+// The extensions training reads, so predict finds every image a dataset could hold.
 const IMAGE_RE = new RegExp(`\\.(${IMAGE_EXTENSIONS.join('|')})$`, 'i');
 
 export function isImagePath(path: string): boolean {

@@ -1,3 +1,4 @@
+import { UserError } from '@lumen/core';
 import type { Detection } from '@lumen/detector';
 
 /** One detected object as written to JSON Lines and returned by the server (Luminoth's format). */
@@ -29,8 +30,8 @@ const round = (value: number, digits: number) => {
   return Math.round(value * f) / f;
 };
 
-/** A user error (bad option, unknown class): printed without a stack trace, exit code 2. */
-export class UsageError extends Error {
+/** A bad option or class name: a UserError (one line, exit code 2). */
+export class UsageError extends UserError {
   override name = 'UsageError';
 }
 

@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { mergeMapInOrder, Slots } from './ordered';
 

@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import { loadConfig } from '@lumen/config';
 import {
   batchImages,

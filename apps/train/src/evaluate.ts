@@ -39,7 +39,7 @@ export async function evaluateDetector(
   const metrics: MetricName[] = metric === 'coco' ? ['coco', 'voc'] : [metric];
   const evaluator = createEvaluator({ classes: detector.classes, metrics });
   const total = Math.min(dataset.size, options.maxImages ?? Infinity);
-  const examples = evalExamples(dataset, { ...config.data, dataset: { ...config.data.dataset, classes: config.data.dataset.classes ?? undefined } });
+  const examples = evalExamples(dataset, config.data);
   let done = 0;
   try {
     for await (const example of examples as AsyncIterable<DecodedExample>) {

@@ -3,11 +3,9 @@ import { openDataset } from '@lumen/data';
 import { assignParams, buildDetector, initDetector, loadCheckpoint } from '@lumen/detector';
 import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom, UserError } from '@lumen/core';
 import { join } from 'node:path';
 import { describeMap, evaluateToFile, type EvaluationResult } from './evaluate';
-import { UserError } from './job';
-import { dataConfigOf } from './train';
 
 export interface EvalOptions {
   checkpoint: string;
@@ -33,7 +31,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvaluationRes
   // The model is the checkpoint's; only data settings come from --config / --set.
   const modelConfig = { ...checkpoint.config, data: config.data, eval: config.eval };
   const split = options.split ?? 'test';
-  const dataset = await openDataset(dataConfigOf(modelConfig), split, { log });
+  const dataset = await openDataset(modelConfig.data, split, { log });
   if (dataset.size === 0) throw new UserError(`the ${split} split of ${modelConfig.data.dataset.dir} has no usable example`);
   const detector = buildDetector(modelConfig, checkpoint.meta.classes);
   const params = initDetector(detector, seededRandom(0));

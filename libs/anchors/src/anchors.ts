@@ -1,11 +1,8 @@
 import { assertBoxes } from '@lumen/boxes';
+import { fail } from '@lumen/core';
 import { tensor2d, type Tensor2D } from '@tensorflow/tfjs-core';
 
 const f32 = Math.fround;
-
-function fail(fn: string, message: string): never {
-  throw new Error(`Error in ${fn}: ${message}`);
-}
 
 function checkPositiveList(fn: string, name: string, values: unknown): asserts values is number[] {
   const ok = Array.isArray(values) && values.length > 0 && values.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);

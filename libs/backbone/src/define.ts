@@ -1,8 +1,9 @@
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { convOutput } from './layers';
 import { backboneOptionsOf, buildParams, DEFAULT_OPTIONS, resolveOptions } from './params';
-import type { Backbone, BackboneOptionsInput, BackboneParams, ForwardContext, ParamSpec, ResolvedBackboneOptions, Rng } from './types';
-import { assertNumber, assertTensor4D, describe, fail } from './validate';
+import { assertNumber, assertRng, assertTensor, drawSeed, fail, seededNormalValues, type Rng } from '@lumen/core';
+import type { Backbone, BackboneOptionsInput, BackboneParams, ForwardContext, ParamSpec, ResolvedBackboneOptions, TailKind } from './types';
+import { describe } from './validate';
 
 /**
  * What one architecture file provides; `defineBackbone` adds argument checks, option
@@ -15,6 +16,9 @@ export interface BackboneDefinition {
   stages: readonly string[];
   bodyChannels(options: ResolvedBackboneOptions): number;
   tailChannels(options: ResolvedBackboneOptions): number;
+  tailKind: TailKind;
+  /** Default null: the tail takes any RoI size. */
+  tailRoiSize?: number;
   paramSpecs(options: ResolvedBackboneOptions): ParamSpec[];
   /** The strided layers of the body, in order, as (kernel, stride, pad). */
   bodyStrides: readonly (readonly [kernel: number, stride: number, pad: number])[];
@@ -25,36 +29,14 @@ export interface BackboneDefinition {
   tail(params: BackboneParams, pooled: Tensor4D, ctx: ForwardContext, options: ResolvedBackboneOptions, fn: string): Tensor2D;
 }
 
-// Module-level copies: a global lookup per call is slow in some hosts (jest's sandbox: ~100x).
-const { cos, floor, imul, log, sin, sqrt, PI } = Math;
-
 /**
- * Normal draws for one parameter: a 32-bit seed from `rng`, then an inlined mulberry32 and
- * Box–Muller (calling a user's closure per value costs more than the math: ResNet-50 has
- * 25M values). Deterministic given `rng`.
+ * Initial values for one parameter. Normal draws come from a stream of their own, seeded by
+ * one draw of `rng`: a call to the caller's closure per value would cost more than the math
+ * (ResNet-50 has 25M values). Deterministic given `rng`.
  */
-function normals(rng: Rng, count: number, std: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = floor(rng() * 4294967296) >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < count; i += 2) {
-    const r = std * sqrt(-2 * log(1 - next())); // 1 - u in (0, 1]: a finite log
-    const theta = 2 * PI * next();
-    out[i] = r * cos(theta);
-    if (i + 1 < count) out[i + 1] = r * sin(theta);
-  }
-  return out;
-}
-
-export function initialValue(spec: ParamSpec, rng: Rng): Float32Array {
+export function initialValue(fn: string, spec: ParamSpec, rng: Rng): Float32Array {
   const size = spec.shape.reduce((a, b) => a * b, 1);
-  return spec.init.type === 'normal' ? normals(rng, size, spec.init.std) : new Float32Array(size).fill(spec.init.value);
+  return spec.init.type === 'normal' ? seededNormalValues(size, spec.init.std, drawSeed(fn, rng)) : new Float32Array(size).fill(spec.init.value);
 }
 
 function checkContext(fn: string, ctx: unknown): asserts ctx is ForwardContext {
@@ -91,19 +73,21 @@ export function defineBackbone(def: BackboneDefinition): Backbone {
     stages: def.stages,
     bodyChannels: (options) => def.bodyChannels(resolve('bodyChannels', options)),
     tailChannels: (options) => def.tailChannels(resolve('tailChannels', options)),
+    tailKind: def.tailKind,
+    tailRoiSize: def.tailRoiSize ?? null,
     bodySize: (height, width) => bodySize(`${def.name}.bodySize`, height, width),
     paramSpecs: (options) => def.paramSpecs(resolve('paramSpecs', options)),
     init(options, rng) {
       const fn = `${def.name}.init`;
       const resolved = resolve('init', options);
-      if (typeof rng !== 'function') fail(fn, `'rng' must be a function returning numbers in [0, 1), but got ${describe(rng)}.`);
-      return buildParams(def.paramSpecs(resolved), resolved, (spec) => initialValue(spec, rng));
+      assertRng(fn, rng);
+      return buildParams(def.paramSpecs(resolved), resolved, (spec) => initialValue(fn, spec, rng));
     },
     body(params, images, ctx) {
       const fn = `${def.name}.body`;
       checkParams(fn, params);
       checkContext(fn, ctx);
-      assertTensor4D(fn, 'images', images);
+      assertTensor(fn, 'images', images, 4, ['float32'], 'NHWC');
       const { input } = def.channelsOf(params);
       if (images.shape[3] !== input) fail(fn, `'images' must have ${input} channels (NHWC), but got a tensor of shape [${images.shape.join(',')}].`);
       bodySize(fn, images.shape[1], images.shape[2]);
@@ -113,7 +97,7 @@ export function defineBackbone(def: BackboneDefinition): Backbone {
       const fn = `${def.name}.tail`;
       checkParams(fn, params);
       checkContext(fn, ctx);
-      assertTensor4D(fn, 'pooled', pooled);
+      assertTensor(fn, 'pooled', pooled, 4, ['float32'], 'NHWC');
       const { body } = def.channelsOf(params);
       if (pooled.shape[3] !== body) fail(fn, `'pooled' must have the body's ${body} channels (NHWC), but got a tensor of shape [${pooled.shape.join(',')}].`);
       return def.tail(params, pooled, ctx, optionsOf(params), fn);

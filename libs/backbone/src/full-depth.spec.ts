@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { disposeParams, getBackbone, importWeightsSync } from './index';
+import { disposeParams } from '@lumen/core';
+import { getBackbone, importWeightsSync } from './index';
 import { findCase, loadIo, readBytes, scaledError, tensorOf } from './testing/fixtures';
 
 // Full-width, full-depth torchvision models against Lumen: the committed fixtures are narrow

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeParams, flattenParams, getBackbone, importWeightsSync, type Backbone, type BackboneParams, type BatchNormMode } from './index';
+import { disposeParams, flattenParams, seededRandom } from '@lumen/core';
+import { getBackbone, importWeightsSync, type Backbone, type BackboneParams, type BatchNormMode } from './index';
 import { loadIo, loadManifest, readBytes, scaledError, tensorOf, type FixtureCase } from './testing/fixtures';
 import { registerTfjsGradients } from './testing/gradients';
 
@@ -45,7 +46,7 @@ describe.each(cases.map((c) => [c.id, c] as const))('%s gradients against torch'
     const io = loadIo(c);
     const params = importWeightsSync(bb, readBytes(c.weights), { width: c.width, batchNorm: mode, onNotice: () => undefined });
     const t = inputs(io, mode, spec.rois);
-    const flat = flattenParams(params);
+    const flat = Object.fromEntries(flattenParams(params));
     const names = spec[mode] ?? [];
     const before = tf.memory().numTensors;
     const { value, grads } = tf.variableGrads(() => loss(bb, params, t), names.map((n) => flat[n]));
@@ -66,11 +67,6 @@ describe.each(cases.map((c) => [c.id, c] as const))('%s gradients against torch'
 });
 
 describe('which variables get a gradient', () => {
-  const seeded = (seed: number) => {
-    let s = seed;
-    return () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  };
-
   // Stages 1-2 or 1-3 frozen: the backward stops above them (the cpu backend's filter
   // gradients of every layer would take seconds).
   it.each([
@@ -78,8 +74,8 @@ describe('which variables get a gradient', () => {
     ['trainable', 2],
   ] as const)('exactly the trainable ones: %s BN, freezeAt %d', (batchNorm, freezeAt) => {
     const bb = getBackbone('resnet18');
-    const params = bb.init({ width: 1 / 64, batchNorm, freezeAt }, seeded(5));
-    const flat = flattenParams(params);
+    const params = bb.init({ width: 1 / 64, batchNorm, freezeAt }, seededRandom(5));
+    const flat = Object.fromEntries(flattenParams(params));
     const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const pooled = tf.randomNormal([1, 4, 4, 8], 0, 1, 'float32', 2) as tf.Tensor4D;
     // variableGrads with no list differentiates every trainable variable.
@@ -102,9 +98,9 @@ describe('which variables get a gradient', () => {
     const live: Record<number, number> = {};
     const imageGrad: Record<number, number> = {};
     for (const freezeAt of [0, 2]) {
-      const params = bb.init({ width, freezeAt }, seeded(6));
+      const params = bb.init({ width, freezeAt }, seededRandom(6));
       // The tape records every op whatever is differentiated: the body's last variable is enough.
-      const flat = flattenParams(params);
+      const flat = Object.fromEntries(flattenParams(params));
       const bodyNames = bb.paramSpecs({ width }).filter((s) => s.stage < bb.stages.length && flat[s.name].trainable);
       const vars = [flat[bodyNames[bodyNames.length - 1].name]];
       // Bytes alive at the end of the forward: what the tape keeps (plus the parameters).

@@ -1,12 +1,11 @@
+import { disposeParams, flattenParams } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   backboneOptionsOf,
-  disposeParams,
   exportWeights,
-  flattenParams,
   fromTorchLayout,
   getBackbone,
   importWeights,
@@ -41,7 +40,7 @@ describe('importWeights', () => {
     const params = importWeightsSync(bb, readBytes(c.weights), { width, onNotice: n.onNotice });
     expect(n.list).toEqual(['importWeights: resnet18 does not use 22 tensor(s) of the file: fc.bias, fc.weight; and 20 BatchNorm num_batches_tracked counter(s).']);
     const file = readSafetensors(readBytes(c.weights));
-    const flat = flattenParams(params);
+    const flat = Object.fromEntries(flattenParams(params));
     // OIHW -> HWIO: kernel[y, x, i, o] = weight[o, i, y, x].
     const w = file['layer2.0.conv1.weight'];
     const [o, i, kh, kw] = w.shape;
@@ -53,7 +52,7 @@ describe('importWeights', () => {
 
   it('sets trainable from the options and attaches them', () => {
     const params = importWeightsSync(bb, readBytes(c.weights), { width, batchNorm: 'trainable', freezeAt: 2, tailStride: 1, onNotice: () => undefined });
-    const flat = flattenParams(params);
+    const flat = Object.fromEntries(flattenParams(params));
     expect(flat['layer1.0.conv1.kernel'].trainable).toBe(false);
     expect(flat['layer1.0.bn1.weight'].trainable).toBe(false);
     expect(flat['layer2.0.bn1.weight'].trainable).toBe(true);
@@ -91,8 +90,8 @@ describe('importWeights', () => {
     const n = notices();
     const again = importWeightsSync(bb, bytes, { width, onNotice: n.onNotice });
     expect(n.list).toEqual([]);
-    const a = flattenParams(params);
-    const b = flattenParams(again);
+    const a = Object.fromEntries(flattenParams(params));
+    const b = Object.fromEntries(flattenParams(again));
     expect(Object.keys(b)).toEqual(Object.keys(a));
     for (const name of Object.keys(a)) expect([name, Array.from(b[name].dataSync())]).toEqual([name, Array.from(a[name].dataSync())]);
     disposeParams(params);
@@ -122,7 +121,7 @@ describe('importWeights', () => {
       const path = join(dir, 'weights.safetensors');
       writeFileSync(path, readBytes(c.weights));
       const params = await importWeights(bb, path, { width, onNotice: () => undefined });
-      expect(flattenParams(params)['conv1.kernel'].shape).toEqual([7, 7, 3, 8]);
+      expect(Object.fromEntries(flattenParams(params))['conv1.kernel'].shape).toEqual([7, 7, 3, 8]);
       disposeParams(params);
       await expect(importWeights(bb, join(dir, 'missing.safetensors'), { width })).rejects.toThrow(/^Error in importWeights: cannot read '.*missing\.safetensors': ENOENT/);
     } finally {
@@ -135,7 +134,7 @@ describe('importWeights', () => {
     const f32 = writeSafetensors(Object.fromEntries(Object.entries(file).map(([n, t]) => [n, t.dtype === 'F16' ? { ...t, dtype: 'F32' as const } : t])));
     const a = importWeightsSync(bb, readBytes(c.weights), { width, onNotice: () => undefined });
     const b = importWeightsSync(bb, f32, { width, onNotice: () => undefined });
-    expect(flattenParams(b)['layer4.1.conv2.kernel'].dataSync()).toEqual(flattenParams(a)['layer4.1.conv2.kernel'].dataSync());
+    expect(Object.fromEntries(flattenParams(b))['layer4.1.conv2.kernel'].dataSync()).toEqual(Object.fromEntries(flattenParams(a))['layer4.1.conv2.kernel'].dataSync());
     disposeParams(a);
     disposeParams(b);
   });

@@ -1,7 +1,8 @@
-import { buildParams, flattenParams, resolveOptions } from './params';
+import { fail, flattenParams } from '@lumen/core';
+import { buildParams, resolveOptions } from './params';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors';
 import type { Backbone, BackboneOptionsInput, BackboneParams, ParamSpec } from './types';
-import { describe, fail, shapeString } from './validate';
+import { describe, shapeString } from './validate';
 
 const FN = 'importWeights';
 
@@ -200,8 +201,8 @@ export async function importWeights(bb: Backbone, source: string | WeightsSource
 
 /**
  * A safetensors file of the params under Lumen's names and layouts (the checkpoint form of
- * DESIGN.md §5; `importWeights` reads it back).
+ * docs/architecture.md §6; `importWeights` reads it back).
  */
 export function exportWeights(params: BackboneParams, metadata?: Record<string, string>): Uint8Array {
-  return writeSafetensors(flattenParams(params), metadata);
+  return writeSafetensors(Object.fromEntries(flattenParams(params)), metadata);
 }

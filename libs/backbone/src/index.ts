@@ -12,11 +12,10 @@ export type {
   ParamInit,
   ParamKind,
   ParamSpec,
-  ParamTree,
   ResolvedBackboneOptions,
-  Rng,
+  TailKind,
 } from './types';
-export { backboneOptionsOf, DEFAULT_OPTIONS, disposeParams, flattenParams } from './params';
+export { backboneOptionsOf, DEFAULT_OPTIONS } from './params';
 export { BN_EPS, BN_MOMENTUM } from './layers';
 export { exportWeights, fromTorchLayout, importWeights, importWeightsSync, torchShape } from './import-weights';
 export type { ImportWeightsOptions, WeightsSource } from './import-weights';

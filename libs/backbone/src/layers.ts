@@ -28,8 +28,8 @@ import {
   type Tensor2D,
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
-import type { ForwardContext, ParamInit, ParamSpec, ParamTree } from './types';
-import { fail } from './validate';
+import { fail, LumenBatchNormGrad, LumenBatchNormTraining, type ParamTree } from '@lumen/core';
+import type { ForwardContext, ParamInit, ParamSpec } from './types';
 
 // Layers with torchvision's arithmetic: explicit symmetric padding (a k x k conv pads
 // (k - 1) / 2 on every side — tfjs 'same' pads stride-2 windows bottom/right only),
@@ -185,7 +185,7 @@ function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
   const count = n * h * w;
   if (count < 2) fail('batchNorm', `training with batch statistics needs more than 1 value per channel, but got input of shape [${y.shape.join(',')}].`);
   const backend = getBackend();
-  const fusedKernels = getKernel(BN_TRAINING_KERNEL, backend) != null && getKernel(BN_GRAD_KERNEL, backend) != null;
+  const fusedKernels = getKernel(LumenBatchNormTraining, backend) != null && getKernel(LumenBatchNormGrad, backend) != null;
   const normalise = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const [x, gamma, beta, save] = args as [Tensor4D, Tensor1D, Tensor1D, GradSaveFunc];
     const { value, normalised, mean, variance, invstd } = fusedKernels ? fusedStatistics(x, gamma, beta) : composedStatistics(x, gamma, beta);
@@ -199,7 +199,7 @@ function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
       value,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xhat, inv, g] = saved;
-        if (fusedKernels) return engine().runKernel(BN_GRAD_KERNEL, { dy, xhat, gamma: g, invstd: inv }, {}) as Tensor[];
+        if (fusedKernels) return engine().runKernel(LumenBatchNormGrad, { dy, xhat, gamma: g, invstd: inv }, {}) as Tensor[];
         const sumDy = sum(dy, [0, 1, 2]);
         const sumDyX = sum(mul(dy, xhat), [0, 1, 2]);
         const dx = mul(sub(sub(mul(dy, count), sumDy), mul(xhat, sumDyX)), div(mul(g, inv), count));
@@ -209,9 +209,6 @@ function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
   });
   return normalise(y, bn.weight as Tensor1D, bn.bias as Tensor1D);
 }
-
-const BN_TRAINING_KERNEL = 'LumenBatchNormTraining';
-const BN_GRAD_KERNEL = 'LumenBatchNormGrad';
 
 interface BatchStatistics {
   value: Tensor4D;
@@ -232,7 +229,7 @@ function composedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D): Batch
 }
 
 function fusedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D): BatchStatistics {
-  const [value, normalised, mean, variance, invstd] = engine().runKernel(BN_TRAINING_KERNEL, { x, gamma, beta }, { epsilon: BN_EPS }) as Tensor[];
+  const [value, normalised, mean, variance, invstd] = engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: BN_EPS }) as Tensor[];
   return { value: value as Tensor4D, normalised, mean, variance, invstd };
 }
 

@@ -1,7 +1,8 @@
 import { add, mean, tidy, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { defineBackbone } from './define';
 import { allFrozen, batchNormSpecs, bnOf, child, convBn, convSpec, depthwiseSpec, dim, leaf, runStages } from './layers';
-import type { Backbone, ForwardContext, ParamSpec, ParamTree, ResolvedBackboneOptions } from './types';
+import type { ParamTree } from '@lumen/core';
+import type { Backbone, ForwardContext, ParamSpec, ResolvedBackboneOptions } from './types';
 
 // torchvision's mobilenet_v2: features.0 (conv 3x3/2 + BN + ReLU6), inverted residual blocks
 // features.1 … features.17, features.18 (conv 1x1 to 1280 + BN + ReLU6). Body = features.0 …
@@ -145,6 +146,7 @@ export const mobilenetV2: Backbone = defineBackbone({
   stages: STAGES,
   bodyChannels: (o) => makeDivisible(96 * o.width),
   tailChannels: (o) => makeDivisible(LAST * Math.max(1, o.width)),
+  tailKind: 'conv',
   paramSpecs: specs,
   // features.0 and the depthwise 3x3/2 pad 1 convs of features.2, .4 and .7.
   bodyStrides: [

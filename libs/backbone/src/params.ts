@@ -1,6 +1,7 @@
-import { Variable, tensor, variable } from '@tensorflow/tfjs-core';
-import type { BackboneOptionsInput, BackboneParams, ParamSpec, ParamTree, ResolvedBackboneOptions } from './types';
-import { assertNumber, describe, fail } from './validate';
+import { assertNumber, fail, makeVariable, type ParamTree } from '@lumen/core';
+import { Variable } from '@tensorflow/tfjs-core';
+import type { BackboneOptionsInput, BackboneParams, ParamSpec, ResolvedBackboneOptions } from './types';
+import { describe } from './validate';
 
 /** Where the options a params object was made with live: a non-enumerable symbol property, invisible to walkers. */
 const OPTIONS = Symbol.for('@lumen/backbone/options');
@@ -32,22 +33,7 @@ export function attachOptions(params: BackboneParams, options: ResolvedBackboneO
   Object.defineProperty(params, OPTIONS, { value: Object.freeze({ ...options }), enumerable: false, configurable: true });
 }
 
-/** Every leaf of a params tree by dotted name (`layer1.0.conv1.kernel`), in insertion order. */
-export function flattenParams(params: ParamTree, prefix = ''): Record<string, Variable> {
-  const out: Record<string, Variable> = {};
-  const walk = (node: ParamTree, path: string) => {
-    for (const [key, value] of Object.entries(node)) {
-      const name = path === '' ? key : `${path}.${key}`;
-      if (value instanceof Variable) out[name] = value;
-      else if (value !== null && typeof value === 'object') walk(value, name);
-      else fail('flattenParams', `'${name}' must be a tf.Variable or a nested record, but got ${describe(value)}.`);
-    }
-  };
-  walk(params, prefix);
-  return out;
-}
-
-/** Whether the optimizer may change a parameter (DESIGN.md §2: frozen things are trainable === false). */
+/** Whether the optimizer may change a parameter (docs/architecture.md §2: frozen things are trainable === false). */
 export function isTrainable(spec: ParamSpec, options: ResolvedBackboneOptions): boolean {
   if (spec.stage <= options.freezeAt) return false;
   if (spec.kind === 'bn-mean' || spec.kind === 'bn-var') return false;
@@ -73,9 +59,7 @@ export function buildParams(specs: readonly ParamSpec[], options: ResolvedBackbo
       }
       const leaf = path[path.length - 1];
       if (leaf in node) fail('buildParams', `'${spec.name}' is defined twice.`);
-      const init = tensor(valueOf(spec), spec.shape, 'float32');
-      const v = variable(init, isTrainable(spec, options));
-      init.dispose();
+      const v = makeVariable(valueOf(spec), spec.shape, isTrainable(spec, options));
       created.push(v);
       node[leaf] = v;
     }
@@ -85,9 +69,4 @@ export function buildParams(specs: readonly ParamSpec[], options: ResolvedBackbo
   }
   attachOptions(root, options);
   return root;
-}
-
-/** Disposes every variable of a params tree. */
-export function disposeParams(params: ParamTree): void {
-  for (const v of Object.values(flattenParams(params))) v.dispose();
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeParams, flattenParams, getBackbone, importWeightsSync, type BackboneOptionsInput, type BackboneParams } from './index';
+import { disposeParams, flattenParams, seededRandom } from '@lumen/core';
+import { getBackbone, importWeightsSync, type BackboneOptionsInput, type BackboneParams } from './index';
 import { mobilenetFeatures } from './mobilenet-v2';
 import { resnetLayer, resnetStem } from './resnet';
 import { findCase, loadIo, loadManifest, readBytes, scaledError, tensorOf, type FixtureCase } from './testing/fixtures';
@@ -77,7 +78,7 @@ describe.each(manifest.cases.filter((c) => c.train != null).map((c) => [c.id, c]
       const tail = bb.tail(params, tensorOf(io, 'train_pooled'), ctx);
       expect(scaledError(tail, tensorOf(io, 'train_tail'))).toBeLessThan(TOLERANCE);
     });
-    const flat = flattenParams(params);
+    const flat = Object.fromEntries(flattenParams(params));
     const stats = Object.keys(io).filter((k) => k.startsWith('train_after.'));
     expect(stats.length).toBeGreaterThan(20);
     for (const key of stats) {
@@ -92,7 +93,7 @@ describe.each(manifest.cases.filter((c) => c.train != null).map((c) => [c.id, c]
     const io = loadIo(c);
     for (const options of [{ batchNorm: 'frozen' as const }, { batchNorm: 'trainable' as const, freezeAt: bb.stages.length }]) {
       const params = load(c, options);
-      const flat = flattenParams(params);
+      const flat = Object.fromEntries(flattenParams(params));
       const stats = Object.keys(flat).filter((n) => n.endsWith('running_var'));
       const beforeValues = stats.map((n) => flat[n].dataSync().slice());
       tf.tidy(() => {
@@ -144,17 +145,13 @@ describe('output shapes for odd input sizes', () => {
     expect([1, bb.bodyChannels(), ...bb.bodySize(s.size[0], s.size[1])]).toEqual(s.body);
   });
 
-  const seeded = (seed: number) => {
-    let s = seed;
-    return () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  };
   const widths: Record<string, number> = { resnet18: 1 / 16, resnet50: 1 / 16, vgg16: 1 / 32, mobilenet_v2: 0.15 };
   // The forward agrees with bodySize on the small odd sizes (a 601x797 forward costs seconds
   // on the cpu backend; bodySize covers it above, and the bench runs 608x800).
   const runs = manifest.oddShapes.filter((s) => s.size[0] === 61 || s.size[0] === 17);
   it.each(runs.map((s) => [s.backbone, s.size.join('x'), s] as const))('%s at %s: the body computes that shape', (name, _size, s) => {
     const bb = getBackbone(name);
-    const params = bb.init({ width: widths[name] }, seeded(3));
+    const params = bb.init({ width: widths[name] }, seededRandom(3));
     const shape = tf.tidy(() => bb.body(params, tf.zeros([1, s.size[0], s.size[1], 3]), { training: false }).shape);
     expect([1, bb.bodyChannels(), shape[1], shape[2]]).toEqual(s.body);
     disposeParams(params);
@@ -165,7 +162,7 @@ describe('output shapes for odd input sizes', () => {
     expect(() => bb.bodySize(15, 40)).toThrow('Error in vgg16.bodySize: an input of 15x40 is too small for vgg16 (its stride-16 map would be empty).');
     expect(bb.bodySize(16, 16)).toEqual([1, 1]);
     expect(() => getBackbone('resnet18').bodySize(0, 10)).toThrow("Error in resnet18.bodySize: 'height' must be a positive integer, but got 0.");
-    const params = bb.init({ width: 1 / 64 }, seeded(4));
+    const params = bb.init({ width: 1 / 64 }, seededRandom(4));
     const tiny = tf.zeros([1, 15, 40, 3]) as tf.Tensor4D;
     expect(() => bb.body(params, tiny, { training: false })).toThrow('Error in vgg16.body: an input of 15x40 is too small');
     tiny.dispose();

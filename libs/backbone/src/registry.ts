@@ -1,7 +1,8 @@
 import { mobilenetV2 } from './mobilenet-v2';
 import { resnet101, resnet18, resnet34, resnet50 } from './resnet';
 import type { Backbone } from './types';
-import { describe, fail } from './validate';
+import { fail } from '@lumen/core';
+import { describe } from './validate';
 import { vgg16 } from './vgg';
 
 // One line per backbone: a new architecture is one file defining a Backbone, and a line here.

@@ -1,8 +1,8 @@
 import { add, maxPool, mean, relu, tidy, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { defineBackbone } from './define';
 import { allFrozen, batchNormSpecs, bnOf, child, convBn, convSpec, dim, leaf, runStages } from './layers';
-import type { Backbone, ForwardContext, ParamSpec, ParamTree, ResolvedBackboneOptions } from './types';
-import { fail } from './validate';
+import { fail, type ParamTree } from '@lumen/core';
+import type { Backbone, ForwardContext, ParamSpec, ResolvedBackboneOptions } from './types';
 
 // torchvision's ResNet (v1.5: the stride is on the 3x3 conv of a bottleneck), split as the
 // C4 Faster R-CNN of Detectron/Luminoth: body = conv1, bn1, relu, maxpool, layer1..layer3
@@ -130,6 +130,7 @@ export function resnet(name: string, kind: BlockKind, layers: readonly [number, 
     stages: STAGES,
     bodyChannels: (o) => scaleWidth(256, o.width) * EXPANSION[kind],
     tailChannels: (o) => scaleWidth(512, o.width) * EXPANSION[kind],
+    tailKind: 'conv',
     paramSpecs: (o) => specs(kind, layers, o),
     // conv1 7x7/2 pad 3, maxpool 3x3/2 pad 1, the first 3x3/2 pad 1 conv of layer2 and layer3.
     bodyStrides: [

@@ -1,5 +1,6 @@
+import { fail } from '@lumen/core';
 import { Tensor } from '@tensorflow/tfjs-core';
-import { describe, fail } from './validate';
+import { describe } from './validate';
 
 // The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N,
 // N bytes of JSON — { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__":

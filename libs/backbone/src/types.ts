@@ -1,7 +1,5 @@
-import type { Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
-
-/** A uniform generator in [0, 1) (`seededRandom(seed)` of @lumen/boxes makes one). */
-export type Rng = () => number;
+import type { ParamTree, Rng } from '@lumen/core';
+import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 
 /**
  * 'frozen': running statistics and affine fixed (not trainable), folded into the conv
@@ -37,12 +35,9 @@ export type BackboneOptionsInput = Partial<BackboneOptions>;
 export type ResolvedBackboneOptions = Required<BackboneOptions>;
 
 /**
- * Parameters: plain nested records whose dotted paths are the checkpoint names
- * (`layer1.0.conv1.kernel`), every leaf a tf.Variable.
+ * Parameters: a @lumen/core ParamTree, whose dotted paths are the checkpoint names
+ * (`layer1.0.conv1.kernel`).
  */
-export interface ParamTree {
-  [key: string]: Variable | ParamTree;
-}
 export type BackboneParams = ParamTree;
 
 export interface ForwardContext {
@@ -77,6 +72,8 @@ export interface ParamSpec {
   init: ParamInit;
 }
 
+export type TailKind = 'conv' | 'fc';
+
 /** A backbone: pure functions plus what a detector needs to know about it. */
 export interface Backbone {
   readonly name: string;
@@ -88,6 +85,14 @@ export interface Backbone {
   bodyChannels(options?: BackboneOptionsInput): number;
   /** Length of the tail's output vector (depends on `width`). */
   tailChannels(options?: BackboneOptionsInput): number;
+  /**
+   * What the tail is, so a detector can pair it with a box head: 'conv', convolutional stages
+   * averaged over each RoI (ResNet's layer4, MobileNetV2's last blocks: the C4 design);
+   * 'fc', fully connected layers over the flattened RoI (VGG's fc6/fc7).
+   */
+  readonly tailKind: TailKind;
+  /** The pooled RoI size the tail requires (VGG's fc6: 7), or null when it takes any. */
+  readonly tailRoiSize: number | null;
   /**
    * The body's output [height, width] for an input of height x width: torchvision's
    * arithmetic (floor((size + 2·pad - kernel) / stride) + 1 per strided layer). An input

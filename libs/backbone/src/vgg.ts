@@ -2,8 +2,8 @@ import { maxPool, reshape, tidy, type Tensor2D, type Tensor4D } from '@tensorflo
 import { defineBackbone } from './define';
 import { allFrozen, biasSpec, child, convBias, convSpec, dim, leaf, linear, linearSpec, maybeDropout, runStages } from './layers';
 import { scaleWidth } from './resnet';
+import { fail } from '@lumen/core';
 import type { Backbone, ParamSpec, ResolvedBackboneOptions } from './types';
-import { fail } from './validate';
 
 // torchvision's vgg16 (configuration "D", no batch norm): features.0 … features.29 are the
 // body — conv1_1 … conv5_3 with their ReLUs and the first four 2x2/2 max-pools, stride 16
@@ -73,6 +73,8 @@ export const vgg16: Backbone = defineBackbone({
   stages: STAGES,
   bodyChannels: (o) => scaleWidth(512, o.width),
   tailChannels: (o) => scaleWidth(FC, o.width),
+  tailKind: 'fc',
+  tailRoiSize: VGG_ROI_SIZE,
   paramSpecs: specs,
   // Four 2x2/2 max-pools (3x3 convs pad 1 keep the size).
   bodyStrides: [

@@ -1,5 +1,6 @@
 import { tensor2d, type Tensor2D } from '@tensorflow/tfjs-core';
-import { assertBoxes, assertNumber, assertRank, assertSameLength, fail, readValues } from './validate';
+import { assertNumber, assertRank, fail } from '@lumen/core';
+import { assertBoxes, assertSameLength, readValues } from './validate';
 
 const f32 = Math.fround;
 

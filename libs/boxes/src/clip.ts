@@ -1,5 +1,6 @@
 import { tensor1d, tensor2d, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
-import { assertBoxes, assertNumber, readValues } from './validate';
+import { assertNumber } from '@lumen/core';
+import { assertBoxes, readValues } from './validate';
 
 const f32 = Math.fround;
 

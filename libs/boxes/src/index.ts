@@ -17,15 +17,11 @@ export { batchedNms, batchedNmsSync, nms, nmsSync } from './nms';
 export { BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, matchBoxes } from './matcher';
 export type { MatcherOptions } from './matcher';
 export { sampleBalanced } from './sampler';
-// The seeded generator the sampler draws from, for callers that need the same stream.
-export { seededRandom } from './random';
 export type { BalancedSample, SamplerOptions } from './sampler';
 export { smoothL1 } from './smooth-l1';
 export type { Reduction, SmoothL1Options } from './smooth-l1';
-// The argument check every box-taking function uses, and the generic checks behind it
-// (tensor rank/dtype, numbers, options, rng, image sizes), for the libs built on this one.
+// The argument check every box-taking function uses, for the libs built on this one.
 export { assertBoxes } from './validate';
-export * as argChecks from './arg-checks';
 // Loss terms with written-out gradients (no registered gradients needed), shared by the RPN
 // and R-CNN losses.
 export { maskedSmoothL1, weightedSigmoidCrossEntropy, weightedSoftmaxCrossEntropy } from './loss-terms';

@@ -1,5 +1,6 @@
 import { tensor1d, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
-import { assertNoNaN, assertNumber, assertRank, fail } from './validate';
+import { assertNumber, assertRank, fail } from '@lumen/core';
+import { assertNoNaN } from './validate';
 
 /** A prediction whose best quality is below `lowThreshold`. */
 export const BELOW_LOW_THRESHOLD = -1;

@@ -1,5 +1,6 @@
 import { tensor1d, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
-import { assertBoxes, assertIouThreshold, assertNoNaN, assertRank, assertSameLength, fail, resolveMaxOutput } from './validate';
+import { assertRank, fail } from '@lumen/core';
+import { assertBoxes, assertIouThreshold, assertNoNaN, assertSameLength, resolveMaxOutput } from './validate';
 
 // Greedy NMS with torchvision's semantics — boxes visited in decreasing score order, a box
 // is dropped when its IoU with an already *kept* box is > iouThreshold — computed on typed

@@ -1,6 +1,6 @@
 import { tensor1d, type Tensor1D } from '@tensorflow/tfjs-core';
-import { chooseSorted, seededRandom } from './random';
-import { assertNoNaN, assertNumber, assertRank, fail } from './validate';
+import { assertNumber, assertRank, fail, seededRandom } from '@lumen/core';
+import { assertNoNaN } from './validate';
 
 export interface SamplerOptions {
   /** Examples drawn per image (RPN 256, R-CNN 512). */
@@ -57,4 +57,16 @@ export function sampleBalanced(labels: Tensor1D, options: SamplerOptions): Balan
     positive: tensor1d(chooseSorted(positive, positiveCount, random), 'int32'),
     negative: tensor1d(chooseSorted(negative, negativeCount, random), 'int32'),
   };
+}
+
+/** `count` distinct items of `items` chosen uniformly (partial Fisher–Yates), ascending. */
+function chooseSorted(items: Int32Array, count: number, random: () => number): Int32Array {
+  const pool = items.slice();
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    const swap = pool[i];
+    pool[i] = pool[j];
+    pool[j] = swap;
+  }
+  return pool.subarray(0, count).sort();
 }

@@ -15,7 +15,7 @@ import {
   type GradSaveFunc,
   type Tensor,
 } from '@tensorflow/tfjs-core';
-import { assertNumber, assertTensor, fail } from './validate';
+import { assertDtype, assertNumber, fail } from '@lumen/core';
 
 export type Reduction = 'none' | 'sum' | 'mean';
 
@@ -38,8 +38,8 @@ const REDUCTIONS: readonly Reduction[] = ['none', 'sum', 'mean'];
  */
 export function smoothL1(input: Tensor, target: Tensor, options: SmoothL1Options = {}): Tensor {
   const fn = 'smoothL1';
-  assertTensor(fn, 'input', input);
-  assertTensor(fn, 'target', target);
+  assertDtype(fn, 'input', input);
+  assertDtype(fn, 'target', target);
   if (input.shape.join(',') !== target.shape.join(',')) {
     fail(fn, `'input' and 'target' must have the same shape, but got [${input.shape.join(',')}] and [${target.shape.join(',')}].`);
   }

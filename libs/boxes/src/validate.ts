@@ -1,24 +1,11 @@
-import { Tensor, type DataType, type Rank } from '@tensorflow/tfjs-core';
-import { assertNumber, describe, fail } from './arg-checks';
+import type { Rank, Tensor } from '@tensorflow/tfjs-core';
+import { assertDtype, assertNumber, describe, fail } from '@lumen/core';
 
-// The box-specific argument checks of this lib's functions (the generic ones are in arg-checks.ts).
-
-export { assertNumber, fail } from './arg-checks';
-
-export function assertTensor(fn: string, name: string, value: unknown, dtypes: readonly DataType[] = ['float32']): asserts value is Tensor {
-  if (!(value instanceof Tensor)) fail(fn, `'${name}' must be a tfjs Tensor, but got ${describe(value)}.`);
-  if (value.isDisposed) fail(fn, `'${name}' is disposed.`);
-  if (!dtypes.includes(value.dtype)) fail(fn, `'${name}' must be a ${dtypes.join(' or ')} tensor, but got ${describe(value)}.`);
-}
-
-export function assertRank<R extends Rank>(fn: string, name: string, value: unknown, rank: number, dtypes?: readonly DataType[]): asserts value is Tensor<R> {
-  assertTensor(fn, name, value, dtypes);
-  if (value.rank !== rank) fail(fn, `'${name}' must be a rank-${rank} tensor, but got ${describe(value)}.`);
-}
+// The box-specific argument checks of this lib's functions (the generic ones are @lumen/core's).
 
 /** A [N, 4] float32 tensor of [x1, y1, x2, y2] boxes. */
 export function assertBoxes(fn: string, name: string, value: unknown): asserts value is Tensor<Rank.R2> {
-  assertTensor(fn, name, value);
+  assertDtype(fn, name, value);
   if (value.rank !== 2 || value.shape[1] !== 4) fail(fn, `'${name}' must be boxes of shape [N, 4], but got ${describe(value)}.`);
 }
 

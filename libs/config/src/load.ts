@@ -1,3 +1,4 @@
+import { UserError } from '@lumen/core';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -6,7 +7,7 @@ import { DEFAULTS } from './defaults';
 import { configSchema, type Config } from './schema';
 
 /** A config problem a user can fix: message names the file and/or the key. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = 'ConfigError';
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CROP_ATTEMPTS, colourMatrix, planAugmentation, type AugmentConfig } from './augment';
 import { LUMA } from './decode';
 import { decodeExample } from './pipeline';
-import { seededRandom } from './random';
+import { seededRandom } from '@lumen/core';
 import { FIXTURES, meanColour } from './testing/helpers';
 import type { Example } from './types';
 

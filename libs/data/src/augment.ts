@@ -1,6 +1,7 @@
 import { cropBoxes, type Window } from './boxes';
 import { LUMA, type ColourPlan, type ImageInfo, type ResizeRule } from './decode';
-import type { DataConfig, Rng } from './types';
+import type { Rng } from '@lumen/core';
+import type { DataConfig } from './types';
 import { randomInt, uniform } from './random';
 
 export type AugmentConfig = DataConfig['augment'];

@@ -1,5 +1,5 @@
 // Box validation and the geometric transforms of augmentation, on typed arrays of
-// [x1, y1, x2, y2] rows (width = x2 - x1, no +1; DESIGN.md §3).
+// [x1, y1, x2, y2] rows (width = x2 - x1, no +1; docs/architecture.md §4).
 
 export type BoxProblem = 'nan-coordinate' | 'degenerate-box' | 'box-outside-image';
 

@@ -6,7 +6,8 @@ import { formatDatasetReport, type DatasetReport } from './report';
 import type { DataConfig, Example, Log, Split } from './types';
 import { SPLITS } from './types';
 import { mapOrdered } from './util';
-import { assertDatasetConfig, assertSplit, fail } from './validate';
+import { fail } from '@lumen/core';
+import { assertDatasetConfig, assertSplit } from './validate';
 
 /** How deeply checkDataset opens images. */
 export type ImageCheck = 'none' | 'header' | 'decode';

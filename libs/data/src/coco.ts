@@ -5,7 +5,8 @@ import { imageInfo } from './decode';
 import { buildExample, emptyReader, labelMap, readerReport, type AnnotationReader, type RawBox, type ReaderOptions } from './reader';
 import type { Example } from './types';
 import { isDirectory, lineAt, mapOrdered } from './util';
-import { assertClasses, assertString } from './validate';
+import { assertString } from '@lumen/core';
+import { assertClasses } from './validate';
 
 interface CocoImage {
   id?: unknown;

@@ -6,7 +6,8 @@ import { buildExample, emptyReader, labelMap, readerReport, sortClasses, type An
 import type { ReportCollector } from './report';
 import type { Example } from './types';
 import { isFile, listImages, mapOrdered, toNumber } from './util';
-import { assertClasses, assertString } from './validate';
+import { assertString } from '@lumen/core';
+import { assertClasses } from './validate';
 
 const COLUMNS = ['image_id', 'xmin', 'ymin', 'xmax', 'ymax', 'label'] as const;
 type Column = (typeof COLUMNS)[number];

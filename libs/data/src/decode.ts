@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type Matrix3x3, type Sharp, type SharpOptions } from 'sharp';
 import type { Window } from './boxes';
-import { assertSizes, fail } from './validate';
+import { fail } from '@lumen/core';
+import { assertSizes } from './validate';
 
 /** A decoded, resized RGB image. */
 export interface DecodedImage {
@@ -9,7 +10,7 @@ export interface DecodedImage {
   pixels: Uint8Array;
   width: number;
   height: number;
-  /** The resize factor (DESIGN.md §3); width = floor(originalWidth * scale) (of the crop, when cropped). */
+  /** The resize factor (docs/architecture.md §4); width = floor(originalWidth * scale) (of the crop, when cropped). */
   scale: number;
   /** As displayed: EXIF orientation applied. */
   originalWidth: number;
@@ -22,7 +23,7 @@ export interface ResizeRule {
 }
 
 /**
- * The resize rule of DESIGN.md §3, torchvision's `GeneralizedRCNNTransform`: the short side
+ * The resize rule of docs/architecture.md §4torchvision's `GeneralizedRCNNTransform`: the short side
  * becomes `minSize` unless the long side would exceed `maxSize`;
  * `scale = min(minSize / short, maxSize / long)`, size `floor(side * scale)` (at least 1).
  */
@@ -34,7 +35,7 @@ export function resizedSize(width: number, height: number, rule: ResizeRule): { 
 /** ITU-R 601 luma, torchvision's `rgb_to_grayscale`. */
 export const LUMA = [0.299, 0.587, 0.114] as const;
 
-/** Colour changes applied to the decoded pixels (see photometric.ts). */
+/** Colour changes applied to the decoded pixels (see augment.ts). */
 export interface ColourPlan {
   /** 3x3 matrix applied to RGB (brightness, saturation, hue). */
   matrix: number[][];
@@ -142,7 +143,7 @@ export async function renderImage(data: Buffer, plan: RenderPlan): Promise<Uint8
 
 /**
  * Decodes an image file or buffer, EXIF orientation applied, and resizes it by the rule of
- * DESIGN.md §3 (bilinear). Errors name the file.
+ * docs/architecture.md §4 (bilinear). Errors name the file.
  */
 export async function decodeImage(input: string | Buffer, rule: ResizeRule): Promise<DecodedImage> {
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) fail('decodeImage', `'input' must be a file path or a Buffer, but got ${typeof input}.`);

@@ -1,8 +1,8 @@
-// @lumen/data: everything between files on disk and a training step (DESIGN.md §4).
+// @lumen/data: everything between files on disk and a training step (docs/architecture.md §3).
 // Readers validate annotations (skipping and reporting, never failing a run), sharp decodes
 // and resizes images on libuv's pool, augmentation is seeded per (seed, epoch, example),
 // and the streams decode ahead of the consumer within `loader.prefetch`.
-export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, Rng, Split } from './types';
+export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, Split } from './types';
 export { SPLITS } from './types';
 
 // Readers.
@@ -20,6 +20,7 @@ export { checkDataset, formatCheckReport } from './check';
 export type { CheckOptions, CheckReport, ImageCheck } from './check';
 
 // Images.
+export { IMAGE_EXTENSIONS } from './util';
 export { decodeImage, resizedSize } from './decode';
 export type { DecodedImage, ResizeRule } from './decode';
 
@@ -35,7 +36,7 @@ export { epochOrder, evalExamples, evalStream, trainingExamples, trainingStream 
 export type { EvalStreamOptions, ExampleIterator, TrainingStreamOptions } from './stream';
 export { prefetching } from './prefetch';
 export type { PrefetchBounds, PrefetchSource, PrefetchStats } from './prefetch';
-export { mixSeed, seededRandom } from './random';
+export { mixSeed } from './random';
 
 // The digits dataset.
 export { DEFAULT_DIGITS, DIGIT_CLASSES, ensureDigits, generateDigits } from './digits/generate';

@@ -2,7 +2,8 @@ import { cropBoxes, flipBoxes, pickRows, scaleBoxes } from './boxes';
 import { imageInfo, readImageFile, renderImage, resizedSize, type ImageInfo, type ResizeRule } from './decode';
 import { planAugmentation, type AugmentConfig } from './augment';
 import type { ReportCollector } from './report';
-import type { DecodedExample, Example, Rng } from './types';
+import type { Rng } from '@lumen/core';
+import type { DecodedExample, Example } from './types';
 
 /** Raised for an example the pipeline skips (reported by the caller). */
 export class SkipExample extends Error {

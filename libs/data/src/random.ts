@@ -1,20 +1,7 @@
-import type { Rng } from './types';
+import type { Rng } from '@lumen/core';
 
-/**
- * A seeded uniform generator in [0, 1) (mulberry32, the same as @lumen/boxes'
- * `seededRandom`, which this lib may not import): the same seed gives the same sequence
- * on every platform.
- */
-export function seededRandom(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The draws the data pipeline makes beyond @lumen/core's generator: per-example streams
+// (mixSeed), shuffles and ranges.
 
 /**
  * A 32-bit seed from several integers (murmur3's mixing), so (seed, epoch, index) streams

@@ -2,9 +2,10 @@ import { Observable } from 'rxjs';
 import type { Dataset } from './dataset';
 import { decodeOrReport } from './pipeline';
 import { prefetching, type PrefetchSource } from './prefetch';
-import { mixSeed, seededRandom, shuffleInPlace } from './random';
+import { assertNumber, fail, isNonNegativeInteger, seededRandom } from '@lumen/core';
+import { mixSeed, shuffleInPlace } from './random';
 import type { DataConfig, DecodedExample } from './types';
-import { assertNumber, assertStreamConfig, fail, isNonNegativeInteger } from './validate';
+import { assertStreamConfig } from './validate';
 
 export interface TrainingStreamOptions {
   /** The run's seed: with `epoch` it fixes the order and every augmentation. */

@@ -7,9 +7,6 @@ export type DatasetType = 'digits' | 'voc' | 'coco' | 'csv';
 /** Where warnings go: one line each, naming the file (and line / annotation id). */
 export type Log = (message: string) => void;
 
-/** A uniform generator in [0, 1). */
-export type Rng = () => number;
-
 /** Image counts and seed of the generated digits dataset. */
 export interface DigitsOptions {
   seed: number;
@@ -34,7 +31,7 @@ export interface DataConfig {
     /** Image counts for generating the digits dataset. */
     digits?: DigitsOptions;
   };
-  /** The resize rule of DESIGN.md §3. */
+  /** The resize rule of docs/architecture.md §4. */
   image: { minSize: number; maxSize: number };
   augment: {
     /** Probability of a horizontal flip. */
@@ -80,7 +77,7 @@ export interface DecodedExample {
   width: number;
   height: number;
   /**
-   * The resize factor (DESIGN.md §3). `width = floor(w * scale)` of the (cropped) source;
+   * The resize factor (docs/architecture.md §4). `width = floor(w * scale)` of the (cropped) source;
    * boxes were scaled by `width / w` in x and `height / h` in y, as torchvision's `resize_boxes`.
    */
   scale: number;

@@ -27,8 +27,11 @@ export async function* mapOrdered<T, R>(items: Iterable<T>, concurrency: number,
   }
 }
 
-/** Extensions sharp decodes that datasets use. */
-export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'jfif', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
+/**
+ * Image file extensions sharp decodes (matched case-insensitively): what dataset readers and
+ * predict's folder and glob search look for, one list so both see the same images.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['jpg', 'jpeg', 'jpe', 'jfif', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 
 /** The images directly in `dir` (any IMAGE_EXTENSIONS, any case): file name -> path and stem -> path. */
 export async function listImages(dir: string, deep = false): Promise<{ byName: Map<string, string>; byStem: Map<string, string> }> {

@@ -1,31 +1,7 @@
-// Argument checks shared by the lib. Messages follow tfjs-core's ("Error in fn: 'arg' must
-// be …, but got …"): the function, the argument, what was expected, what came.
+// The dataset and config checks of this lib, with @lumen/core's messages and generic checks.
+import { assertNumber, assertString, describe, fail, isFraction, isNonNegativeInteger, isPositiveInteger } from '@lumen/core';
 import type { DataConfig, Split } from './types';
 import { SPLITS } from './types';
-
-export function fail(fn: string, message: string): never {
-  throw new Error(`Error in ${fn}: ${message}`);
-}
-
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return typeof value;
-}
-
-export function assertNumber(fn: string, name: string, value: unknown, expected: string, ok: (v: number) => boolean): asserts value is number {
-  if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) fail(fn, `'${name}' must be ${expected}, but got ${describe(value)}.`);
-}
-
-export const isProbability = (v: number) => v >= 0 && v <= 1;
-export const isPositiveInteger = (v: number) => Number.isInteger(v) && v > 0;
-export const isNonNegativeInteger = (v: number) => Number.isInteger(v) && v >= 0;
-
-export function assertString(fn: string, name: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) fail(fn, `'${name}' must be a non-empty string, but got ${describe(value)}.`);
-}
 
 export function assertSplit(fn: string, value: unknown): asserts value is Split {
   if (!SPLITS.includes(value as Split)) fail(fn, `'split' must be one of ${SPLITS.join(', ')}, but got ${describe(value)}.`);
@@ -80,9 +56,9 @@ export function assertDigitsOptions(fn: string, name: string, value: unknown): v
 export function assertStreamConfig(fn: string, config: unknown): asserts config is DataConfig {
   assertSizes(fn, 'config.image', section(fn, config, 'image'));
   const augment = section(fn, config, 'augment');
-  assertNumber(fn, 'config.augment.flip', augment.flip, 'a probability in [0, 1]', isProbability);
+  assertNumber(fn, 'config.augment.flip', augment.flip, 'a probability in [0, 1]', isFraction);
   const jitter = section(fn, config, 'augment.scaleJitter');
-  assertNumber(fn, 'config.augment.scaleJitter.prob', jitter.prob, 'a probability in [0, 1]', isProbability);
+  assertNumber(fn, 'config.augment.scaleJitter.prob', jitter.prob, 'a probability in [0, 1]', isFraction);
   if (!Array.isArray(jitter.minSizes) || jitter.minSizes.some((s) => typeof s !== 'number' || !(s > 0) || !Number.isFinite(s))) {
     fail(fn, `'config.augment.scaleJitter.minSizes' must be an array of positive numbers, but got ${describe(jitter.minSizes)}.`);
   }
@@ -90,15 +66,15 @@ export function assertStreamConfig(fn: string, config: unknown): asserts config 
     fail(fn, `'config.augment.scaleJitter.minSizes' must not be empty when scaleJitter.prob > 0, but got an array of length 0.`);
   }
   const photo = section(fn, config, 'augment.photometric');
-  assertNumber(fn, 'config.augment.photometric.prob', photo.prob, 'a probability in [0, 1]', isProbability);
+  assertNumber(fn, 'config.augment.photometric.prob', photo.prob, 'a probability in [0, 1]', isFraction);
   for (const key of ['brightness', 'contrast', 'saturation']) {
-    assertNumber(fn, `config.augment.photometric.${key}`, photo[key], 'a number in [0, 1]', isProbability);
+    assertNumber(fn, `config.augment.photometric.${key}`, photo[key], 'a number in [0, 1]', isFraction);
   }
   assertNumber(fn, 'config.augment.photometric.hue', photo.hue, 'a number in [0, 0.5]', (v) => v >= 0 && v <= 0.5);
   const crop = section(fn, config, 'augment.crop');
-  assertNumber(fn, 'config.augment.crop.prob', crop.prob, 'a probability in [0, 1]', isProbability);
+  assertNumber(fn, 'config.augment.crop.prob', crop.prob, 'a probability in [0, 1]', isFraction);
   assertNumber(fn, 'config.augment.crop.minScale', crop.minScale, 'a number in (0, 1]', (v) => v > 0 && v <= 1);
-  assertNumber(fn, 'config.augment.crop.minBoxVisible', crop.minBoxVisible, 'a number in [0, 1]', isProbability);
+  assertNumber(fn, 'config.augment.crop.minBoxVisible', crop.minBoxVisible, 'a number in [0, 1]', isFraction);
   const loader = section(fn, config, 'loader');
   assertNumber(fn, 'config.loader.concurrency', loader.concurrency, 'a positive integer', isPositiveInteger);
   assertNumber(fn, 'config.loader.prefetch', loader.prefetch, 'a positive integer', isPositiveInteger);

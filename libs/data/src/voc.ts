@@ -6,7 +6,8 @@ import { buildExample, emptyReader, labelMap, readerReport, sortClasses, type An
 import type { ReportCollector } from './report';
 import type { DatasetType, Example } from './types';
 import { isDirectory, lineAt, listImages, mapOrdered, toNumber } from './util';
-import { assertClasses, assertString } from './validate';
+import { assertString } from '@lumen/core';
+import { assertClasses } from './validate';
 
 const parser = new XMLParser({
   ignoreAttributes: true,

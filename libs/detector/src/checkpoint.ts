@@ -11,7 +11,7 @@ export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const CONFIG_FILE = 'config.yaml';
 export const META_FILE = 'meta.json';
 
-/** meta.json: what a checkpoint is, besides its tensors (DESIGN.md §5). */
+/** meta.json: what a checkpoint is, besides its tensors (docs/architecture.md §6). */
 export interface CheckpointMeta {
   format: 'lumen-checkpoint';
   formatVersion: 1;

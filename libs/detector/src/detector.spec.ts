@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import { loadConfig } from '@lumen/config';
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

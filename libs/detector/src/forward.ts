@@ -1,10 +1,8 @@
-import { seededRandom } from '@lumen/boxes';
-import { postprocessDetections, predictor, rcnnLoss, sampleProposalTargets } from '@lumen/rcnn-head';
-import { cropPool, roiAlign } from '@lumen/roi-pool';
-import { assignAnchorTargets, generateProposalsSync, rpnHead, rpnLoss } from '@lumen/rpn';
+import { seededRandom } from '@lumen/core';
+import { postprocessDetections, rcnnLoss, sampleProposalTargets } from '@lumen/rcnn-head';
+import { assignAnchorTargets, generateProposalsSync, rpnLoss } from '@lumen/rpn';
 import * as tf from '@tensorflow/tfjs-core';
-import { anchorsFor, backboneOptions, type Detector, type DetectorParams } from './model';
-import type { ParamTree } from './params';
+import type { Detector, DetectorParams, Mode, RpnOutputs } from './model';
 import type { ImageTargets } from './targets';
 import type { ImageBatch } from './transform';
 
@@ -13,53 +11,9 @@ export const LOSS_NAMES = ['loss_objectness', 'loss_rpn_box_reg', 'loss_classifi
 export type LossName = (typeof LOSS_NAMES)[number];
 export type Losses<T> = Record<LossName, T>;
 
-type Mode = 'train' | 'test';
-
-function featuresAndRpn(detector: Detector, params: DetectorParams, batch: ImageBatch, training: boolean, rng: () => number) {
-  const features = detector.backbone.body(params.backbone, batch.images, { training, rng });
-  const { objectness, deltas } = rpnHead((params.rpn as ParamTree).head as never, features, detector.rpnOptions);
-  const [, height, width] = features.shape;
-  return { features, objectness, deltas, anchors: anchorsFor(detector, height, width) };
-}
-
-function proposalsFor(detector: Detector, objectness: tf.Tensor4D, deltas: tf.Tensor4D, anchors: Float32Array, batch: ImageBatch, mode: Mode) {
-  const rpn = detector.config.model.rpn;
-  return generateProposalsSync(objectness, deltas, anchors, batch.sizes, {
-    preNmsTopN: rpn.preNmsTopN[mode],
-    postNmsTopN: rpn.postNmsTopN[mode],
-    nmsThresh: rpn.nmsThresh,
-    minSize: rpn.minSize,
-    scoreThresh: rpn.scoreThresh,
-  });
-}
-
-/** Pooled RoI features [R, s, s, C] of boxes given per image (RoIAlign or crop-pool, by config). */
-function poolRois(detector: Detector, features: tf.Tensor4D, boxesPerImage: tf.Tensor2D[]): tf.Tensor4D {
-  const pool = detector.config.model.roiPool;
-  const counts = boxesPerImage.map((b) => b.shape[0]);
-  const indices = new Int32Array(counts.reduce((a, b) => a + b, 0));
-  let offset = 0;
-  counts.forEach((count, image) => {
-    indices.fill(image, offset, offset + count);
-    offset += count;
-  });
-  return tf.tidy(() => {
-    const boxes = boxesPerImage.length === 1 ? boxesPerImage[0] : (tf.concat(boxesPerImage, 0) as tf.Tensor2D);
-    const boxIndices = tf.tensor1d(indices, 'int32');
-    const size: [number, number] = [pool.size, pool.size];
-    const scale = 1 / detector.backbone.bodyStride;
-    return pool.mode === 'align'
-      ? roiAlign(features, boxes, boxIndices, size, scale, pool.samplingRatio, pool.aligned)
-      : cropPool(features, boxes, boxIndices, size, scale);
-  });
-}
-
-/** The box head's features [R, D]: the backbone's tail (C4) or the head's own layers. */
-function boxFeatures(detector: Detector, params: DetectorParams, pooled: tf.Tensor4D, training: boolean, rng: () => number): tf.Tensor2D {
-  if (detector.config.model.rcnn.head === 'mlp') {
-    return detector.boxHead.apply((params.roi_heads as ParamTree).box_head as ParamTree, pooled, { training });
-  }
-  return detector.backbone.tail(params.backbone, pooled, { training, rng });
+/** Proposals per image for the RPN's outputs (no gradient: they read values). */
+function proposalsFor(detector: Detector, rpn: RpnOutputs, batch: ImageBatch, mode: Mode) {
+  return generateProposalsSync(rpn.objectness, rpn.deltas, rpn.anchors, batch.sizes, detector.settings.proposals[mode]);
 }
 
 /**
@@ -68,37 +22,24 @@ function boxFeatures(detector: Detector, params: DetectorParams, pooled: tf.Tens
  * tensor values synchronously and are constants for the gradient (torchvision detaches them).
  */
 export function trainingLosses(detector: Detector, params: DetectorParams, batch: ImageBatch, targets: readonly ImageTargets[], rng: () => number): Losses<tf.Scalar> {
-  const { model } = detector.config;
+  const { settings } = detector;
   if (targets.length !== batch.sizes.length) throw new Error(`trainingLosses: ${batch.sizes.length} images but ${targets.length} targets`);
   const gtBoxes = targets.map((t) => tf.tensor2d(t.boxes, [t.boxes.length / 4, 4]));
   const gtLabels = targets.map((t) => tf.tensor1d(t.labels, 'int32'));
   try {
-    const { features, objectness, deltas, anchors } = featuresAndRpn(detector, params, batch, true, rng);
-    const anchorTargets = gtBoxes.map((boxes) =>
-      assignAnchorTargets(anchors, boxes, {
-        fgIouThresh: model.rpn.fgIouThresh,
-        bgIouThresh: model.rpn.bgIouThresh,
-        batchSizePerImage: model.rpn.batchSizePerImage,
-        positiveFraction: model.rpn.positiveFraction,
-      }, rng),
-    );
-    const rpn = rpnLoss(objectness, deltas, anchorTargets);
+    const ctx = { training: true, rng };
+    const features = detector.features(params, batch.images, ctx);
+    const rpnOut = detector.rpn(params, features);
+    const anchorTargets = gtBoxes.map((boxes) => assignAnchorTargets(rpnOut.anchors, boxes, settings.anchorTargets, rng));
+    const rpn = rpnLoss(rpnOut.objectness, rpnOut.deltas, anchorTargets);
     tf.dispose(anchorTargets.flatMap((t) => [t.labels, t.regressionTargets]));
 
-    const proposals = proposalsFor(detector, objectness, deltas, anchors, batch, 'train');
-    const samples = proposals.map((p, n) =>
-      sampleProposalTargets(p.boxes, gtBoxes[n], gtLabels[n], {
-        fgIouThresh: model.rcnn.fgIouThresh,
-        bgIouThresh: model.rcnn.bgIouThresh,
-        batchSizePerImage: model.rcnn.batchSizePerImage,
-        positiveFraction: model.rcnn.positiveFraction,
-        weights: model.rcnn.boxWeights,
-      }, rng),
-    );
+    const proposals = proposalsFor(detector, rpnOut, batch, 'train');
+    const samples = proposals.map((p, n) => sampleProposalTargets(p.boxes, gtBoxes[n], gtLabels[n], settings.proposalTargets, rng));
     tf.dispose(proposals.flatMap((p) => [p.boxes, p.scores]));
-    const pooled = poolRois(detector, features, samples.map((s) => s.proposals));
-    const x = boxFeatures(detector, params, pooled, true, rng);
-    const { classLogits, boxDeltas } = predictor((params.roi_heads as ParamTree).box_predictor as never, x);
+    const pooled = detector.pool(features, samples.map((s) => s.proposals));
+    const x = detector.boxFeatures(params, pooled, ctx);
+    const { classLogits, boxDeltas } = detector.predict(params, x);
     const labels = tf.concat(samples.map((s) => s.labels)) as tf.Tensor1D;
     const regression = tf.concat(samples.map((s) => s.regressionTargets)) as tf.Tensor2D;
     const rcnn = rcnnLoss(classLogits, boxDeltas, labels, regression);
@@ -131,29 +72,25 @@ export interface ImageScale {
  * clipped to the original image.
  */
 export async function detectBatch(detector: Detector, params: DetectorParams, batch: ImageBatch, scales: readonly ImageScale[]): Promise<Detection[]> {
-  const { rcnn } = detector.config.model;
-  const rng = seededRandom(0);
-  const { features, objectness, deltas, anchors } = tf.tidy(() => featuresAndRpn(detector, params, batch, false, rng));
-  const proposals = proposalsFor(detector, objectness, deltas, anchors, batch, 'test');
-  tf.dispose([objectness, deltas]);
+  const ctx = { training: false, rng: seededRandom(0) };
+  const { features, rpnOut } = tf.tidy(() => {
+    const maps = detector.features(params, batch.images, ctx);
+    return { features: maps, rpnOut: detector.rpn(params, maps) };
+  });
+  const proposals = proposalsFor(detector, rpnOut, batch, 'test');
+  tf.dispose([rpnOut.objectness, rpnOut.deltas]);
   if (proposals.every((p) => p.boxes.shape[0] === 0)) {
     // Nothing proposed (every box fell off the image or below minSize): nothing to pool.
     tf.dispose([features, ...proposals.flatMap((p) => [p.boxes, p.scores])]);
     return scales.map(() => ({ boxes: [], scores: [], labels: [] }));
   }
   const head = tf.tidy(() => {
-    const pooled = poolRois(detector, features, proposals.map((p) => p.boxes));
-    const out = predictor((params.roi_heads as ParamTree).box_predictor as never, boxFeatures(detector, params, pooled, false, rng));
+    const pooled = detector.pool(features, proposals.map((p) => p.boxes));
+    const out = detector.predict(params, detector.boxFeatures(params, pooled, ctx));
     return { classLogits: out.classLogits, boxDeltas: out.boxDeltas };
   });
-  features.dispose();
-  const results = await postprocessDetections(head.classLogits, head.boxDeltas, proposals.map((p) => p.boxes), batch.sizes, {
-    scoreThresh: rcnn.scoreThresh,
-    nmsThresh: rcnn.nmsThresh,
-    detectionsPerImage: rcnn.detectionsPerImage,
-    minSize: rcnn.minSize,
-    weights: rcnn.boxWeights,
-  });
+  tf.dispose(features);
+  const results = await postprocessDetections(head.classLogits, head.boxDeltas, proposals.map((p) => p.boxes), batch.sizes, detector.settings.detections);
   tf.dispose([head.classLogits, head.boxDeltas, ...proposals.flatMap((p) => [p.boxes, p.scores])]);
   return results.map((r, n) => {
     const { scale, originalWidth, originalHeight } = scales[n];
@@ -172,4 +109,3 @@ export async function detectBatch(detector: Detector, params: DetectorParams, ba
   });
 }
 
-export { backboneOptions };

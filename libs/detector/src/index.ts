@@ -1,7 +1,10 @@
 // Faster R-CNN composed from a Lumen config: backbone -> RPN -> RoI pooling -> box head, with
-// the training step, inference, optimizers and checkpoints (DESIGN.md §2, §5).
-export { anchorsFor, backboneOptions, buildDetector, initDetector } from './model';
-export type { Detector, DetectorParams } from './model';
+// the training step, inference, optimizers and checkpoints (docs/architecture.md §2, §6).
+export { backboneOptions, buildDetector, initDetector } from './model';
+export type { Detector, DetectorParams, DetectorSettings, FeatureMaps, Mode, RpnOutputs } from './model';
+export { checkModelConfig, resolveComponents } from './components';
+export type { MapPooler, ModelComponents } from './components';
+export { loadPretrainedBackbone } from './pretrained';
 export { detectBatch, LOSS_NAMES, trainingLosses } from './forward';
 export type { Detection, ImageScale, LossName, Losses } from './forward';
 export { stepRng, trainStep } from './train-step';

@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import type { Config } from '@lumen/config';
 import { join } from 'node:path';
 import { loadCheckpoint, WEIGHTS_FILE, type CheckpointMeta } from './checkpoint';

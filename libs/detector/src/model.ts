@@ -1,34 +1,78 @@
 import { gridAnchors, referenceAnchors } from '@lumen/anchors';
-import { BACKBONE_NAMES, getBackbone, type Backbone } from '@lumen/backbone';
+import type { Backbone, BackboneParams, ForwardContext } from '@lumen/backbone';
 import type { Config } from '@lumen/config';
-import { getBoxHead, initPredictor, type BoxHead } from '@lumen/rcnn-head';
-import { initRpnHead, type RpnHeadOptions } from '@lumen/rpn';
+import {
+  getBoxHead,
+  initPredictor,
+  predictor,
+  type BoxHead,
+  type DetectionOptions,
+  type PredictorOutputs,
+  type PredictorParams,
+  type ProposalTargetOptions,
+} from '@lumen/rcnn-head';
+import { initRpnHead, rpnHead, type AnchorTargetOptions, type ProposalOptions, type RpnHeadOptions, type RpnParams } from '@lumen/rpn';
 import * as tf from '@tensorflow/tfjs-core';
+import { resolveComponents } from './components';
 import type { ParamTree } from './params';
 
 /**
- * A Faster R-CNN assembled from a config: the chosen components and what they need to know
- * about each other. Holds no weights — params are a separate nested record (DESIGN.md §2):
- * `backbone.*`, `rpn.head.*`, `roi_heads.box_head.*`, `roi_heads.box_predictor.*`, the module
- * paths of torchvision's FasterRCNN.
+ * Parameters by torchvision's FasterRCNN module paths (docs/architecture.md §2). `box_head` holds the MLP
+ * head's layers, or nothing when the head is the backbone's tail (its weights are
+ * `backbone.layer4.*`, `backbone.classifier.*`: pretrained files bring them).
  */
-export interface Detector {
-  config: Config;
-  /** Class names, labels 1..N in this order (0 is background). */
-  classes: string[];
-  backbone: Backbone;
-  boxHead: BoxHead;
-  rpnOptions: RpnHeadOptions;
-  /** Reference anchors [A, 4] (sizes x ratios), kept for the detector's lifetime. */
-  cellAnchors: Float32Array;
-  /** Grid anchors per feature-map size, computed once. */
-  anchorCache: Map<string, Float32Array>;
+export type DetectorParams = {
+  backbone: BackboneParams;
+  rpn: { head: RpnParams };
+  roi_heads: { box_head: ParamTree; box_predictor: PredictorParams };
+};
+
+/** The maps the RPN and RoI pooling read: one per pyramid level, finest first (one for C4). */
+export type FeatureMaps = tf.Tensor4D[];
+
+/** The RPN's outputs over the feature maps and the anchors they are laid out on ([H*W*A, 4] flat). */
+export type RpnOutputs = {
+  objectness: tf.Tensor4D;
+  deltas: tf.Tensor4D;
+  anchors: Float32Array;
+};
+
+export type Mode = 'train' | 'test';
+
+/** Target assignment, proposal and post-processing settings, read from the config once. */
+export interface DetectorSettings {
+  anchorTargets: Required<AnchorTargetOptions>;
+  proposals: Record<Mode, Required<ProposalOptions>>;
+  proposalTargets: Required<ProposalTargetOptions>;
+  detections: Required<DetectionOptions>;
 }
 
-export interface DetectorParams extends ParamTree {
-  backbone: ParamTree;
-  rpn: ParamTree;
-  roi_heads: ParamTree;
+/**
+ * A Faster R-CNN assembled from a config once: every switch (backbone, pooling mode, box head)
+ * resolved into the functions below, so the forward pass is the same code for every
+ * combination. Holds no weights: params are a separate nested record.
+ */
+export interface Detector {
+  readonly config: Config;
+  /** Class names, labels 1..N in this order (0 is background). */
+  readonly classes: string[];
+  readonly backbone: Backbone;
+  readonly boxHead: BoxHead<ParamTree>;
+  /** Whether the box head is the backbone's tail (C4) rather than layers of its own (`mlp`). */
+  readonly headIsTail: boolean;
+  readonly settings: DetectorSettings;
+  /** Fresh parameters: torchvision's initialisation, drawn from `rng`. */
+  init(rng: () => number): DetectorParams;
+  /** Normalised images [N, H, W, 3] -> the feature maps. */
+  features(params: DetectorParams, images: tf.Tensor4D, ctx: ForwardContext): FeatureMaps;
+  /** The RPN head over the maps, and its anchors. */
+  rpn(params: DetectorParams, features: FeatureMaps): RpnOutputs;
+  /** Pooled RoI features [R, s, s, C] of boxes (input pixels) given per image. */
+  pool(features: FeatureMaps, boxesPerImage: readonly tf.Tensor2D[]): tf.Tensor4D;
+  /** The box head: pooled RoIs -> [R, D]. */
+  boxFeatures(params: DetectorParams, pooled: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D;
+  /** The predictor: [R, D] -> class logits [R, K+1] and per-class deltas [R, 4(K+1)]. */
+  predict(params: DetectorParams, x: tf.Tensor2D): PredictorOutputs;
 }
 
 /** The config's `model.backbone` as @lumen/backbone options. */
@@ -37,97 +81,137 @@ export function backboneOptions(config: Config) {
   return { batchNorm: b.batchNorm, freezeAt: b.freezeAt, tailStride: b.tailStride, width: b.width, dropout: b.dropout };
 }
 
-/** Heads that run the backbone's own tail over the pooled RoIs (the C4 design). */
-function usesBackboneTail(config: Config): boolean {
-  return config.model.rcnn.head !== 'mlp';
-}
-
-/**
- * Checks the combination and builds the detector. Errors name the config key:
- * an unknown backbone, `vgg-fc` without VGG, a `resnet-tail` on VGG.
- */
-export function buildDetector(config: Config, classes: readonly string[]): Detector {
-  const { model } = config;
-  if (!BACKBONE_NAMES.includes(model.backbone.name)) {
-    throw new Error(`model.backbone.name: unknown backbone '${model.backbone.name}': expected one of ${BACKBONE_NAMES.join(', ')}`);
-  }
-  if (classes.length === 0) throw new Error('buildDetector: the dataset has no classes');
-  const backbone = getBackbone(model.backbone.name);
-  const isVgg = backbone.name.startsWith('vgg');
-  if (model.rcnn.head === 'vgg-fc' && !isVgg) {
-    throw new Error(`model.rcnn.head: 'vgg-fc' is VGG's fc6/fc7 and needs a VGG backbone (model.backbone.name is '${backbone.name}'); use 'resnet-tail' or 'mlp'`);
-  }
-  if (model.rcnn.head === 'resnet-tail' && isVgg) {
-    throw new Error(`model.rcnn.head: 'resnet-tail' runs the backbone's tail; VGG's tail is 'vgg-fc'`);
-  }
-  if (model.rcnn.head === 'vgg-fc' && model.roiPool.size !== 7) {
-    throw new Error(`model.roiPool.size: VGG's fc6 takes 7x7 RoIs, but the config pools ${model.roiPool.size}x${model.roiPool.size}`);
-  }
-  const options = backboneOptions(config);
-  const tail = usesBackboneTail(config)
-    ? {
-        // The tail's weights are the backbone's own (`backbone.layer4.*`, `backbone.classifier.*`):
-        // pretrained files bring them, so the box head itself has no params.
-        init: () => ({}),
-        apply: (_: ParamTree, pooled: tf.Tensor4D, ctx: { training: boolean }) => {
-          throw new Error(`internal: the backbone tail is applied by the detector (${pooled.shape}, ${ctx.training})`);
-        },
-        outChannels: backbone.tailChannels(options),
-      }
-    : undefined;
-  const boxHead = getBoxHead(model.rcnn.head, tail);
-  const rpnOptions: RpnHeadOptions = { anchorsPerLocation: model.anchors.sizes.length * model.anchors.ratios.length, objectness: model.rpn.objectness };
-  const cellAnchors = tf.tidy(() => referenceAnchors(model.anchors.sizes, model.anchors.ratios).dataSync() as Float32Array);
-  return { config, classes: [...classes], backbone, boxHead, rpnOptions, cellAnchors, anchorCache: new Map() };
-}
-
-/** Grid anchors [H*W*A, 4] for a stride-16 feature map of `height` x `width`. */
-export function anchorsFor(detector: Detector, height: number, width: number): Float32Array {
-  const key = `${height}x${width}`;
-  let anchors = detector.anchorCache.get(key);
-  if (!anchors) {
-    const cells = detector.cellAnchors;
-    anchors = tf.tidy(() => {
-      const reference = tf.tensor2d(cells, [cells.length / 4, 4]);
-      return gridAnchors(reference, height, width, detector.backbone.bodyStride).dataSync() as Float32Array;
-    });
-    if (detector.anchorCache.size > 64) detector.anchorCache.clear();
-    detector.anchorCache.set(key, anchors);
-  }
-  return anchors;
-}
-
-/** Fresh parameters: torchvision's initialisation, drawn from `rng`. */
-export function initDetector(detector: Detector, rng: () => number): DetectorParams {
-  const { config, backbone, boxHead } = detector;
-  const options = backboneOptions(config);
-  const backboneParams = backbone.init(options, rng) as ParamTree;
-  if (!usesBackboneTail(config)) dropTailParams(detector, backboneParams);
-  const channels = backbone.bodyChannels(options);
-  const poolSize: [number, number] = [config.model.roiPool.size, config.model.roiPool.size];
-  const headOptions = { inChannels: channels, poolSize, hidden: config.model.rcnn.hidden };
-  const boxHeadParams = boxHead.init(headOptions, rng) as ParamTree;
-  const headOut = usesBackboneTail(config) ? backbone.tailChannels(options) : boxHead.outChannels(headOptions);
+function settingsOf(config: Config): DetectorSettings {
+  const { rpn, rcnn } = config.model;
+  const proposals = (mode: Mode): Required<ProposalOptions> => ({
+    preNmsTopN: rpn.preNmsTopN[mode],
+    postNmsTopN: rpn.postNmsTopN[mode],
+    nmsThresh: rpn.nmsThresh,
+    minSize: rpn.minSize,
+    scoreThresh: rpn.scoreThresh,
+  });
   return {
-    backbone: backboneParams,
-    rpn: { head: initRpnHead(detector.rpnOptions, channels, rng) as unknown as ParamTree },
-    roi_heads: {
-      box_head: boxHeadParams,
-      box_predictor: initPredictor(headOut, detector.classes.length + 1, rng) as unknown as ParamTree,
+    anchorTargets: {
+      fgIouThresh: rpn.fgIouThresh,
+      bgIouThresh: rpn.bgIouThresh,
+      batchSizePerImage: rpn.batchSizePerImage,
+      positiveFraction: rpn.positiveFraction,
+    },
+    proposals: { train: proposals('train'), test: proposals('test') },
+    proposalTargets: {
+      fgIouThresh: rcnn.fgIouThresh,
+      bgIouThresh: rcnn.bgIouThresh,
+      batchSizePerImage: rcnn.batchSizePerImage,
+      positiveFraction: rcnn.positiveFraction,
+      weights: rcnn.boxWeights,
+    },
+    detections: {
+      scoreThresh: rcnn.scoreThresh,
+      nmsThresh: rcnn.nmsThresh,
+      detectionsPerImage: rcnn.detectionsPerImage,
+      minSize: rcnn.minSize,
+      weights: rcnn.boxWeights,
     },
   };
 }
 
+/** Grid anchors over a map of the given size, computed once per size. */
+function anchorGrid(sizes: readonly number[], ratios: readonly number[], stride: number): (height: number, width: number) => Float32Array {
+  const cells = tf.tidy(() => referenceAnchors([...sizes], [...ratios]).dataSync() as Float32Array);
+  const cache = new Map<string, Float32Array>();
+  return (height, width) => {
+    const key = `${height}x${width}`;
+    let anchors = cache.get(key);
+    if (!anchors) {
+      anchors = tf.tidy(() => gridAnchors(tf.tensor2d(cells, [cells.length / 4, 4]), height, width, stride).dataSync() as Float32Array);
+      if (cache.size > 64) cache.clear();
+      cache.set(key, anchors);
+    }
+    return anchors;
+  };
+}
+
+/** Image index of every box, for boxes given per image. */
+function boxIndicesOf(boxesPerImage: readonly tf.Tensor2D[]): Int32Array {
+  const indices = new Int32Array(boxesPerImage.reduce((sum, b) => sum + b.shape[0], 0));
+  let offset = 0;
+  boxesPerImage.forEach((boxes, image) => {
+    indices.fill(image, offset, offset + boxes.shape[0]);
+    offset += boxes.shape[0];
+  });
+  return indices;
+}
+
 /**
- * With an `mlp` head the backbone's tail (ResNet layer4, VGG fc6/fc7, MobileNet's last blocks) is never
- * run: its parameters are dropped rather than carried through training and checkpoints.
+ * Builds the detector of a config for `classes`. Errors name the config key (see
+ * `resolveComponents`); `checkModelConfig` runs the same checks before classes are known.
  */
-function dropTailParams(detector: Detector, params: ParamTree): void {
-  const { backbone, config } = detector;
+export function buildDetector(config: Config, classes: readonly string[]): Detector {
+  const { backbone, headIsTail, pooler } = resolveComponents(config);
+  if (classes.length === 0) throw new Error('buildDetector: the dataset has no classes');
+  const { model } = config;
+  const options = backboneOptions(config);
+  const boxHead = headIsTail
+    ? getBoxHead<ParamTree>(model.rcnn.head, {
+        // The tail's weights are the backbone's own: the head itself has none.
+        init: () => ({}),
+        apply: (params, pooled, ctx) => backbone.tail(params as BackboneParams, pooled, ctx),
+        outChannels: backbone.tailChannels(options),
+      })
+    : (getBoxHead(model.rcnn.head) as BoxHead<ParamTree>);
+  const headParams: (params: DetectorParams) => ParamTree = headIsTail ? (params) => params.backbone : (params) => params.roi_heads.box_head;
+  const channels = backbone.bodyChannels(options);
+  const headOptions = { inChannels: channels, poolSize: [model.roiPool.size, model.roiPool.size] as [number, number], hidden: model.rcnn.hidden };
+  const rpnOptions: RpnHeadOptions = { anchorsPerLocation: model.anchors.sizes.length * model.anchors.ratios.length, objectness: model.rpn.objectness };
+  const anchors = anchorGrid(model.anchors.sizes, model.anchors.ratios, backbone.bodyStride);
+
+  return {
+    config,
+    classes: [...classes],
+    backbone,
+    boxHead,
+    headIsTail,
+    settings: settingsOf(config),
+    // The order of draws (backbone, box head, RPN head, predictor) is part of what a seed means.
+    init(rng) {
+      const backboneParams = backbone.init(options, rng);
+      if (!headIsTail) dropTailParams(backbone, options, backboneParams);
+      const boxHeadParams = boxHead.init(headOptions, rng);
+      return {
+        backbone: backboneParams,
+        rpn: { head: initRpnHead(rpnOptions, channels, rng) },
+        roi_heads: { box_head: boxHeadParams, box_predictor: initPredictor(boxHead.outChannels(headOptions), classes.length + 1, rng) },
+      };
+    },
+    features: (params, images, ctx) => [backbone.body(params.backbone, images, ctx)],
+    rpn(params, [map]) {
+      const { objectness, deltas } = rpnHead(params.rpn.head, map, rpnOptions);
+      return { objectness, deltas, anchors: anchors(map.shape[1], map.shape[2]) };
+    },
+    pool: ([map], boxesPerImage) =>
+      tf.tidy(() => {
+        const boxes = boxesPerImage.length === 1 ? boxesPerImage[0] : (tf.concat([...boxesPerImage], 0) as tf.Tensor2D);
+        return pooler(map, boxes, tf.tensor1d(boxIndicesOf(boxesPerImage), 'int32'));
+      }),
+    boxFeatures: (params, pooled, ctx) => boxHead.apply(headParams(params), pooled, ctx),
+    predict: (params, x) => predictor(params.roi_heads.box_predictor, x),
+  };
+}
+
+/** Fresh parameters for `detector` (its `init`). */
+export function initDetector(detector: Detector, rng: () => number): DetectorParams {
+  return detector.init(rng);
+}
+
+/**
+ * With an `mlp` head the backbone's tail (ResNet layer4, VGG fc6/fc7, MobileNet's last blocks) is
+ * never run: its parameters are dropped rather than carried through training and checkpoints.
+ */
+function dropTailParams(backbone: Backbone, options: ReturnType<typeof backboneOptions>, params: ParamTree): void {
   const tailStage = backbone.stages.length;
   const tailNames = new Set(
     backbone
-      .paramSpecs(backboneOptions(config))
+      .paramSpecs(options)
       .filter((spec) => spec.stage === tailStage)
       .map((spec) => spec.name),
   );

@@ -1,41 +1,9 @@
+import { flattenParams, type ParamTree } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 
-/**
- * Parameters are plain nested records whose leaves are tf.Variables (DESIGN.md §2); the dotted
- * path of a leaf is its checkpoint name (`backbone.layer1.0.conv1.kernel`).
- */
-export type ParamTree = { [key: string]: ParamTree | tf.Variable };
-
-/** Every leaf with its dotted name, in a stable (insertion) order. */
-export function flattenParams(tree: ParamTree, prefix = ''): Array<[string, tf.Variable]> {
-  const out: Array<[string, tf.Variable]> = [];
-  for (const [key, value] of Object.entries(tree)) {
-    const name = prefix ? `${prefix}.${key}` : key;
-    if (value instanceof tf.Variable) out.push([name, value]);
-    else if (typeof value === 'object' && value !== null) out.push(...flattenParams(value as ParamTree, name));
-    else throw new Error(`Error in flattenParams: '${name}' is neither a tf.Variable nor a record of them.`);
-  }
-  return out;
-}
-
-/** The variables the optimizer updates: frozen stages and BN statistics are `trainable: false`. */
-export function trainableParams(tree: ParamTree): Array<[string, tf.Variable]> {
-  return flattenParams(tree).filter(([, v]) => v.trainable);
-}
-
-export function countParams(tree: ParamTree): { total: number; trainable: number } {
-  let total = 0;
-  let trainable = 0;
-  for (const [, v] of flattenParams(tree)) {
-    total += v.size;
-    if (v.trainable) trainable += v.size;
-  }
-  return { total, trainable };
-}
-
-export function disposeParams(tree: ParamTree): void {
-  for (const [, v] of flattenParams(tree)) v.dispose();
-}
+// Parameter trees are @lumen/core's (docs/architecture.md §2); the detector's API passes its walkers on.
+export { countParams, disposeParams, flattenParams, trainableParams } from '@lumen/core';
+export type { ParamTree } from '@lumen/core';
 
 export interface NamedArray {
   dtype: 'float32' | 'int32';

@@ -1,5 +1,5 @@
 import type { Config } from '@lumen/config';
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { LOSS_NAMES, trainingLosses, type Losses } from './forward';
 import type { Detector, DetectorParams } from './model';

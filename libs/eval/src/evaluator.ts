@@ -1,7 +1,8 @@
 import { accumulateCoco, cocoClassAp, evaluateCocoImage, summarizeCoco } from './coco';
 import type { CocoImageResult, CocoStats } from './coco';
 import type { FlaggedBox, ImageEntry, ScoredBox } from './types';
-import { fail, validateEntry } from './validate';
+import { fail } from '@lumen/core';
+import { validateEntry } from './validate';
 import { matchVocImage, vocClassAp } from './voc';
 import type { VocImageResult } from './voc';
 

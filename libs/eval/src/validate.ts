@@ -1,14 +1,12 @@
+import { fail, formatValues } from '@lumen/core';
 import type { Detections, GroundTruth, ImageEntry } from './types';
 
 // Input checks for Evaluator.add. A metric computed over bad input is silently wrong, so
 // every message names the image and the field (`detections.boxes[3]`) to find it by.
 
-export function fail(fn: string, message: string): never {
-  throw new Error(`Error in ${fn}: ${message}`);
-}
-
+/** What came: a box by its values (NaN shown as NaN), an image id in quotes. */
 function show(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'number' ? String(v) : typeof v)).join(', ')}]`;
+  if (Array.isArray(value)) return formatValues(value);
   if (typeof value === 'string') return `'${value}'`;
   return value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value);
 }

@@ -1,6 +1,6 @@
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom, type ParamTree } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { getBoxHead, mlpFc6FromTorch, type InjectedTail, type MlpHeadParams, type ParamTree } from './box-head';
+import { getBoxHead, mlpFc6FromTorch, type InjectedTail, type MlpHeadParams } from './box-head';
 import { initPredictor, predictor, type PredictorParams } from './predictor';
 import { loadFixture, relativeError } from './testing/fixtures';
 

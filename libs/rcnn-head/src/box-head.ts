@@ -1,9 +1,5 @@
 import { fused, mean, reshape, tensor2d, tidy, type Rank, type Variable, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { makeVariable, uniformValues, type Rng } from './random';
-import { argChecks } from '@lumen/boxes';
-
-/** Parameters: nested records of tf.Variable whose dotted paths are the checkpoint names. */
-export type ParamTree = { [key: string]: ParamTree | Variable };
+import { assertNumber, assertOptions, assertRng, assertTensor, describe, fail, isPositiveInteger, makeVariable, uniformValues, type ParamTree, type Rng } from '@lumen/core';
 
 /** A fully connected layer: `kernel` [in, out] (torchvision's weight transposed), `bias` [out]. */
 export type DenseParams = { kernel: Variable<Rank.R2>; bias: Variable<Rank.R1> };
@@ -23,6 +19,8 @@ export interface BoxHeadOptions {
 export interface BoxHeadContext {
   /** Training step or inference: a tail with batch norm or dropout may behave differently. */
   training: boolean;
+  /** Draws a tail's dropout masks; needed only when its dropout is active in training. */
+  rng?: Rng;
 }
 
 export type BoxHeadName = 'mlp' | 'resnet-tail' | 'vgg-fc';
@@ -51,14 +49,14 @@ export interface InjectedTail<P = ParamTree> {
 export const DEFAULT_MLP_HIDDEN = 1024;
 
 function checkOptions(fn: string, options: unknown): Required<BoxHeadOptions> {
-  argChecks.assertOptions(fn, options, 'inChannels, poolSize, hidden?');
-  argChecks.assertNumber(fn, 'inChannels', options.inChannels, 'a positive integer', argChecks.isPositiveInteger);
+  assertOptions(fn, options, 'inChannels, poolSize, hidden?');
+  assertNumber(fn, 'inChannels', options.inChannels, 'a positive integer', isPositiveInteger);
   const size = options.poolSize;
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => typeof v === 'number' && argChecks.isPositiveInteger(v))) {
-    argChecks.fail(fn, `'poolSize' must be [height, width] (positive integers), but got ${JSON.stringify(size)}.`);
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => typeof v === 'number' && isPositiveInteger(v))) {
+    fail(fn, `'poolSize' must be [height, width] (positive integers), but got ${JSON.stringify(size)}.`);
   }
   const hidden = options.hidden ?? DEFAULT_MLP_HIDDEN;
-  argChecks.assertNumber(fn, 'hidden', hidden, 'a positive integer', argChecks.isPositiveInteger);
+  assertNumber(fn, 'hidden', hidden, 'a positive integer', isPositiveInteger);
   return { inChannels: options.inChannels, poolSize: size as [number, number], hidden };
 }
 
@@ -72,13 +70,13 @@ function dense(inFeatures: number, outFeatures: number, rng: Rng): DenseParams {
 }
 
 function checkDense(fn: string, name: string, p: unknown, inFeatures: number, outFeatures?: number): asserts p is DenseParams {
-  if (p == null || typeof p !== 'object') argChecks.fail(fn, `'params.${name}' must be { kernel, bias }, but got ${argChecks.describe(p)}.`);
+  if (p == null || typeof p !== 'object') fail(fn, `'params.${name}' must be { kernel, bias }, but got ${describe(p)}.`);
   const { kernel, bias } = p as Partial<DenseParams>;
-  argChecks.assertTensor(fn, `params.${name}.kernel`, kernel, 2);
-  argChecks.assertTensor(fn, `params.${name}.bias`, bias, 1);
+  assertTensor(fn, `params.${name}.kernel`, kernel, 2);
+  assertTensor(fn, `params.${name}.bias`, bias, 1);
   const out = outFeatures ?? kernel.shape[1];
   if (kernel.shape[0] !== inFeatures || kernel.shape[1] !== out || bias.shape[0] !== out) {
-    argChecks.fail(
+    fail(
       fn,
       `'params.${name}' must have kernel [${inFeatures}, ${out}] and bias [${out}], but got kernel [${kernel.shape.join(',')}] and bias [${bias.shape.join(',')}].`,
     );
@@ -95,14 +93,14 @@ const mlpHead: BoxHead<MlpHeadParams> = {
   init(options, rng) {
     const fn = 'mlpHead.init';
     const { inChannels, poolSize, hidden } = checkOptions(fn, options);
-    argChecks.assertRng(fn, rng);
+    assertRng(fn, rng);
     return { fc6: dense(inChannels * poolSize[0] * poolSize[1], hidden, rng), fc7: dense(hidden, hidden, rng) };
   },
   apply(params, pooled, _ctx) {
     const fn = 'mlpHead.apply';
-    argChecks.assertTensor(fn, 'pooled', pooled, 4);
+    assertTensor(fn, 'pooled', pooled, 4);
     const [r, h, w, c] = pooled.shape;
-    if (params == null || typeof params !== 'object') argChecks.fail(fn, `'params' must be { fc6, fc7 }, but got ${argChecks.describe(params)}.`);
+    if (params == null || typeof params !== 'object') fail(fn, `'params' must be { fc6, fc7 }, but got ${describe(params)}.`);
     checkDense(fn, 'fc6', params.fc6, h * w * c);
     checkDense(fn, 'fc7', params.fc7, params.fc6.kernel.shape[1], params.fc6.kernel.shape[1]);
     return tidy(() => {
@@ -122,14 +120,14 @@ function tailHead<P>(name: 'resnet-tail' | 'vgg-fc', tail: InjectedTail<P>): Box
     init(options, rng) {
       const fn = `${name}.init`;
       checkOptions(fn, options);
-      argChecks.assertRng(fn, rng);
+      assertRng(fn, rng);
       return tail.init(rng);
     },
     apply(params, pooled, ctx) {
       const fn = `${name}.apply`;
-      argChecks.assertTensor(fn, 'pooled', pooled, 4);
+      assertTensor(fn, 'pooled', pooled, 4);
       const out = tail.apply(params, pooled, ctx);
-      if (out == null || (out.rank !== 2 && out.rank !== 4)) argChecks.fail(fn, `the tail must return [R, D] or [R, h, w, D], but returned ${argChecks.describe(out)}.`);
+      if (out == null || (out.rank !== 2 && out.rank !== 4)) fail(fn, `the tail must return [R, D] or [R, h, w, D], but returned ${describe(out)}.`);
       if (out.rank === 2) return out as Tensor2D;
       const map = out as Tensor4D;
       const [r, h, w, d] = map.shape;
@@ -150,8 +148,8 @@ function checkTail<P>(fn: string, tail: unknown): asserts tail is InjectedTail<P
     typeof tail === 'object' &&
     typeof (tail as InjectedTail).init === 'function' &&
     typeof (tail as InjectedTail).apply === 'function' &&
-    argChecks.isPositiveInteger((tail as InjectedTail).outChannels);
-  if (!ok) argChecks.fail(fn, `'tail' must be { init(rng), apply(params, pooled, ctx), outChannels } (the backbone's tail), but got ${argChecks.describe(tail)}.`);
+    isPositiveInteger((tail as InjectedTail).outChannels);
+  if (!ok) fail(fn, `'tail' must be { init(rng), apply(params, pooled, ctx), outChannels } (the backbone's tail), but got ${describe(tail)}.`);
 }
 
 /**
@@ -165,8 +163,8 @@ export function getBoxHead<P = ParamTree>(name: BoxHeadName, tail?: InjectedTail
 export function getBoxHead<P = ParamTree>(name: BoxHeadName, tail?: InjectedTail<P>): BoxHead<P> {
   const fn = 'getBoxHead';
   if (name === 'mlp') return mlpHead as unknown as BoxHead<P>;
-  if (name !== 'resnet-tail' && name !== 'vgg-fc') argChecks.fail(fn, `'name' must be 'mlp', 'resnet-tail' or 'vgg-fc', but got ${JSON.stringify(name)}.`);
-  if (tail === undefined) argChecks.fail(fn, `'${name}' needs the backbone's tail: pass it as 'tail' ({ init, apply, outChannels }).`);
+  if (name !== 'resnet-tail' && name !== 'vgg-fc') fail(fn, `'name' must be 'mlp', 'resnet-tail' or 'vgg-fc', but got ${JSON.stringify(name)}.`);
+  if (tail === undefined) fail(fn, `'${name}' needs the backbone's tail: pass it as 'tail' ({ init, apply, outChannels }).`);
   checkTail<P>(fn, tail);
   return tailHead(name, tail);
 }
@@ -185,11 +183,11 @@ export function mlpFc6FromTorch(weight: Float32Array | Tensor2D, inChannels: num
   if (weight instanceof Float32Array) {
     values = weight;
   } else {
-    argChecks.assertTensor(fn, 'weight', weight, 2);
-    if (weight.shape[1] !== features) argChecks.fail(fn, `'weight' must be [out, ${features}] (C·h·w columns), but got [${weight.shape.join(',')}].`);
+    assertTensor(fn, 'weight', weight, 2);
+    if (weight.shape[1] !== features) fail(fn, `'weight' must be [out, ${features}] (C·h·w columns), but got [${weight.shape.join(',')}].`);
     values = weight.dataSync() as Float32Array;
   }
-  if (values.length % features !== 0) argChecks.fail(fn, `'weight' must hold rows of C·h·w = ${features} values, but got ${values.length} values.`);
+  if (values.length % features !== 0) fail(fn, `'weight' must hold rows of C·h·w = ${features} values, but got ${values.length} values.`);
   const out = values.length / features;
   const kernel = new Float32Array(values.length);
   for (let o = 0; o < out; o++) {

@@ -2,7 +2,7 @@
 // (tensor ops), proposal targets and detection post-processing (typed arrays via
 // @lumen/boxes, no gradient), and the loss (tensor ops with written-out gradients).
 export { DEFAULT_MLP_HIDDEN, getBoxHead, mlpFc6FromTorch } from './box-head';
-export type { BoxHead, BoxHeadContext, BoxHeadName, BoxHeadOptions, DenseParams, InjectedTail, MlpHeadParams, ParamTree } from './box-head';
+export type { BoxHead, BoxHeadContext, BoxHeadName, BoxHeadOptions, DenseParams, InjectedTail, MlpHeadParams } from './box-head';
 export { initPredictor, predictor } from './predictor';
 export type { PredictorOutputs, PredictorParams } from './predictor';
 export { DEFAULT_PROPOSAL_TARGET_OPTIONS, sampleProposalTargets } from './proposal-targets';
@@ -11,4 +11,3 @@ export { rcnnLoss } from './loss';
 export type { RcnnLosses, RcnnLossOptions } from './loss';
 export { DEFAULT_DETECTION_OPTIONS, postprocessDetections, postprocessDetectionsSync } from './postprocess';
 export type { DetectionOptions, Detections } from './postprocess';
-export type { Rng } from './random';

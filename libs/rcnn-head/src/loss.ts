@@ -1,5 +1,6 @@
 import { tidy, type Scalar, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
-import { argChecks, maskedSmoothL1, weightedSoftmaxCrossEntropy } from '@lumen/boxes';
+import { maskedSmoothL1, weightedSoftmaxCrossEntropy } from '@lumen/boxes';
+import { assertNumber, assertTensor, fail } from '@lumen/core';
 
 export interface RcnnLosses {
   /** Softmax cross-entropy averaged over the R sampled proposals. */
@@ -15,7 +16,7 @@ export interface RcnnLossOptions {
 
 function concatenated<T extends Tensor1D | Tensor2D>(fn: string, name: string, value: T | readonly T[], rank: 1 | 2, dtypes: Array<'int32' | 'float32'>): T[] {
   const list = Array.isArray(value) ? (value as T[]) : [value as T];
-  list.forEach((t, i) => argChecks.assertTensor(fn, Array.isArray(value) ? `${name}[${i}]` : name, t, rank, dtypes));
+  list.forEach((t, i) => assertTensor(fn, Array.isArray(value) ? `${name}[${i}]` : name, t, rank, dtypes));
   return list;
 }
 
@@ -39,21 +40,21 @@ export function rcnnLoss(
   options: RcnnLossOptions = {},
 ): RcnnLosses {
   const fn = 'rcnnLoss';
-  argChecks.assertTensor(fn, 'classLogits', classLogits, 2);
-  argChecks.assertTensor(fn, 'boxDeltas', boxDeltas, 2);
+  assertTensor(fn, 'classLogits', classLogits, 2);
+  assertTensor(fn, 'boxDeltas', boxDeltas, 2);
   const [r, k] = classLogits.shape;
   if (boxDeltas.shape[0] !== r || boxDeltas.shape[1] !== 4 * k) {
-    argChecks.fail(fn, `'boxDeltas' must be [R, 4(K+1)] = [${r}, ${4 * k}] beside classLogits [${r}, ${k}], but got [${boxDeltas.shape.join(',')}].`);
+    fail(fn, `'boxDeltas' must be [R, 4(K+1)] = [${r}, ${4 * k}] beside classLogits [${r}, ${k}], but got [${boxDeltas.shape.join(',')}].`);
   }
   const beta = options.beta ?? 1 / 9;
-  argChecks.assertNumber(fn, 'beta', beta, 'a non-negative number', (v) => v >= 0 && Number.isFinite(v));
+  assertNumber(fn, 'beta', beta, 'a non-negative number', (v) => v >= 0 && Number.isFinite(v));
   const labelList = concatenated(fn, 'labels', labels, 1, ['int32', 'float32']);
   const targetList = concatenated(fn, 'regressionTargets', regressionTargets, 2, ['float32']);
   const labelCount = labelList.reduce((s, t) => s + t.shape[0], 0);
   const targetCount = targetList.reduce((s, t) => s + t.shape[0], 0);
-  if (labelCount !== r) argChecks.fail(fn, `'labels' must hold one class per row of classLogits (${r}), but hold ${labelCount}.`);
+  if (labelCount !== r) fail(fn, `'labels' must hold one class per row of classLogits (${r}), but hold ${labelCount}.`);
   if (targetCount !== r || targetList.some((t) => t.shape[1] !== 4)) {
-    argChecks.fail(fn, `'regressionTargets' must be [${r}, 4] in all, but got ${targetList.map((t) => `[${t.shape.join(',')}]`).join(' + ')}.`);
+    fail(fn, `'regressionTargets' must be [${r}, 4] in all, but got ${targetList.map((t) => `[${t.shape.join(',')}]`).join(' + ')}.`);
   }
 
   const classes = new Int32Array(r);
@@ -62,7 +63,7 @@ export function rcnnLoss(
     const values = t.dataSync();
     for (let j = 0; j < values.length; j++) {
       const c = values[j];
-      if (!(Number.isInteger(c) && c >= 0 && c < k)) argChecks.fail(fn, `'labels' must be class ids in [0, ${k - 1}], but label ${offset + j} is ${c}.`);
+      if (!(Number.isInteger(c) && c >= 0 && c < k)) fail(fn, `'labels' must be class ids in [0, ${k - 1}], but label ${offset + j} is ${c}.`);
       classes[offset + j] = c;
     }
     offset += values.length;

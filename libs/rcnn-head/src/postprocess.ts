@@ -1,13 +1,5 @@
-import {
-  argChecks,
-  assertBoxes,
-  batchedNmsSync,
-  type BoxCoderWeights,
-  clipBoxes,
-  decodeBoxes,
-  RCNN_BOX_CODER_WEIGHTS,
-  removeSmallBoxes,
-} from '@lumen/boxes';
+import { assertBoxes, batchedNmsSync, type BoxCoderWeights, clipBoxes, decodeBoxes, RCNN_BOX_CODER_WEIGHTS, removeSmallBoxes } from '@lumen/boxes';
+import { assertImageSizes, assertNumber, assertOptions, assertTensor, describe, fail, isFraction, isNonNegativeInteger } from '@lumen/core';
 import { reshape, tensor1d, tensor2d, tidy, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
 
 const f32 = Math.fround;
@@ -45,25 +37,25 @@ export const DEFAULT_DETECTION_OPTIONS: Required<DetectionOptions> = {
 type Checked = Required<DetectionOptions> & { classes: number; counts: number[] };
 
 function check(fn: string, classLogits: unknown, boxDeltas: unknown, proposals: unknown, imageSizes: unknown, options: unknown): Checked {
-  argChecks.assertTensor(fn, 'classLogits', classLogits, 2);
-  argChecks.assertTensor(fn, 'boxDeltas', boxDeltas, 2);
+  assertTensor(fn, 'classLogits', classLogits, 2);
+  assertTensor(fn, 'boxDeltas', boxDeltas, 2);
   const [r, k] = classLogits.shape;
-  if (k < 2) argChecks.fail(fn, `'classLogits' must be [R, K+1] with K >= 1 classes and background, but got [${classLogits.shape.join(',')}].`);
+  if (k < 2) fail(fn, `'classLogits' must be [R, K+1] with K >= 1 classes and background, but got [${classLogits.shape.join(',')}].`);
   if (boxDeltas.shape[0] !== r || boxDeltas.shape[1] !== 4 * k) {
-    argChecks.fail(fn, `'boxDeltas' must be [R, 4(K+1)] = [${r}, ${4 * k}] beside classLogits [${r}, ${k}], but got [${boxDeltas.shape.join(',')}].`);
+    fail(fn, `'boxDeltas' must be [R, 4(K+1)] = [${r}, ${4 * k}] beside classLogits [${r}, ${k}], but got [${boxDeltas.shape.join(',')}].`);
   }
-  if (!Array.isArray(proposals)) argChecks.fail(fn, `'proposals' must be one [R_i, 4] tensor per image, but got ${argChecks.describe(proposals)}.`);
+  if (!Array.isArray(proposals)) fail(fn, `'proposals' must be one [R_i, 4] tensor per image, but got ${describe(proposals)}.`);
   proposals.forEach((p: unknown, i) => assertBoxes(fn, `proposals[${i}]`, p));
   const counts = (proposals as Tensor2D[]).map((p) => p.shape[0]);
   const total = counts.reduce((s, c) => s + c, 0);
-  if (total !== r) argChecks.fail(fn, `'proposals' must hold R = ${r} rows in all (one per row of classLogits), but hold ${total}.`);
-  argChecks.assertImageSizes(fn, imageSizes, proposals.length);
-  argChecks.assertOptions(fn, options, 'scoreThresh?, nmsThresh?, detectionsPerImage?, minSize?, weights?');
+  if (total !== r) fail(fn, `'proposals' must hold R = ${r} rows in all (one per row of classLogits), but hold ${total}.`);
+  assertImageSizes(fn, imageSizes, proposals.length);
+  assertOptions(fn, options, 'scoreThresh?, nmsThresh?, detectionsPerImage?, minSize?, weights?');
   const o = { ...DEFAULT_DETECTION_OPTIONS, ...options } as Required<DetectionOptions>;
-  argChecks.assertNumber(fn, 'scoreThresh', o.scoreThresh, 'a number', () => true);
-  argChecks.assertNumber(fn, 'nmsThresh', o.nmsThresh, 'a number in [0, 1]', argChecks.isFraction);
-  argChecks.assertNumber(fn, 'detectionsPerImage', o.detectionsPerImage, 'a non-negative integer', argChecks.isNonNegativeInteger);
-  argChecks.assertNumber(fn, 'minSize', o.minSize, 'a non-negative number', (v) => v >= 0);
+  assertNumber(fn, 'scoreThresh', o.scoreThresh, 'a number', () => true);
+  assertNumber(fn, 'nmsThresh', o.nmsThresh, 'a number in [0, 1]', isFraction);
+  assertNumber(fn, 'detectionsPerImage', o.detectionsPerImage, 'a non-negative integer', isNonNegativeInteger);
+  assertNumber(fn, 'minSize', o.minSize, 'a non-negative number', (v) => v >= 0);
   return { ...o, classes: k, counts };
 }
 
@@ -84,7 +76,7 @@ function softmaxRows(fn: string, logits: Float32Array, offset: number, rows: num
     const at = (offset + r) * k;
     let max = -Infinity;
     for (let c = 0; c < k; c++) max = Math.max(max, logits[at + c]);
-    if (Number.isNaN(max)) argChecks.fail(fn, `'classLogits' must not contain NaN, but row ${offset + r} does.`);
+    if (Number.isNaN(max)) fail(fn, `'classLogits' must not contain NaN, but row ${offset + r} does.`);
     const exps = scratch.length >= k ? scratch : (scratch = new Float64Array(k));
     let sum = 0;
     for (let c = 0; c < k; c++) sum += exps[c] = Math.exp(logits[at + c] - max);

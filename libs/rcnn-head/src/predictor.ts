@@ -1,7 +1,6 @@
 import { fused, tidy, type Rank, type Tensor2D } from '@tensorflow/tfjs-core';
 import { checkDense, type DenseParams } from './box-head';
-import { makeVariable, normalValues, type Rng } from './random';
-import { argChecks } from '@lumen/boxes';
+import { assertNumber, assertRng, assertTensor, describe, fail, isPositiveInteger, makeVariable, normalValues, type Rng } from '@lumen/core';
 
 /**
  * torchvision `FastRCNNPredictor`'s layers: `cls_score` [D, K+1] and `bbox_pred`
@@ -31,17 +30,17 @@ function layer(inFeatures: number, outFeatures: number, std: number, rng: Rng): 
  */
 export function initPredictor(inFeatures: number, numClasses: number, rng: Rng): PredictorParams {
   const fn = 'initPredictor';
-  argChecks.assertNumber(fn, 'inFeatures', inFeatures, 'a positive integer', argChecks.isPositiveInteger);
-  argChecks.assertNumber(fn, 'numClasses', numClasses, 'an integer >= 2 (background included)', (v) => Number.isInteger(v) && v >= 2);
-  argChecks.assertRng(fn, rng);
+  assertNumber(fn, 'inFeatures', inFeatures, 'a positive integer', isPositiveInteger);
+  assertNumber(fn, 'numClasses', numClasses, 'an integer >= 2 (background included)', (v) => Number.isInteger(v) && v >= 2);
+  assertRng(fn, rng);
   return { cls_score: layer(inFeatures, numClasses, 0.01, rng), bbox_pred: layer(inFeatures, 4 * numClasses, 0.001, rng) };
 }
 
 /** Class logits and per-class box deltas for box-head features `x` [R, D]. */
 export function predictor(params: PredictorParams, x: Tensor2D): PredictorOutputs {
   const fn = 'predictor';
-  argChecks.assertTensor(fn, 'x', x, 2);
-  if (params == null || typeof params !== 'object') argChecks.fail(fn, `'params' must be { cls_score, bbox_pred }, but got ${argChecks.describe(params)}.`);
+  assertTensor(fn, 'x', x, 2);
+  if (params == null || typeof params !== 'object') fail(fn, `'params' must be { cls_score, bbox_pred }, but got ${describe(params)}.`);
   const d = x.shape[1];
   checkDense(fn, 'cls_score', params.cls_score, d);
   const classes = params.cls_score.kernel.shape[1];

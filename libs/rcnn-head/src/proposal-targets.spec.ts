@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { sampleProposalTargets, type ProposalTargets } from './proposal-targets';
 import { loadFixture, relativeError } from './testing/fixtures';

@@ -1,17 +1,6 @@
-import {
-  argChecks,
-  assertBoxes,
-  BELOW_LOW_THRESHOLD,
-  BETWEEN_THRESHOLDS,
-  type BoxCoderWeights,
-  boxIou,
-  encodeBoxes,
-  matchBoxes,
-  RCNN_BOX_CODER_WEIGHTS,
-  sampleBalanced,
-} from '@lumen/boxes';
+import { assertBoxes, BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, type BoxCoderWeights, boxIou, encodeBoxes, matchBoxes, RCNN_BOX_CODER_WEIGHTS, sampleBalanced } from '@lumen/boxes';
+import { assertNumber, assertOptions, assertRng, assertTensor, drawSeed, fail, isFraction, isNonNegativeInteger, type Rng } from '@lumen/core';
 import { tensor1d, tensor2d, tidy, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
-import type { Rng } from './random';
 
 export interface ProposalTargetOptions {
   /** IoU at or above which a proposal takes its ground truth's class (0.5). */
@@ -65,19 +54,19 @@ export function sampleProposalTargets(
   const fn = 'sampleProposalTargets';
   assertBoxes(fn, 'proposals', proposals);
   assertBoxes(fn, 'gtBoxes', gtBoxes);
-  argChecks.assertTensor(fn, 'gtLabels', gtLabels, 1, ['int32', 'float32']);
+  assertTensor(fn, 'gtLabels', gtLabels, 1, ['int32', 'float32']);
   const g = gtBoxes.shape[0];
-  if (gtLabels.shape[0] !== g) argChecks.fail(fn, `'gtLabels' must have one label per ground-truth box (${g}), but got ${gtLabels.shape[0]}.`);
-  argChecks.assertOptions(fn, options, 'fgIouThresh?, bgIouThresh?, batchSizePerImage?, positiveFraction?, weights?');
+  if (gtLabels.shape[0] !== g) fail(fn, `'gtLabels' must have one label per ground-truth box (${g}), but got ${gtLabels.shape[0]}.`);
+  assertOptions(fn, options, 'fgIouThresh?, bgIouThresh?, batchSizePerImage?, positiveFraction?, weights?');
   const { fgIouThresh, bgIouThresh, batchSizePerImage, positiveFraction, weights } = { ...DEFAULT_PROPOSAL_TARGET_OPTIONS, ...options };
-  argChecks.assertNumber(fn, 'fgIouThresh', fgIouThresh, 'a number in [0, 1]', argChecks.isFraction);
-  argChecks.assertNumber(fn, 'bgIouThresh', bgIouThresh, `a number in [0, fgIouThresh = ${fgIouThresh}]`, (v) => v >= 0 && v <= fgIouThresh);
-  argChecks.assertNumber(fn, 'batchSizePerImage', batchSizePerImage, 'a non-negative integer', argChecks.isNonNegativeInteger);
-  argChecks.assertNumber(fn, 'positiveFraction', positiveFraction, 'a number in [0, 1]', argChecks.isFraction);
-  argChecks.assertRng(fn, rng);
+  assertNumber(fn, 'fgIouThresh', fgIouThresh, 'a number in [0, 1]', isFraction);
+  assertNumber(fn, 'bgIouThresh', bgIouThresh, `a number in [0, fgIouThresh = ${fgIouThresh}]`, (v) => v >= 0 && v <= fgIouThresh);
+  assertNumber(fn, 'batchSizePerImage', batchSizePerImage, 'a non-negative integer', isNonNegativeInteger);
+  assertNumber(fn, 'positiveFraction', positiveFraction, 'a number in [0, 1]', isFraction);
+  assertRng(fn, rng);
   const classOf = gtLabels.dataSync();
   for (let j = 0; j < g; j++) {
-    if (!(Number.isInteger(classOf[j]) && classOf[j] >= 1)) argChecks.fail(fn, `'gtLabels' must be class ids >= 1 (0 is background), but label ${j} is ${classOf[j]}.`);
+    if (!(Number.isInteger(classOf[j]) && classOf[j] >= 1)) fail(fn, `'gtLabels' must be class ids >= 1 (0 is background), but label ${j} is ${classOf[j]}.`);
   }
 
   return tidy(() => {
@@ -98,10 +87,10 @@ export function sampleProposalTargets(
       const between = BETWEEN_THRESHOLDS;
       for (let i = 0; i < n; i++) {
         const m = matches[i];
-        labels[i] = m >= 0 ? classOf[m] : m === below ? 0 : m === between ? -1 : argChecks.fail(fn, `unexpected match ${m}.`);
+        labels[i] = m >= 0 ? classOf[m] : m === below ? 0 : m === between ? -1 : fail(fn, `unexpected match ${m}.`);
       }
     }
-    const sample = sampleBalanced(tensor1d(labels, 'int32'), { batchSizePerImage, positiveFraction, seed: argChecks.drawSeed(fn, rng) });
+    const sample = sampleBalanced(tensor1d(labels, 'int32'), { batchSizePerImage, positiveFraction, seed: drawSeed(fn, rng) });
     // torchvision keeps the sample in index order: where(positive | negative).
     const picked = new Int32Array([...sample.positive.dataSync(), ...sample.negative.dataSync()]).sort();
     const s = picked.length;

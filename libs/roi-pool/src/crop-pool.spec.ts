@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cropPool } from './crop-pool';
-import { setKernelChoice, type KernelChoice } from './kernels/row-kernels';
-import { relativeError, seededRandom } from './testing/fixtures';
+import { setKernelChoice, type KernelChoice } from './kernels/select-kernels';
+import { seededRandom } from '@lumen/core';
+import { relativeError } from './testing/fixtures';
 
 afterEach(() => setKernelChoice('auto'));
 

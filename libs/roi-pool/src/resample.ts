@@ -4,7 +4,8 @@
 // dense [R·h·w, H·W] matrix), and the gradient adds each output gradient row into those
 // same feature rows with the same weights. The row kernels (kernels/) run in one linear
 // memory holding the feature map (or its gradient) and a bounded chunk of output rows.
-import { kernelsFor, type RowKernels } from './kernels/row-kernels';
+import type { RowKernels } from './kernels/row-kernels';
+import { kernelsFor } from './kernels/select-kernels';
 import type { SamplingPlan } from './sampling';
 
 /** Output (or output-gradient) floats held in the kernels' memory at a time. */

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { setKernelChoice, type KernelChoice } from './kernels/row-kernels';
+import { setKernelChoice, type KernelChoice } from './kernels/select-kernels';
 import { roiAlign } from './roi-align';
-import { loadFixture, relativeError, seededRandom, type RoiAlignMap } from './testing/fixtures';
+import { seededRandom } from '@lumen/core';
+import { loadFixture, relativeError, type RoiAlignMap } from './testing/fixtures';
 
 const { maps } = loadFixture<{ maps: RoiAlignMap[] }>('roi-align.json');
 

@@ -1,7 +1,8 @@
 import { customGrad, tensor4d, type GradSaveFunc, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { resampleBackward, resampleForward, type MapShape } from './resample';
 import { roiAlignPlan } from './sampling';
-import { fail, readPoolInputs } from './validate';
+import { fail } from '@lumen/core';
+import { readPoolInputs } from './validate';
 
 /**
  * RoIAlign with the semantics of `torchvision.ops.roi_align` (He et al., Mask R-CNN), NHWC.

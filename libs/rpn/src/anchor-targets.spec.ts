@@ -1,5 +1,5 @@
 import { gridAnchors, referenceAnchors } from '@lumen/anchors';
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { assignAnchorTargets } from './anchor-targets';
 import { loadFixture, relativeError } from './testing/fixtures';

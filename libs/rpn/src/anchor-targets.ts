@@ -1,16 +1,6 @@
-import {
-  argChecks,
-  assertBoxes,
-  BELOW_LOW_THRESHOLD,
-  BETWEEN_THRESHOLDS,
-  boxIou,
-  encodeBoxes,
-  matchBoxes,
-  RPN_BOX_CODER_WEIGHTS,
-  sampleBalanced,
-} from '@lumen/boxes';
+import { assertBoxes, BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, boxIou, encodeBoxes, matchBoxes, RPN_BOX_CODER_WEIGHTS, sampleBalanced } from '@lumen/boxes';
+import { assertNumber, assertOptions, assertRng, drawSeed, fail, isFraction, isNonNegativeInteger, type Rng } from '@lumen/core';
 import { tensor1d, tensor2d, tidy, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
-import type { Rng } from './random';
 import { anchorsTensor } from './anchors-input';
 
 export interface AnchorTargetOptions {
@@ -60,13 +50,13 @@ export function assignAnchorTargets(
 ): AnchorTargets {
   const fn = 'assignAnchorTargets';
   assertBoxes(fn, 'gtBoxes', gtBoxes);
-  argChecks.assertOptions(fn, options, 'fgIouThresh?, bgIouThresh?, batchSizePerImage?, positiveFraction?');
+  assertOptions(fn, options, 'fgIouThresh?, bgIouThresh?, batchSizePerImage?, positiveFraction?');
   const { fgIouThresh, bgIouThresh, batchSizePerImage, positiveFraction } = { ...DEFAULT_ANCHOR_TARGET_OPTIONS, ...options };
-  argChecks.assertNumber(fn, 'fgIouThresh', fgIouThresh, 'a number in [0, 1]', argChecks.isFraction);
-  argChecks.assertNumber(fn, 'bgIouThresh', bgIouThresh, `a number in [0, fgIouThresh = ${fgIouThresh}]`, (v) => v >= 0 && v <= fgIouThresh);
-  argChecks.assertNumber(fn, 'batchSizePerImage', batchSizePerImage, 'a non-negative integer', argChecks.isNonNegativeInteger);
-  argChecks.assertNumber(fn, 'positiveFraction', positiveFraction, 'a number in [0, 1]', argChecks.isFraction);
-  argChecks.assertRng(fn, rng);
+  assertNumber(fn, 'fgIouThresh', fgIouThresh, 'a number in [0, 1]', isFraction);
+  assertNumber(fn, 'bgIouThresh', bgIouThresh, `a number in [0, fgIouThresh = ${fgIouThresh}]`, (v) => v >= 0 && v <= fgIouThresh);
+  assertNumber(fn, 'batchSizePerImage', batchSizePerImage, 'a non-negative integer', isNonNegativeInteger);
+  assertNumber(fn, 'positiveFraction', positiveFraction, 'a number in [0, 1]', isFraction);
+  assertRng(fn, rng);
 
   return tidy(() => {
     const anchorBoxes = anchorsTensor(fn, anchors);
@@ -84,10 +74,10 @@ export function assignAnchorTargets(
       const between = BETWEEN_THRESHOLDS;
       for (let i = 0; i < k; i++) {
         const m = matches[i];
-        candidates[i] = m >= 0 ? 1 : m === below ? 0 : m === between ? -1 : argChecks.fail(fn, `unexpected match ${m}.`);
+        candidates[i] = m >= 0 ? 1 : m === below ? 0 : m === between ? -1 : fail(fn, `unexpected match ${m}.`);
       }
     }
-    const sample = sampleBalanced(tensor1d(candidates, 'int32'), { batchSizePerImage, positiveFraction, seed: argChecks.drawSeed(fn, rng) });
+    const sample = sampleBalanced(tensor1d(candidates, 'int32'), { batchSizePerImage, positiveFraction, seed: drawSeed(fn, rng) });
     const positive = sample.positive.dataSync();
     const negative = sample.negative.dataSync();
 

@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { initRpnHead, rpnHead, type RpnParams } from './head';
 import { loadFixture, relativeError } from './testing/fixtures';

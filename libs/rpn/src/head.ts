@@ -1,6 +1,5 @@
 import { fused, tidy, type Rank, type Tensor4D, type Variable } from '@tensorflow/tfjs-core';
-import { makeVariable, normalValues, type Rng } from './random';
-import { argChecks } from '@lumen/boxes';
+import { assertNumber, assertOptions, assertRng, assertTensor, fail, isPositiveInteger, makeVariable, normalValues, type Rng } from '@lumen/core';
 
 /**
  * How objectness is predicted: `sigmoid` — one logit per anchor (torchvision); `softmax` —
@@ -32,10 +31,10 @@ export interface RpnHeadOutputs {
 }
 
 function checkOptions(fn: string, options: unknown): RpnHeadOptions {
-  argChecks.assertOptions(fn, options, 'anchorsPerLocation, objectness');
-  argChecks.assertNumber(fn, 'anchorsPerLocation', options.anchorsPerLocation, 'a positive integer', argChecks.isPositiveInteger);
+  assertOptions(fn, options, 'anchorsPerLocation, objectness');
+  assertNumber(fn, 'anchorsPerLocation', options.anchorsPerLocation, 'a positive integer', isPositiveInteger);
   if (options.objectness !== 'sigmoid' && options.objectness !== 'softmax') {
-    argChecks.fail(fn, `'objectness' must be 'sigmoid' or 'softmax', but got ${JSON.stringify(options.objectness)}.`);
+    fail(fn, `'objectness' must be 'sigmoid' or 'softmax', but got ${JSON.stringify(options.objectness)}.`);
   }
   return options as unknown as RpnHeadOptions;
 }
@@ -60,8 +59,8 @@ function conv(kernelSize: number, inChannels: number, outChannels: number, rng: 
 export function initRpnHead(options: RpnHeadOptions, inChannels: number, rng: Rng): RpnParams {
   const fn = 'initRpnHead';
   const { anchorsPerLocation: a, objectness } = checkOptions(fn, options);
-  argChecks.assertNumber(fn, 'inChannels', inChannels, 'a positive integer', argChecks.isPositiveInteger);
-  argChecks.assertRng(fn, rng);
+  assertNumber(fn, 'inChannels', inChannels, 'a positive integer', isPositiveInteger);
+  assertRng(fn, rng);
   return {
     conv: conv(3, inChannels, inChannels, rng),
     cls_logits: conv(1, inChannels, a * objectnessChannels(objectness), rng),
@@ -70,7 +69,7 @@ export function initRpnHead(options: RpnHeadOptions, inChannels: number, rng: Rn
 }
 
 function checkParams(fn: string, params: RpnParams, inChannels: number, options: RpnHeadOptions): void {
-  if (params == null || typeof params !== 'object') argChecks.fail(fn, `'params' must be { conv, cls_logits, bbox_pred }, but got ${typeof params}.`);
+  if (params == null || typeof params !== 'object') fail(fn, `'params' must be { conv, cls_logits, bbox_pred }, but got ${typeof params}.`);
   const a = options.anchorsPerLocation;
   const expected: Record<keyof RpnParams, number[]> = {
     conv: [3, 3, inChannels, inChannels],
@@ -79,11 +78,11 @@ function checkParams(fn: string, params: RpnParams, inChannels: number, options:
   };
   for (const [name, shape] of Object.entries(expected) as Array<[keyof RpnParams, number[]]>) {
     const p = params[name];
-    if (p == null) argChecks.fail(fn, `'params.${name}' is missing.`);
-    argChecks.assertTensor(fn, `params.${name}.kernel`, p.kernel, 4);
-    argChecks.assertTensor(fn, `params.${name}.bias`, p.bias, 1);
+    if (p == null) fail(fn, `'params.${name}' is missing.`);
+    assertTensor(fn, `params.${name}.kernel`, p.kernel, 4);
+    assertTensor(fn, `params.${name}.bias`, p.bias, 1);
     if (p.kernel.shape.join(',') !== shape.join(',') || p.bias.shape[0] !== shape[3]) {
-      argChecks.fail(
+      fail(
         fn,
         `'params.${name}' must have kernel [${shape.join(',')}] and bias [${shape[3]}] for ${inChannels} input channels and options ` +
           `${JSON.stringify(options)}, but got kernel [${p.kernel.shape.join(',')}] and bias [${p.bias.shape.join(',')}].`,
@@ -99,7 +98,7 @@ function checkParams(fn: string, params: RpnParams, inChannels: number, options:
  */
 export function rpnHead(params: RpnParams, features: Tensor4D, options: RpnHeadOptions): RpnHeadOutputs {
   const fn = 'rpnHead';
-  argChecks.assertTensor(fn, 'features', features, 4);
+  assertTensor(fn, 'features', features, 4);
   const checked = checkOptions(fn, options);
   checkParams(fn, params, features.shape[3], checked);
   return tidy(() => {

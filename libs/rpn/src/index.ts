@@ -10,4 +10,3 @@ export type { ProposalOptions, Proposals } from './proposals';
 export { rpnLoss } from './loss';
 export type { RpnLosses, RpnLossOptions, RpnTargets } from './loss';
 export type { AnchorsInput } from './anchors-input';
-export type { Rng } from './random';

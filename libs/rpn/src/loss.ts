@@ -1,5 +1,6 @@
 import { tidy, type Scalar, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { argChecks, maskedSmoothL1, weightedSigmoidCrossEntropy, weightedSoftmaxCrossEntropy } from '@lumen/boxes';
+import { maskedSmoothL1, weightedSigmoidCrossEntropy, weightedSoftmaxCrossEntropy } from '@lumen/boxes';
+import { assertNumber, assertTensor, describe, fail } from '@lumen/core';
 
 /** One image's (or a batch's, concatenated) targets, as `assignAnchorTargets` returns them. */
 export interface RpnTargets {
@@ -23,29 +24,29 @@ export interface RpnLossOptions {
 
 function readTargets(fn: string, targets: unknown, total: number): { labels: Int32Array; regression: Float32Array } {
   const list = Array.isArray(targets) ? targets : [targets];
-  if (list.length === 0) argChecks.fail(fn, `'targets' must be { labels, regressionTargets } or one per image, but got an empty array.`);
+  if (list.length === 0) fail(fn, `'targets' must be { labels, regressionTargets } or one per image, but got an empty array.`);
   const labels = new Int32Array(total);
   const regression = new Float32Array(total * 4);
   let offset = 0;
   list.forEach((t: unknown, i) => {
     const name = Array.isArray(targets) ? `targets[${i}]` : 'targets';
-    if (t == null || typeof t !== 'object') argChecks.fail(fn, `'${name}' must be { labels, regressionTargets }, but got ${argChecks.describe(t)}.`);
+    if (t == null || typeof t !== 'object') fail(fn, `'${name}' must be { labels, regressionTargets }, but got ${describe(t)}.`);
     const { labels: l, regressionTargets: r } = t as Partial<RpnTargets>;
-    argChecks.assertTensor(fn, `${name}.labels`, l, 1, ['int32', 'float32']);
-    argChecks.assertTensor(fn, `${name}.regressionTargets`, r, 2);
+    assertTensor(fn, `${name}.labels`, l, 1, ['int32', 'float32']);
+    assertTensor(fn, `${name}.regressionTargets`, r, 2);
     const k = l.shape[0];
-    if (r.shape[0] !== k || r.shape[1] !== 4) argChecks.fail(fn, `'${name}.regressionTargets' must be [${k}, 4] beside ${k} labels, but got [${r.shape.join(',')}].`);
-    if (offset + k > total) argChecks.fail(fn, `'targets' must cover the ${total} anchors of the batch (N·H·W·A), but got more.`);
+    if (r.shape[0] !== k || r.shape[1] !== 4) fail(fn, `'${name}.regressionTargets' must be [${k}, 4] beside ${k} labels, but got [${r.shape.join(',')}].`);
+    if (offset + k > total) fail(fn, `'targets' must cover the ${total} anchors of the batch (N·H·W·A), but got more.`);
     const lv = l.dataSync();
     for (let j = 0; j < k; j++) {
       const v = lv[j];
-      if (v !== 1 && v !== 0 && v !== -1) argChecks.fail(fn, `'${name}.labels' must be 1, 0 or -1, but label ${j} is ${v}.`);
+      if (v !== 1 && v !== 0 && v !== -1) fail(fn, `'${name}.labels' must be 1, 0 or -1, but label ${j} is ${v}.`);
       labels[offset + j] = v;
     }
     regression.set(r.dataSync(), 4 * offset);
     offset += k;
   });
-  if (offset !== total) argChecks.fail(fn, `'targets' must cover the ${total} anchors of the batch (N·H·W·A), but got ${offset}.`);
+  if (offset !== total) fail(fn, `'targets' must cover the ${total} anchors of the batch (N·H·W·A), but got ${offset}.`);
   return { labels, regression };
 }
 
@@ -64,15 +65,15 @@ function readTargets(fn: string, targets: unknown, total: number): { labels: Int
  */
 export function rpnLoss(objectness: Tensor4D, deltas: Tensor4D, targets: RpnTargets | readonly RpnTargets[], options: RpnLossOptions = {}): RpnLosses {
   const fn = 'rpnLoss';
-  argChecks.assertTensor(fn, 'objectness', objectness, 4);
-  argChecks.assertTensor(fn, 'deltas', deltas, 4);
+  assertTensor(fn, 'objectness', objectness, 4);
+  assertTensor(fn, 'deltas', deltas, 4);
   const [n, h, w, c] = objectness.shape;
   const dc = deltas.shape[3];
   if (deltas.shape[0] !== n || deltas.shape[1] !== h || deltas.shape[2] !== w || dc % 4 !== 0 || dc === 0 || (c !== dc / 4 && c !== dc / 2)) {
-    argChecks.fail(fn, `'objectness' [N, H, W, A or 2A] and 'deltas' [N, H, W, 4A] must match, but got [${objectness.shape.join(',')}] and [${deltas.shape.join(',')}].`);
+    fail(fn, `'objectness' [N, H, W, A or 2A] and 'deltas' [N, H, W, 4A] must match, but got [${objectness.shape.join(',')}] and [${deltas.shape.join(',')}].`);
   }
   const beta = options.beta ?? 1 / 9;
-  argChecks.assertNumber(fn, 'beta', beta, 'a non-negative number', (v) => v >= 0 && Number.isFinite(v));
+  assertNumber(fn, 'beta', beta, 'a non-negative number', (v) => v >= 0 && Number.isFinite(v));
   const total = n * h * w * (dc / 4);
   const { labels, regression } = readTargets(fn, targets, total);
 

@@ -1,4 +1,5 @@
-import { argChecks, clipBoxes, decodeBoxes, nmsSync, removeSmallBoxes, RPN_BOX_CODER_WEIGHTS } from '@lumen/boxes';
+import { clipBoxes, decodeBoxes, nmsSync, removeSmallBoxes, RPN_BOX_CODER_WEIGHTS } from '@lumen/boxes';
+import { assertImageSizes, assertNumber, assertOptions, assertTensor, fail, isFraction, isPositiveInteger } from '@lumen/core';
 import { tensor1d, tensor2d, tidy, type Rank, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { anchorsData, type AnchorsInput } from './anchors-input';
 import { topIndices } from './top-k';
@@ -30,29 +31,29 @@ export const DEFAULT_PROPOSAL_OPTIONS = { nmsThresh: 0.7, minSize: 1e-3, scoreTh
 type Checked = Required<ProposalOptions> & { n: number; k: number; softmax: boolean };
 
 function check(fn: string, objectness: unknown, deltas: unknown, anchors: unknown, imageSizes: unknown, options: unknown): Checked {
-  argChecks.assertTensor<Rank.R4>(fn, 'objectness', objectness, 4);
-  argChecks.assertTensor<Rank.R4>(fn, 'deltas', deltas, 4);
+  assertTensor<Rank.R4>(fn, 'objectness', objectness, 4);
+  assertTensor<Rank.R4>(fn, 'deltas', deltas, 4);
   const [n, h, w, c] = objectness.shape;
   const [dn, dh, dw, dc] = deltas.shape;
   if (dn !== n || dh !== h || dw !== w || dc % 4 !== 0 || dc === 0) {
-    argChecks.fail(fn, `'deltas' must be [N, H, W, 4A] beside objectness [${objectness.shape.join(',')}], but got [${deltas.shape.join(',')}].`);
+    fail(fn, `'deltas' must be [N, H, W, 4A] beside objectness [${objectness.shape.join(',')}], but got [${deltas.shape.join(',')}].`);
   }
   const a = dc / 4;
   if (c !== a && c !== 2 * a) {
-    argChecks.fail(fn, `'objectness' must have A (sigmoid) or 2A (softmax) channels for A = ${a} anchors per location, but got ${c}.`);
+    fail(fn, `'objectness' must have A (sigmoid) or 2A (softmax) channels for A = ${a} anchors per location, but got ${c}.`);
   }
-  if (!(anchors instanceof Float32Array)) argChecks.assertTensor(fn, 'anchors', anchors, 2);
+  if (!(anchors instanceof Float32Array)) assertTensor(fn, 'anchors', anchors, 2);
   const k = h * w * a;
   const rows = anchors instanceof Float32Array ? anchors.length / 4 : (anchors as Tensor2D).shape[0];
-  if (rows !== k) argChecks.fail(fn, `'anchors' must have H·W·A = ${h}·${w}·${a} = ${k} rows (one per head output), but got ${rows}.`);
-  argChecks.assertImageSizes(fn, imageSizes, n);
-  argChecks.assertOptions(fn, options, 'preNmsTopN, postNmsTopN, nmsThresh?, minSize?, scoreThresh?');
+  if (rows !== k) fail(fn, `'anchors' must have H·W·A = ${h}·${w}·${a} = ${k} rows (one per head output), but got ${rows}.`);
+  assertImageSizes(fn, imageSizes, n);
+  assertOptions(fn, options, 'preNmsTopN, postNmsTopN, nmsThresh?, minSize?, scoreThresh?');
   const o = { ...DEFAULT_PROPOSAL_OPTIONS, ...options } as Required<ProposalOptions>;
-  argChecks.assertNumber(fn, 'preNmsTopN', o.preNmsTopN, 'a positive integer', argChecks.isPositiveInteger);
-  argChecks.assertNumber(fn, 'postNmsTopN', o.postNmsTopN, 'a positive integer', argChecks.isPositiveInteger);
-  argChecks.assertNumber(fn, 'nmsThresh', o.nmsThresh, 'a number in [0, 1]', argChecks.isFraction);
-  argChecks.assertNumber(fn, 'minSize', o.minSize, 'a non-negative number', (v) => v >= 0);
-  argChecks.assertNumber(fn, 'scoreThresh', o.scoreThresh, 'a number', () => true);
+  assertNumber(fn, 'preNmsTopN', o.preNmsTopN, 'a positive integer', isPositiveInteger);
+  assertNumber(fn, 'postNmsTopN', o.postNmsTopN, 'a positive integer', isPositiveInteger);
+  assertNumber(fn, 'nmsThresh', o.nmsThresh, 'a number in [0, 1]', isFraction);
+  assertNumber(fn, 'minSize', o.minSize, 'a non-negative number', (v) => v >= 0);
+  assertNumber(fn, 'scoreThresh', o.scoreThresh, 'a number', () => true);
   return { ...o, n, k, softmax: c === 2 * a };
 }
 
@@ -126,7 +127,7 @@ function filterAll(fn: string, o: Checked, objectness: Float32Array, deltas: Flo
       } else {
         logits = objectness.subarray(o.k * b, o.k * (b + 1));
       }
-      for (let i = 0; i < o.k; i++) if (Number.isNaN(logits[i])) argChecks.fail(fn, `'objectness' must not contain NaN, but image ${b}, anchor ${i} is NaN.`);
+      for (let i = 0; i < o.k; i++) if (Number.isNaN(logits[i])) fail(fn, `'objectness' must not contain NaN, but image ${b}, anchor ${i} is NaN.`);
       out.push(filterImage(o, logits, deltas.subarray(4 * o.k * b, 4 * o.k * (b + 1)), anchors, imageSizes[b]));
     }
   } catch (error) {

@@ -1,7 +1,7 @@
 // Test helpers: a tiny checkpoint with random weights (made in the test, in a temp folder) and
 // small images to run it on. Random weights give random boxes; the class scores get a wide
 // random kernel so the probabilities spread out (filters and sliders have something to cut).
-import { seededRandom } from '@lumen/boxes';
+import { seededRandom } from '@lumen/core';
 import { loadConfig } from '@lumen/config';
 import { buildDetector, disposeParams, initDetector, saveCheckpoint, type DetectorParams } from '@lumen/detector';
 import * as tf from '@tensorflow/tfjs-core';

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { seededRandom, mixSeed } from '../random';
+import { seededRandom } from '@lumen/core';
+import { mixSeed } from '../random';
 import { collect, logLines, tempDir } from '../testing/helpers';
 import { readVoc } from '../voc';
 import { DIGIT_CLASSES, ensureDigits, generateDigits, MANIFEST, vocXml } from './generate';

@@ -1,10 +1,11 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { mixSeed, seededRandom } from '../random';
+import { assertString, fail, seededRandom } from '@lumen/core';
+import { mixSeed } from '../random';
 import type { DataConfig, DigitsOptions, Log } from '../types';
 import { mapOrdered } from '../util';
-import { assertDigitsOptions, assertString, fail } from '../validate';
+import { assertDigitsOptions } from '../validate';
 import { glyphRanges, loadMnist, type GlyphRange } from './mnist';
 import { RENDER_DEFAULTS, renderDigitsImage, type RenderedDigit } from './render';
 

@@ -1,5 +1,5 @@
-import { randomInt, seededRandom, uniform } from '../random';
-import type { Rng } from '../types';
+import { seededRandom, type Rng } from '@lumen/core';
+import { randomInt, uniform } from '../random';
 import { GLYPH_SIZE, type GlyphBank, type GlyphRange } from './mnist';
 
 /** A glyph pixel belongs to the digit's box when its intensity (after scaling) is at least this. */

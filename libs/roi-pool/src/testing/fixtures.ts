@@ -17,18 +17,6 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
   return worst;
 }
 
-/** Uniform [0, 1) from a seed (mulberry32): deterministic test data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface RoiAlignCase {
   aligned: boolean;
   samplingRatio: number;

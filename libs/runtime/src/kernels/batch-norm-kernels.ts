@@ -1,3 +1,4 @@
+import { LumenBatchNormGrad, LumenBatchNormTraining } from '@lumen/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeKernels } from '@lumen/runtime-native';
@@ -5,15 +6,11 @@ import { nativeEnabled } from './native-switch';
 
 /**
  * Training-mode BatchNorm for the wasm backend, used by @lumen/backbone when the active
- * backend has these kernels (names, inputs and outputs are that contract). Two passes for the
- * statistics and one to normalise, then two for the gradient — in place of ~7 element-wise
- * kernels forward and ~6 backward, the largest share of a small ResNet's training step.
- *   LumenBatchNormTraining {x, gamma, beta} {epsilon} -> [y, xhat, mean, variance (biased), invstd]
- *   LumenBatchNormGrad     {dy, xhat, gamma, invstd} {} -> [dx, dgamma, dbeta]
- * Statistics are over every axis but the last; sums accumulate in float64.
+ * backend has these kernels (their names, inputs and outputs are @lumen/core's
+ * kernel-names.ts). Two passes for the statistics and one to normalise, then two for the
+ * gradient — in place of ~7 element-wise kernels forward and ~6 backward, the largest share
+ * of a small ResNet's training step. Sums accumulate in float64.
  */
-export const BATCH_NORM_TRAINING = 'LumenBatchNormTraining';
-export const BATCH_NORM_GRAD = 'LumenBatchNormGrad';
 
 type Args = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: NamedAttrMap };
 
@@ -40,8 +37,8 @@ function channelsOf(x: TensorInfo, kernel: string, ...perChannel: TensorInfo[]):
 
 function batchNormTraining(native: NativeKernels | null) {
   return ({ inputs, backend, attrs }: Args): TensorInfo[] => {
-    const [x, gamma, beta] = ['x', 'gamma', 'beta'].map((n) => input(inputs, n, BATCH_NORM_TRAINING));
-    const C = channelsOf(x, BATCH_NORM_TRAINING, gamma, beta);
+    const [x, gamma, beta] = ['x', 'gamma', 'beta'].map((n) => input(inputs, n, LumenBatchNormTraining));
+    const C = channelsOf(x, LumenBatchNormTraining, gamma, beta);
     const eps = attrs.epsilon as number;
     const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(x.shape, 'float32'), ...[0, 1, 2].map(() => backend.makeOutput([C], 'float32'))];
     const [xv, g, b, y, xhat, mean, variance, invstd] = [x, gamma, beta, ...outs].map((t) => view(backend, t));
@@ -73,8 +70,8 @@ function batchNormTraining(native: NativeKernels | null) {
 
 function batchNormGrad(native: NativeKernels | null) {
   return ({ inputs, backend }: Args): TensorInfo[] => {
-    const [dy, xhat, gamma, invstd] = ['dy', 'xhat', 'gamma', 'invstd'].map((n) => input(inputs, n, BATCH_NORM_GRAD));
-    const C = channelsOf(dy, BATCH_NORM_GRAD, gamma, invstd);
+    const [dy, xhat, gamma, invstd] = ['dy', 'xhat', 'gamma', 'invstd'].map((n) => input(inputs, n, LumenBatchNormGrad));
+    const C = channelsOf(dy, LumenBatchNormGrad, gamma, invstd);
     const outs = [backend.makeOutput(dy.shape, 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
     const [g, h, gm, inv, dx, dgamma, dbeta] = [dy, xhat, gamma, invstd, ...outs].map((t) => view(backend, t));
     if (native && nativeEnabled()) {
@@ -100,7 +97,7 @@ function batchNormGrad(native: NativeKernels | null) {
 /** The batch-norm kernels for wasm, native when @lumen/runtime-native is built, JS on the heap otherwise. */
 export function batchNormKernelsWasm(native: NativeKernels | null): KernelConfig[] {
   return [
-    { kernelName: BATCH_NORM_TRAINING, backendName: 'wasm', kernelFunc: batchNormTraining(native) as unknown as KernelFunc },
-    { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: batchNormGrad(native) as unknown as KernelFunc },
+    { kernelName: LumenBatchNormTraining, backendName: 'wasm', kernelFunc: batchNormTraining(native) as unknown as KernelFunc },
+    { kernelName: LumenBatchNormGrad, backendName: 'wasm', kernelFunc: batchNormGrad(native) as unknown as KernelFunc },
   ];
 }

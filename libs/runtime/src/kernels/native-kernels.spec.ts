@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUpdate, LumenSumSquares } from '@lumen/core';
 import { native } from '@lumen/runtime-native';
 import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { withoutNativeKernels } from './native-switch';
@@ -131,7 +132,7 @@ describe.each([
     ref.grads.forEach(([gw, gb], step) => {
       const grads = [tf.tensor2d(gw), tf.tensor1d(gb)];
       const sumSquares = grads.reduce((s, g) => {
-        const r = tf.engine().runKernel('LumenSumSquares', { x: g }, {}) as tf.Tensor;
+        const r = tf.engine().runKernel(LumenSumSquares, { x: g }, {}) as tf.Tensor;
         const v = r.dataSync()[0];
         r.dispose();
         return s + v;
@@ -142,8 +143,8 @@ describe.each([
       const next = params.map((p, i) => {
         const [b1, b2] = config.betas;
         const out = config.type === 'sgd'
-          ? tf.engine().runKernel('LumenSgdUpdate', { param: p, grad: grads[i], momentum: slots[i][0] }, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, gradScale })
-          : tf.engine().runKernel('LumenAdamUpdate', { param: p, grad: grads[i], m: slots[i][0], v: slots[i][1] }, {
+          ? tf.engine().runKernel(LumenSgdUpdate, { param: p, grad: grads[i], momentum: slots[i][0] }, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, gradScale })
+          : tf.engine().runKernel(LumenAdamUpdate, { param: p, grad: grads[i], m: slots[i][0], v: slots[i][1] }, {
             stepSize: config.lr / (1 - b1 ** (step + 1)), beta1: b1, beta2: b2, biasCorrection2Sqrt: Math.sqrt(1 - b2 ** (step + 1)),
             epsilon: config.epsilon, weightDecay: config.weightDecay, gradScale,
           });
@@ -184,8 +185,8 @@ describe.each([
     const [wy, wxhat, wmean, wvar, winv, wdx, wdgamma, wdbeta] = await runOn('wasm', () => {
       const x = tf.tensor4d(xv, shape as [number, number, number, number]);
       const gamma = tf.tensor1d(gv), beta = tf.tensor1d(bv), dy = tf.tensor(dyv, shape);
-      const fwd = tf.engine().runKernel('LumenBatchNormTraining', { x, gamma, beta }, { epsilon: 1e-5 }) as tf.Tensor[];
-      const grad = tf.engine().runKernel('LumenBatchNormGrad', { dy, xhat: fwd[1], gamma, invstd: fwd[4] }, {}) as tf.Tensor[];
+      const fwd = tf.engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: 1e-5 }) as tf.Tensor[];
+      const grad = tf.engine().runKernel(LumenBatchNormGrad, { dy, xhat: fwd[1], gamma, invstd: fwd[4] }, {}) as tf.Tensor[];
       return [...fwd, ...grad];
     });
     expect(relativeError(wy, y)).toBeLessThan(1e-5);

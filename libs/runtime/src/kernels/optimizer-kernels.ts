@@ -1,3 +1,4 @@
+import { LumenAdamUpdate, LumenSgdUpdate, LumenSumSquares } from '@lumen/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeKernels } from '@lumen/runtime-native';
@@ -5,16 +6,11 @@ import { nativeEnabled } from './native-switch';
 
 /**
  * Fused optimizer kernels for the wasm backend, run by @lumen/detector's applyGradients
- * when the active backend has them (names and attrs are that contract). One pass over a
- * variable's memory in place of ~10 element-wise kernels or a copy out to JS and back —
- * for a ResNet-50 C4 detector (70M parameters) the copies alone took ~1.5 s a step.
- *   LumenSgdUpdate  {param, grad, momentum?}  {lr, momentum, weightDecay, gradScale}  -> [param, momentum?]
- *   LumenAdamUpdate {param, grad, m, v}        {stepSize, beta1, beta2, biasCorrection2Sqrt, epsilon, weightDecay, gradScale} -> [param, m, v]
- *   LumenSumSquares {x}                        {}  -> scalar Σx² (float64 accumulation)
+ * when the active backend has them (their names, inputs and attrs are @lumen/core's
+ * kernel-names.ts). One pass over a variable's memory in place of ~10 element-wise kernels
+ * or a copy out to JS and back — for a ResNet-50 C4 detector (70M parameters) the copies
+ * alone took ~1.5 s a step.
  */
-export const SGD_UPDATE = 'LumenSgdUpdate';
-export const ADAM_UPDATE = 'LumenAdamUpdate';
-export const SUM_SQUARES = 'LumenSumSquares';
 
 type Args = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: NamedAttrMap };
 
@@ -33,7 +29,7 @@ function required(inputs: Args['inputs'], name: string, kernel: string): TensorI
 
 function sgdUpdate(native: NativeKernels | null) {
   return ({ inputs, backend, attrs }: Args): TensorInfo[] => {
-    const param = required(inputs, 'param', SGD_UPDATE), grad = required(inputs, 'grad', SGD_UPDATE);
+    const param = required(inputs, 'param', LumenSgdUpdate), grad = required(inputs, 'grad', LumenSgdUpdate);
     const momentum = inputs.momentum;
     const outW = backend.makeOutput(param.shape, 'float32');
     const outBuffer = momentum ? backend.makeOutput(param.shape, 'float32') : null;
@@ -56,7 +52,7 @@ function sgdUpdate(native: NativeKernels | null) {
 
 function adamUpdate(native: NativeKernels | null) {
   return ({ inputs, backend, attrs }: Args): TensorInfo[] => {
-    const [param, grad, m, v] = ['param', 'grad', 'm', 'v'].map((n) => required(inputs, n, ADAM_UPDATE));
+    const [param, grad, m, v] = ['param', 'grad', 'm', 'v'].map((n) => required(inputs, n, LumenAdamUpdate));
     const outs = [0, 1, 2].map(() => backend.makeOutput(param.shape, 'float32'));
     const h = ['stepSize', 'beta1', 'beta2', 'biasCorrection2Sqrt', 'epsilon', 'weightDecay', 'gradScale'].map((k) => attrs[k] as number);
     const [w, g, mv, vv, nw, nm, nv] = [param, grad, m, v, ...outs].map((t) => view(backend, t));
@@ -78,7 +74,7 @@ function adamUpdate(native: NativeKernels | null) {
 
 function sumSquares(native: NativeKernels | null) {
   return ({ inputs, backend }: Args): TensorInfo => {
-    const x = required(inputs, 'x', SUM_SQUARES);
+    const x = required(inputs, 'x', LumenSumSquares);
     const out = backend.makeOutput([], 'float32');
     const values = view(backend, x);
     let total = 0;
@@ -92,8 +88,8 @@ function sumSquares(native: NativeKernels | null) {
 /** The optimizer kernels for wasm, native when @lumen/runtime-native is built, JS on the heap otherwise. */
 export function optimizerKernelsWasm(native: NativeKernels | null): KernelConfig[] {
   return [
-    { kernelName: SGD_UPDATE, backendName: 'wasm', kernelFunc: sgdUpdate(native) as unknown as KernelFunc },
-    { kernelName: ADAM_UPDATE, backendName: 'wasm', kernelFunc: adamUpdate(native) as unknown as KernelFunc },
-    { kernelName: SUM_SQUARES, backendName: 'wasm', kernelFunc: sumSquares(native) as unknown as KernelFunc },
+    { kernelName: LumenSgdUpdate, backendName: 'wasm', kernelFunc: sgdUpdate(native) as unknown as KernelFunc },
+    { kernelName: LumenAdamUpdate, backendName: 'wasm', kernelFunc: adamUpdate(native) as unknown as KernelFunc },
+    { kernelName: LumenSumSquares, backendName: 'wasm', kernelFunc: sumSquares(native) as unknown as KernelFunc },
   ];
 }

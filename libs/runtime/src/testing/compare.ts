@@ -1,3 +1,4 @@
+import { seededRandom } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../init-backend';
 
@@ -13,16 +14,9 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
   return diff / Math.max(scale, 1e-30);
 }
 
-/** Seeded standard-normal values (mulberry32 + Box–Muller): the same on every backend. */
+/** Seeded standard-normal values (Box–Muller, one value per pair of draws): the same on every backend. */
 export function randomValues(size: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) out[i] = Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next());
   return out;

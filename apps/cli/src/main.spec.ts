@@ -1,0 +1,135 @@
+// The `lumen` command tree: the help of every command, and how errors become exit codes —
+// in process through `program()`, and as a user runs it through the workspace's bin.
+import { ConfigError } from '@lumen/config';
+import { UserError } from '@lumen/core';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { EXIT_FAILURE, EXIT_USER_ERROR, exitCodeFor, program } from './main';
+
+const ROOT = resolve(__dirname, '../../..');
+const LUMEN = join(ROOT, 'apps/cli/bin/lumen.js');
+
+function lumen(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [LUMEN, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, timeout: 60000 }, (error, stdout, stderr) => {
+      done({ code: error == null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+    });
+  });
+}
+
+/** Every command of the tree with its path of names (`['dataset', 'check']`). */
+function commandPaths(command: Command, prefix: string[] = []): string[][] {
+  return command.commands
+    .filter((c) => c.name() !== 'help')
+    .flatMap((c) => [[...prefix, c.name()], ...commandPaths(c, [...prefix, c.name()])]);
+}
+
+/** The help `lumen <path> --help` prints, and its exit code, without leaving the process. */
+async function helpOf(path: string[]): Promise<{ text: string; code: number }> {
+  const cli = program();
+  let text = '';
+  const capture = (c: Command) => {
+    c.configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
+    c.commands.forEach(capture);
+  };
+  capture(cli);
+  try {
+    await cli.parseAsync(['node', 'lumen', ...path, '--help']);
+    return { text, code: 0 };
+  } catch (error) {
+    return { text, code: (error as CommanderError).exitCode };
+  }
+}
+
+const EXPECTED = ['train', 'eval', 'dataset', 'dataset check', 'predict', 'server'];
+
+describe('lumen command tree', () => {
+  it('holds every command of the apps', () => {
+    expect(commandPaths(program()).map((p) => p.join(' '))).toEqual(EXPECTED);
+  });
+
+  it('lists every top-level command on one line of `lumen --help`', async () => {
+    const { text, code } = await helpOf([]);
+    expect(code).toBe(0);
+    const listed = text.slice(text.indexOf('Commands:')).split('\n').slice(1).filter((l) => /^ {2}\S/.test(l));
+    expect(listed.map((l) => l.trim().split(/\s+/)[0])).toEqual(['train', 'eval', 'dataset', 'predict', 'server', 'help']);
+    // One line each: no continuation lines (commander indents a wrapped description).
+    const block = text.slice(text.indexOf('Commands:'), text.indexOf('\n\n', text.indexOf('Commands:')));
+    expect(block.split('\n').filter((l) => /^ {3,}\S/.test(l))).toEqual([]);
+  });
+
+  it.each(EXPECTED.map((p) => [p]))('prints the help of `lumen %s --help`', async (path) => {
+    const { text, code } = await helpOf(path.split(' '));
+    expect(code).toBe(0);
+    expect(text).toContain(`Usage: lumen ${path}`);
+    expect(text).toMatch(/-h, --help/);
+  });
+
+  it('documents the options users need', async () => {
+    expect((await helpOf(['train'])).text).toMatch(/--config <name>[\s\S]*--set <key=value>[\s\S]*--resume/);
+    expect((await helpOf(['eval'])).text).toMatch(/--checkpoint <dir>[\s\S]*--split <split>/);
+    expect((await helpOf(['predict'])).text).toMatch(/--checkpoint <dir>[\s\S]*--save-media <dir>/);
+    expect((await helpOf(['server'])).text).toMatch(/--port <n>[\s\S]*--max-bytes <size>/);
+  });
+});
+
+describe('exitCodeFor', () => {
+  const lines: string[] = [];
+  const output = { error: (line: string) => lines.push(line) };
+  beforeEach(() => (lines.length = 0));
+
+  it('prints a user error (ConfigError included) as one line, exit code 2', () => {
+    expect(exitCodeFor(new UserError('--port must be a port number (0-65535)'), output)).toBe(EXIT_USER_ERROR);
+    expect(exitCodeFor(new ConfigError("model.backbone.name: unknown backbone 'resnet7'"), output)).toBe(EXIT_USER_ERROR);
+    expect(lines).toEqual(['lumen: --port must be a port number (0-65535)', "lumen: model.backbone.name: unknown backbone 'resnet7'"]);
+  });
+
+  it("keeps commander's exit code (commander printed the message)", () => {
+    expect(exitCodeFor(new CommanderError(1, 'commander.unknownCommand', "error: unknown command 'trian'"), output)).toBe(1);
+    expect(lines).toEqual([]);
+  });
+
+  it('prints the stack of anything else, exit code 1', () => {
+    expect(exitCodeFor(new RangeError('internal'), output)).toBe(EXIT_FAILURE);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^RangeError: internal\n\s+at /);
+  });
+});
+
+describe('lumen (child process)', () => {
+  type Run = Awaited<ReturnType<typeof lumen>>;
+  let bare: Run, unknown: Run, badConfig: Run, badBackbone: Run;
+  // Started at once: each spends most of its time starting up.
+  beforeAll(async () => {
+    [bare, unknown, badConfig, badBackbone] = await Promise.all([
+      lumen([]),
+      lumen(['trian']),
+      lumen(['train', '--config', 'no-such-config']),
+      lumen(['train', '--set', 'model.backbone.name=resnet7', '--set', 'data.dataset.type=voc', '--set', 'data.dataset.dir=/nowhere']),
+    ]);
+  });
+
+  it('prints the help for a bare `lumen`', () => {
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toMatch(/^Usage: lumen \[options\] \[command\]/);
+    for (const name of ['train', 'eval', 'dataset', 'predict', 'server']) expect(bare.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('names an unknown command and suggests the near one', () => {
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown command 'trian'[\s\S]*Did you mean train\?/);
+  });
+
+  it('reports a user error in one line with exit code 2', () => {
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badConfig.stderr).toMatch(/^lumen: .*no-such-config/);
+  });
+
+  it('checks the model before the data: a bad backbone name fails before the missing dataset', () => {
+    expect(badBackbone.code).toBe(2);
+    expect(badBackbone.stderr.trim()).toMatch(/^lumen: model\.backbone\.name: unknown backbone 'resnet7'/);
+    expect(badBackbone.stderr).not.toMatch(/nowhere|backend/);
+  });
+});

@@ -1,0 +1,51 @@
+// The predict app's subcommands of `lumen` (assembled with the others in apps/cli): predict,
+// server. Errors are left to the CLI's one handler.
+import { Command, Option } from 'commander';
+import { runPredictCommand, runServerCommand, type PredictCliOptions, type ServerCliOptions } from './commands';
+import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB } from './objects';
+import { DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_PORT, DEFAULT_QUEUE } from './server';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function predictCommand(): Command {
+  return new Command('predict')
+    .summary('detect objects in images: JSON Lines')
+    .description('detect objects in images, folders (recursive) and globs; one JSON line per image, in input order')
+    .argument('[inputs...]', 'image files, folders or globs (as --input)')
+    .requiredOption('--checkpoint <dir>', 'a checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)')
+    .option('--input <path>', 'an image file, a folder or a glob (repeatable)', collect, [])
+    .option('--output <file>', 'write the JSON Lines here instead of stdout')
+    .option('--save-media <dir>', 'also save each image with its boxes drawn into this folder')
+    .option('--min-prob <p>', 'keep objects with at least this probability', String(DEFAULT_MIN_PROB))
+    .option('--max-detections <n>', 'keep at most this many objects per image', String(DEFAULT_MAX_DETECTIONS))
+    .option('--only-class <name>', 'keep only this class (repeatable; or comma-separated names)', collect, [])
+    .option('--ignore-class <name>', 'drop this class (repeatable; or comma-separated names)', collect, [])
+    .option('--concurrency <n>', 'images decoded at once', '2')
+    .option('--prefetch <n>', 'images decoded ahead of the model, at most', '4')
+    .addOption(new Option('--no-progress', 'no progress bar (there is one only on a TTY anyway)'))
+    .action(async (positional: string[], opts: PredictCliOptions) => {
+      process.exitCode = await runPredictCommand(positional, opts);
+    });
+}
+
+function serverCommand(): Command {
+  return new Command('server')
+    .summary('HTTP API and web page for a checkpoint')
+    .description('serve a page and POST /api/predict for a checkpoint')
+    .requiredOption('--checkpoint <dir>', 'a checkpoint folder')
+    .option('--port <n>', 'port to listen on', String(DEFAULT_PORT))
+    .option('--host <host>', 'address to listen on (0.0.0.0 for every interface)', DEFAULT_HOST)
+    .option('--max-bytes <size>', 'largest image accepted (bytes, or 512kb, 10mb)', String(DEFAULT_MAX_BYTES))
+    .option('--queue <n>', 'requests that may wait for the model; more get 503', String(DEFAULT_QUEUE))
+    .option('--min-prob <p>', 'min_prob when a request gives none', String(DEFAULT_MIN_PROB))
+    .option('--max-detections <n>', 'objects per image, at most', String(DEFAULT_MAX_DETECTIONS))
+    .action(async (opts: ServerCliOptions) => {
+      await runServerCommand(opts);
+    });
+}
+
+/** `lumen predict`, `lumen server`. */
+export function predictCommands(): Command[] {
+  return [predictCommand(), serverCommand()];
+}
+

@@ -1,0 +1,63 @@
+// The train app's subcommands of `lumen` (assembled with the others in apps/cli): train, eval,
+// dataset check. Errors are left to the CLI's one handler.
+import { loadConfig } from '@lumen/config';
+import { checkDataset, formatCheckReport, SPLITS } from '@lumen/data';
+import { Command, Option } from 'commander';
+import { runEvaluation } from './run-eval';
+import { runTraining } from './train';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const setOption = (example: string) =>
+  new Option('--set <key=value>', `override a config value (repeatable), e.g. --set ${example}`).argParser(collect).default([]);
+
+function trainCommand(): Command {
+  return new Command('train')
+    .summary('train a detector (default config: digits)')
+    .description('train a detector from a named config (default: digits), then evaluate it')
+    .option('--config <name>', 'config name in configs/ or a path to a .yaml file', 'digits')
+    .addOption(setOption('train.steps=500'))
+    .option('--job-dir <dir>', 'where checkpoints and metrics.jsonl go (default jobs/<config>-<time>)')
+    .option('--resume', 'continue the last run of this config (or of --job-dir) from its last checkpoint', false)
+    .option('--plain', 'plain log lines instead of a progress bar', false)
+    .action(async (opts) => {
+      const result = await runTraining({ config: opts.config, overrides: opts.set, jobDir: opts.jobDir, resume: opts.resume, plain: opts.plain });
+      if (result.interrupted) process.exitCode = 130;
+    });
+}
+
+function evalCommand(): Command {
+  return new Command('eval')
+    .summary('score a checkpoint on a dataset split')
+    .description('evaluate a checkpoint on a split: prints the table, writes eval-<split>.json beside the checkpoint')
+    .requiredOption('--checkpoint <dir>', 'a checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)')
+    .option('--config <name>', "config for the data (default: the checkpoint's own config.yaml)")
+    .addOption(setOption('data.dataset.dir=DIR'))
+    .addOption(new Option('--split <split>', 'which split').choices(SPLITS).default('test'))
+    .option('--max-images <n>', 'evaluate only the first n images', (v) => Number.parseInt(v, 10))
+    .action(async (opts) => {
+      await runEvaluation({ checkpoint: opts.checkpoint, config: opts.config, overrides: opts.set, split: opts.split, maxImages: opts.maxImages });
+    });
+}
+
+function datasetCommand(): Command {
+  const dataset = new Command('dataset').summary('dataset tools: check').description('dataset tools');
+  dataset
+    .command('check')
+    .summary('report what a dataset would skip, and why')
+    .description('read a whole dataset and report what would be skipped and why (exit 0 when anything is usable)')
+    .option('--config <name>', 'config name or path', 'digits')
+    .addOption(setOption('data.dataset.dir=DIR'))
+    .action(async (opts) => {
+      const { config } = loadConfig(opts.config, { overrides: opts.set });
+      const report = await checkDataset(config.data);
+      process.stdout.write(formatCheckReport(report) + '\n');
+      process.exitCode = report.usable ? 0 : 1;
+    });
+  return dataset;
+}
+
+/** `lumen train`, `lumen eval`, `lumen dataset check`. */
+export function trainCommands(): Command[] {
+  return [trainCommand(), evalCommand(), datasetCommand()];
+}

@@ -1,0 +1,7 @@
+// @lumen/train: what `lumen train`, `lumen eval` and `lumen dataset check` are made of, for
+// programs that embed them, and the commands themselves (apps/cli assembles them into `lumen`).
+export { trainCommands } from './cli';
+export { runTraining } from './train';
+export type { TrainOptions, TrainResult } from './train';
+export { runEvaluation } from './run-eval';
+export type { EvalOptions } from './run-eval';

@@ -1,0 +1,14 @@
+// What every Lumen library needs once, depending on nothing of ours: argument checks with
+// tfjs-core's messages, a seeded RNG and the draws made from it, parameter trees and their
+// variables, the names of the fused kernels @lumen/runtime registers, and the error a user
+// can fix.
+export { fail, describe, formatValues } from './arg-checks';
+export { assertDtype, assertRank, assertTensor } from './arg-checks';
+export { assertImageSizes, assertNumber, assertOptions, assertString, isFraction, isNonNegativeInteger, isPositiveInteger } from './arg-checks';
+export { assertRng, drawSeed, normalValues, seededNormalValues, seededRandom, uniformValues } from './random';
+export type { Rng } from './random';
+export { countParams, disposeParams, flattenParams, trainableParams } from './params';
+export type { ParamTree } from './params';
+export { makeVariable } from './variables';
+export { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUpdate, LumenSumSquares } from './kernel-names';
+export { UserError } from './user-error';

@@ -1,0 +1,31 @@
+// Names of the fused kernels @lumen/runtime registers (for wasm) and the model libraries run
+// when the active backend has them, falling back to tensor ops otherwise. The names, inputs,
+// attributes and outputs below are the contract between the two sides, which import nothing
+// of each other. Named as tfjs-core names its kernels (`Conv2D`), with a prefix that keeps
+// them apart from tfjs' own.
+
+/** {param, grad, momentum?} {lr, momentum, weightDecay, gradScale} -> [param, momentum?]: torch.optim.SGD's step. */
+export const LumenSgdUpdate = 'LumenSgdUpdate';
+export type LumenSgdUpdate = typeof LumenSgdUpdate;
+
+/**
+ * {param, grad, m, v} {stepSize, beta1, beta2, biasCorrection2Sqrt, epsilon, weightDecay,
+ * gradScale} -> [param, m, v]: torch.optim.Adam's step.
+ */
+export const LumenAdamUpdate = 'LumenAdamUpdate';
+export type LumenAdamUpdate = typeof LumenAdamUpdate;
+
+/** {x} {} -> scalar Σx², accumulated in float64: the squared norm for gradient clipping. */
+export const LumenSumSquares = 'LumenSumSquares';
+export type LumenSumSquares = typeof LumenSumSquares;
+
+/**
+ * {x, gamma, beta} {epsilon} -> [y, xhat, mean, variance (biased), invstd]: BatchNorm in
+ * training mode, statistics over every axis but the last.
+ */
+export const LumenBatchNormTraining = 'LumenBatchNormTraining';
+export type LumenBatchNormTraining = typeof LumenBatchNormTraining;
+
+/** {dy, xhat, gamma, invstd} {} -> [dx, dgamma, dbeta]: the gradient of LumenBatchNormTraining. */
+export const LumenBatchNormGrad = 'LumenBatchNormGrad';
+export type LumenBatchNormGrad = typeof LumenBatchNormGrad;

@@ -1,0 +1,301 @@
+/**
+ * Prediction benchmark: what `lumen predict` delivers.
+ *
+ *   npx nx run tools:bench-predict [--checkpoint=DIR] [--images=100] [--runs=2] [--warmup=0]
+ *       [--no-torch] [--torch-threads=2] [--python=/usr/bin/python3] [--skip-c4] [--skip-digits] [--json=PATH]
+ *
+ * Rows:
+ *  - digits, `lumen predict`: images/s of the predict command (a child process, as users run
+ *    it: the RxJS pipeline decoding with sharp ahead of the model, detect, JSON Lines to a
+ *    file; its own summary line's figure, start-up excluded) over the first `--images` digits
+ *    test images,
+ *    with the checkpoint `--checkpoint` (default: the newest jobs/digits-* /checkpoint-*; where
+ *    there is none, the digits config with random weights, and the table says so).
+ *  - digits, model only: the same images decoded beforehand, detect alone.
+ *  - resnet50 C4, 600x800: latency of one 600x800 image through ResNet-50 + the ResNet tail
+ *    head (configs/voc.yaml's model, 21 classes, random weights built here — the RPN's box
+ *    deltas scaled by 1e-3 on both sides so the 1000 proposals stay on the image), next to
+ *    torchvision's FasterRCNN of the same shape in the same run (predict_torch.py).
+ * The backend is @lumen/runtime's choice (wasm here; LUMEN_BACKEND overrides). Progress goes
+ * to stderr, the table to stdout. No bar is set for these rows; exits 1 when a run fails or
+ * leaks tensors.
+ */
+import { loadConfig } from '@lumen/config';
+import { seededRandom } from '@lumen/core';
+import { decodeImage, ensureDigits } from '@lumen/data';
+import { buildDetector, disposeParams, initDetector, loadDetector, saveCheckpoint, type DetectorInput } from '@lumen/detector';
+import { initBackend } from '@lumen/runtime';
+import * as tf from '@tensorflow/tfjs-core';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseOptions, TORCH_THREADS } from '../kit/options';
+import { runBench } from '../kit/run';
+import { median, sampleRuns } from '../kit/stats';
+import { markdownTable } from '../kit/table';
+import { peerUnavailable, runPeer } from '../kit/torch-peer';
+
+const USAGE =
+  'usage: tsx tools/bench/predict/main.ts [--checkpoint=DIR] [--images=100] [--runs=2] [--warmup=0] [--no-torch] [--torch-threads=2] [--python=PATH] [--skip-c4] [--skip-digits] [--json=PATH]';
+
+const VOC_CLASSES = [
+  'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
+  'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
+];
+
+function readOptions(argv: string[]) {
+  const o = parseOptions(argv, {
+    usage: USAGE,
+    runs: 2,
+    warmup: 0,
+    counts: { images: { default: 100, min: 1 }, 'torch-threads': TORCH_THREADS },
+    switches: ['skip-c4', 'skip-digits'],
+    strings: ['checkpoint'],
+  });
+  if (o == null) return null;
+  const { counts, switches, strings, ...common } = o;
+  return {
+    ...common,
+    checkpoint: strings.checkpoint,
+    images: counts.images,
+    torchThreads: counts['torch-threads'],
+    skipC4: switches['skip-c4'],
+    skipDigits: switches['skip-digits'],
+  };
+}
+
+type Options = NonNullable<ReturnType<typeof readOptions>>;
+
+const log = (message: string) => process.stderr.write(`[bench-predict] ${message}\n`);
+
+/** The newest jobs/digits-* /checkpoint-* folder (by modification time), or null. */
+export function newestDigitsCheckpoint(jobs = resolve('jobs')): string | null {
+  if (!existsSync(jobs)) return null;
+  const found: Array<{ dir: string; mtime: number }> = [];
+  for (const job of readdirSync(jobs).filter((d) => d.startsWith('digits-'))) {
+    const jobDir = join(jobs, job);
+    if (!statSync(jobDir).isDirectory()) continue;
+    for (const c of readdirSync(jobDir).filter((d) => /^checkpoint-\d+$/.test(d))) {
+      const dir = join(jobDir, c);
+      if (existsSync(join(dir, 'meta.json'))) found.push({ dir, mtime: statSync(join(dir, 'meta.json')).mtimeMs });
+    }
+  }
+  found.sort((a, b) => b.mtime - a.mtime || b.dir.localeCompare(a.dir));
+  return found[0]?.dir ?? null;
+}
+
+/** A digits-config checkpoint with random weights, for machines without a trained one. */
+async function randomDigitsCheckpoint(dir: string): Promise<void> {
+  const { config } = loadConfig('digits');
+  const classes = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+  const detector = buildDetector(config, classes);
+  const params = initDetector(detector, seededRandom(0));
+  await saveCheckpoint(dir, { params, config, classes, step: 0 });
+  disposeParams(params);
+}
+
+interface DigitsResult {
+  checkpoint: string;
+  trained: boolean;
+  images: number;
+  pipelineImagesPerSecond: number;
+  modelImagesPerSecond: number;
+  objectsPerImage: number;
+  failed: number;
+}
+
+async function benchDigits(opts: Options): Promise<DigitsResult> {
+  let checkpoint = opts.checkpoint ?? newestDigitsCheckpoint();
+  let trained = true;
+  let scratch: string | null = null;
+  if (checkpoint == null) {
+    scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-'));
+    checkpoint = join(scratch, 'checkpoint-random');
+    trained = false;
+    log('no jobs/digits-*/checkpoint-* here (train one: npx nx run train:serve): using the digits config with RANDOM weights');
+    await randomDigitsCheckpoint(checkpoint);
+  }
+  const detector = loadDetector(checkpoint);
+  try {
+    const { dataset } = detector.config.data;
+    await ensureDigits({ dataset: { ...dataset, classes: dataset.classes ?? undefined } }, { log });
+    const dir = resolve(detector.config.data.dataset.dir);
+    const split = detector.config.data.dataset.splits.test;
+    const ids = readFileSync(join(dir, 'ImageSets', 'Main', `${split}.txt`), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const files = ids.slice(0, opts.images).map((id) => join(dir, 'JPEGImages', `${id}.jpg`));
+    log(`digits: ${files.length} test images, checkpoint ${checkpoint}`);
+
+    // Warm-up: kernels compile / allocate on the first images.
+    for (const file of files.slice(0, 2)) await detector.detect([await decodeImage(file, detector.imageSize)]);
+    const tensors = tf.memory().numTensors;
+
+    const summary = await lumenPredict(checkpoint, files);
+    log(`digits, lumen predict: ${summary.imagesPerSecond.toFixed(2)} images/s, ${summary.objects} objects, ${summary.failed} failed`);
+
+    const decoded: DetectorInput[] = [];
+    for (const file of files) decoded.push(await decodeImage(file, detector.imageSize));
+    const start = performance.now();
+    for (const image of decoded) await detector.detect([image]);
+    const modelSeconds = (performance.now() - start) / 1000;
+    log(`digits model only: ${(files.length / modelSeconds).toFixed(2)} images/s`);
+    if (tf.memory().numTensors !== tensors) throw new Error(`digits: ${tf.memory().numTensors - tensors} tensor(s) leaked`);
+    return {
+      checkpoint,
+      trained,
+      images: files.length,
+      pipelineImagesPerSecond: summary.imagesPerSecond,
+      modelImagesPerSecond: files.length / modelSeconds,
+      objectsPerImage: summary.objects / files.length,
+      failed: summary.failed,
+    };
+  } finally {
+    detector.dispose();
+    if (scratch != null) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+interface PredictRun {
+  images: number;
+  objects: number;
+  failed: number;
+  imagesPerSecond: number;
+}
+
+/** Runs `lumen predict` on `files` in a child process; its summary line's figures. */
+function lumenPredict(checkpoint: string, files: string[]): Promise<PredictRun> {
+  const bin = resolve(__dirname, '../../../apps/cli/bin/lumen.js');
+  const scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-out-'));
+  const args = [bin, 'predict', `--checkpoint=${checkpoint}`, `--output=${join(scratch, 'out.jsonl')}`, '--min-prob=0.5', '--no-progress', ...files];
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      rmSync(scratch, { recursive: true, force: true });
+      const m = /lumen predict: (\d+) image\(s\), (\d+) object\(s\), (\d+) failed, [\d.]+ s \(([\d.]+) images\/s\)/.exec(stderr);
+      if (code !== 0 || m == null) return reject(new Error(`lumen predict exited with code ${code}:\n${stderr}`));
+      resolveRun({ images: Number(m[1]), objects: Number(m[2]), failed: Number(m[3]), imagesPerSecond: Number(m[4]) });
+    });
+  });
+}
+
+interface C4Result {
+  ms: number;
+  samples: number[];
+  detections: number;
+}
+
+async function benchC4(opts: Options): Promise<C4Result> {
+  const { config } = loadConfig('voc', { overrides: ['model.backbone.weights=null'] });
+  const detector = buildDetector(config, VOC_CLASSES);
+  const params = initDetector(detector, seededRandom(0));
+  // Random features are large (|x| ~ 170 after layer3), so the RPN's random box deltas would
+  // throw every proposal off the image (none left, nothing for the head to do). Scaled down,
+  // the proposals stay near their anchors, as a trained RPN's do: 1000 RoIs through the tail.
+  const bboxPred = (params.rpn as unknown as { head: { bbox_pred: { kernel: tf.Variable } } }).head.bbox_pred.kernel;
+  tf.tidy(() => bboxPred.assign(tf.mul(bboxPred, 1e-3)));
+  const checkpoint = mkdtempSync(join(tmpdir(), 'lumen-bench-c4-'));
+  try {
+    // Through a checkpoint, as `lumen predict` would load it.
+    await saveCheckpoint(join(checkpoint, 'c4'), { params, config, classes: VOC_CLASSES, step: 0 });
+    disposeParams(params);
+    const loaded = loadDetector(join(checkpoint, 'c4'));
+    const random = seededRandom(1);
+    const pixels = new Uint8Array(600 * 800 * 3).map(() => Math.floor(random() * 256));
+    const image: DetectorInput = { pixels, width: 800, height: 600, scale: 1, originalWidth: 800, originalHeight: 600 };
+    let detections = 0;
+    let tensors = -1;
+    const samples = await sampleRuns(
+      async () => {
+        const [detection] = await loaded.detect([image]);
+        detections = detection.scores.length;
+      },
+      opts,
+      (i, ms) => {
+        log(`resnet50 C4 600x800 run ${i + 1}/${opts.warmup + opts.runs}: ${ms.toFixed(0)} ms${i < opts.warmup ? ' (warm-up)' : ''}`);
+        if (tensors < 0) tensors = tf.memory().numTensors;
+        else if (tf.memory().numTensors !== tensors) throw new Error(`resnet50 C4: ${tf.memory().numTensors - tensors} tensor(s) leaked`);
+      },
+    );
+    loaded.dispose();
+    return { ms: median(samples), samples, detections };
+  } finally {
+    rmSync(checkpoint, { recursive: true, force: true });
+  }
+}
+
+interface TorchC4 {
+  torch: string;
+  torchvision: string;
+  threads: number;
+  ms: number;
+  samples: number[];
+  detections: number;
+}
+
+async function main(): Promise<number> {
+  const opts = readOptions(process.argv.slice(2));
+  if (opts == null) return 0;
+  const backend = await initBackend({ log });
+  const failures: string[] = [];
+
+  let digits: DigitsResult | null = null;
+  if (!opts.skipDigits) {
+    try {
+      digits = await benchDigits(opts);
+    } catch (error) {
+      failures.push(`digits: ${(error as Error).message}`);
+    }
+  }
+
+  let c4: C4Result | null = null;
+  let torch: TorchC4 | null = null;
+  let torchNote = '';
+  if (!opts.skipC4) {
+    try {
+      c4 = await benchC4(opts);
+    } catch (error) {
+      failures.push(`resnet50 C4: ${(error as Error).message}`);
+    }
+    const unavailable = peerUnavailable(opts);
+    if (unavailable == null) {
+      log('torchvision peer: ResNet-50 C4 FasterRCNN, 600x800');
+      try {
+        const args = [`--warmup=${opts.warmup}`, `--runs=${opts.runs}`, `--threads=${opts.torchThreads}`];
+        torch = await runPeer<TorchC4>(opts.python, join(__dirname, 'predict_torch.py'), args);
+      } catch (error) {
+        failures.push(`torchvision peer: ${(error as Error).message}`);
+      }
+    } else {
+      torchNote = unavailable === '--no-torch' ? 'skipped (--no-torch)' : unavailable;
+    }
+  }
+
+  const rows: string[][] = [];
+  if (digits) {
+    const what = digits.trained ? `checkpoint ${digits.checkpoint}` : 'digits config, RANDOM weights (no trained checkpoint found)';
+    rows.push([`digits ${digits.images} test images, \`lumen predict\` (decode ahead + detect + JSON Lines), ${what}`, `${digits.pipelineImagesPerSecond.toFixed(2)} images/s`, '–', '–']);
+    rows.push([`digits ${digits.images} test images, model only (pre-decoded)`, `${digits.modelImagesPerSecond.toFixed(2)} images/s`, '–', '–']);
+  }
+  if (c4) {
+    const peer = torch ? `${torch.ms.toFixed(0)} ms` : '–';
+    const ratio = torch ? `${(c4.ms / torch.ms).toFixed(2)}x` : '–';
+    rows.push([`resnet50 C4 (resnet-tail head, 21 classes, random weights), one 600x800 image, median of ${opts.runs}`, `${c4.ms.toFixed(0)} ms`, peer, ratio]);
+  }
+  const columns = ['row', 'Lumen', 'torchvision', 'ratio'].map((title, c) => ({ title, cell: (row: string[]) => row[c], align: 'left' as const }));
+  const lines = [
+    `backend: ${backend.name} (${backend.detail}${backend.name === 'wasm' ? `, ${backend.threads} threads` : ''})` +
+      (torch ? `; torchvision ${torch.torchvision} / torch ${torch.torch}, ${torch.threads} threads` : torchNote ? `; torch: ${torchNote}` : ''),
+    '',
+    markdownTable(columns, rows),
+  ];
+  if (failures.length > 0) lines.push('', ...failures.map((f) => `FAILED ${f}`));
+  process.stdout.write(lines.join('\n') + '\n');
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ backend, digits, c4, torch, failures }, null, 2) + '\n');
+  return failures.length > 0 ? 1 : 0;
+}
+
+runBench(main);

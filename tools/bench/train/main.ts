@@ -1,0 +1,140 @@
+/**
+ * Training-step and inference benchmark of the whole detector, next to torchvision's
+ * FasterRCNN built to the same design in the same run (train_torch.py).
+ *
+ *   npx nx run tools:bench-train [--runs=3] [--warmup=1] [--no-torch] [--torch-threads=2] [--json=PATH]
+ *
+ * Design (issue 8): ResNet-50 body to layer3 with frozen BN (stem and layer1 frozen), RPN with
+ * anchors 64/128/256/512 x 0.5/1/2, RoIAlign 7x7 sampling 2, the `mlp` head (1024), 21
+ * classes; random weights; one 600x800 image with three boxes; SGD. Rows: seconds per
+ * training step and per inference; the bar is training at most 1.5x torchvision's.
+ * Exits 1 when the bar is missed.
+ */
+import { loadConfig } from '@lumen/config';
+import { seededRandom } from '@lumen/core';
+import { batchImages, buildDetector, createOptimizer, detectBatch, initDetector, trainStep, type TrainingExample } from '@lumen/detector';
+import { initBackend } from '@lumen/runtime';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseOptions, TORCH_THREADS } from '../kit/options';
+import { runBench } from '../kit/run';
+import { median, sampleRuns, type RunCounts } from '../kit/stats';
+import { barCell, formatRatio, markdownTable } from '../kit/table';
+import { peerUnavailable, runPeer } from '../kit/torch-peer';
+
+const TRAIN_BAR = 1.5;
+
+const USAGE = 'usage: tsx tools/bench/train/main.ts [--runs=N] [--warmup=N] [--no-torch] [--torch-threads=N] [--python=PATH] [--json=PATH]';
+
+function readOptions(argv: string[]) {
+  const o = parseOptions(argv, { usage: USAGE, runs: 3, warmup: 1, counts: { 'torch-threads': TORCH_THREADS } });
+  return o && { ...o, threads: o.counts['torch-threads'] };
+}
+
+interface TorchResult {
+  torch: string;
+  torchvision: string;
+  threads: number;
+  /** ms of each timed training step and inference. */
+  train: number[];
+  inference: number[];
+}
+
+/** Timed runs of `fn` (ms), each logged in seconds: a training step takes a while. */
+function time(label: string, fn: () => unknown, counts: RunCounts): Promise<number[]> {
+  return sampleRuns(fn, counts, (i, ms) => console.error(`[lumen] ${label} ${i < counts.warmup ? 'warm-up' : 'run'} ${(ms / 1000).toFixed(2)} s`));
+}
+
+interface Row {
+  label: string;
+  /** Median ms. */
+  lumen: number;
+  torch: number | null;
+  bar: number | undefined;
+}
+
+const ratioOf = (row: Row) => (row.torch != null ? row.lumen / row.torch : null);
+const seconds = (ms: number | null) => (ms != null ? (ms / 1000).toFixed(2) : '-');
+
+function table(rows: Row[]): string {
+  return markdownTable(
+    [
+      { title: 'row', cell: (r) => r.label },
+      { title: 'Lumen s', cell: (r) => seconds(r.lumen) },
+      { title: 'torchvision s', cell: (r) => seconds(r.torch) },
+      { title: 'Lumen/torchvision', cell: (r) => formatRatio(r.lumen, r.torch, 2, '-') },
+      {
+        title: 'bar',
+        align: 'left',
+        cell: (r) => {
+          const ratio = ratioOf(r);
+          return r.bar === undefined ? '' : barCell(`<= ${r.bar}`, ratio === null ? null : ratio <= r.bar);
+        },
+      },
+    ],
+    rows,
+  );
+}
+
+async function main(): Promise<number> {
+  const opts = readOptions(process.argv.slice(2));
+  if (opts == null) return 0;
+  const backend = await initBackend();
+  const { config } = loadConfig(resolve(__dirname, '../../../configs/voc.yaml'), {
+    overrides: [
+      'model.backbone.weights=null',
+      'model.backbone.freezeAt=2',
+      'model.rcnn.head=mlp',
+      'model.roiPool.size=7',
+      'model.anchors.sizes=[64,128,256,512]',
+      'model.anchors.ratios=[0.5,1,2]',
+      'train.optimizer.type=sgd',
+      'train.optimizer.lr=0.001',
+      'train.batchSize=1',
+    ],
+  });
+  const classes = Array.from({ length: 20 }, (_, i) => `class${i + 1}`);
+  const detector = buildDetector(config, classes);
+  const params = initDetector(detector, seededRandom(0));
+  const optimizer = createOptimizer(config.train.optimizer, params);
+  const random = seededRandom(1);
+  const [width, height] = [800, 600];
+  const example: TrainingExample = {
+    pixels: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)),
+    width,
+    height,
+    boxes: new Float32Array([50, 60, 250, 300, 300, 100, 700, 500, 400, 350, 520, 580]),
+    labels: new Int32Array([3, 7, 12]),
+  };
+  const before = tf.memory().numTensors;
+  const lumenTrain = await time('training step', () => trainStep(detector, params, optimizer, [example], config), opts);
+  const lumenInfer = await time(
+    'inference',
+    async () => {
+      const batch = batchImages([example], config.model.transform);
+      await detectBatch(detector, params, batch, [{ scale: 1, originalWidth: width, originalHeight: height }]);
+      batch.images.dispose();
+    },
+    opts,
+  );
+  const leaked = tf.memory().numTensors - before;
+
+  const args = [`--warmup=${opts.warmup}`, `--runs=${opts.runs}`, `--threads=${opts.threads}`];
+  const torch = peerUnavailable(opts) == null ? await runPeer<TorchResult>(opts.python, join(__dirname, 'train_torch.py'), args) : null;
+  const rows: Row[] = [
+    { label: 'training step, 600x800, resnet50-C4 body + RPN + RoIAlign 7x7 + mlp', lumen: median(lumenTrain), torch: torch ? median(torch.train) : null, bar: TRAIN_BAR },
+    { label: 'inference, 600x800', lumen: median(lumenInfer), torch: torch ? median(torch.inference) : null, bar: undefined },
+  ];
+  console.log(`backend ${backend.name} (${backend.detail}); ${torch ? `torch ${torch.torch}, ${opts.threads} threads` : 'no torch'}; medians of ${opts.runs}\n`);
+  console.log(table(rows));
+  const missed = rows.some((row) => {
+    const ratio = ratioOf(row);
+    return row.bar !== undefined && ratio !== null && ratio > row.bar;
+  });
+  if (leaked !== 0) console.log(`\nleaked ${leaked} tensors`);
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ rows, lumenTrain, lumenInfer, torch }, null, 2));
+  return missed || leaked !== 0 ? 1 : 0;
+}
+
+runBench(main);
