@@ -1,7 +1,7 @@
 // What every Lumen library needs once, depending on nothing of ours: argument checks with
 // tfjs-core's messages, a seeded RNG and the draws made from it, parameter trees and their
 // variables, the names of the fused kernels @lumen/runtime registers, and the error a user
-// can fix.
+// can fix, and where relative paths are read from.
 export { fail, describe, formatValues } from './arg-checks';
 export { assertDtype, assertRank, assertTensor } from './arg-checks';
 export { assertImageSizes, assertNumber, assertOptions, assertString, isFraction, isNonNegativeInteger, isPositiveInteger } from './arg-checks';
@@ -12,3 +12,4 @@ export type { ParamTree } from './params';
 export { makeVariable } from './variables';
 export { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUpdate, LumenSumSquares } from './kernel-names';
 export { UserError } from './user-error';
+export { fromWorkspace, workspaceRoot } from './workspace';
