@@ -3,16 +3,18 @@
 import { ConfigError } from '@lumen/config';
 import { UserError } from '@lumen/core';
 import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { EXIT_FAILURE, EXIT_USER_ERROR, exitCodeFor, program } from './main';
+import { debugEnabled, EXIT_FAILURE, EXIT_USER_ERROR, exitCodeFor, program } from './main';
 
 const ROOT = resolve(__dirname, '../../..');
 const LUMEN = join(ROOT, 'apps/cli/bin/lumen.js');
 
-function lumen(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function lumen(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [LUMEN, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, timeout: 60000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [LUMEN, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', LUMEN_DEBUG: '', ...env }, timeout: 60000 }, (error, stdout, stderr) => {
       done({ code: error == null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
     });
   });
@@ -90,25 +92,50 @@ describe('exitCodeFor', () => {
     expect(lines).toEqual([]);
   });
 
-  it('prints the stack of anything else, exit code 1', () => {
-    expect(exitCodeFor(new RangeError('internal'), output)).toBe(EXIT_FAILURE);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^RangeError: internal\n\s+at /);
+  it('prints anything else as one line, exit code 1, naming LUMEN_DEBUG', () => {
+    expect(exitCodeFor(new RangeError('internal\nsecond line'), output, false)).toBe(EXIT_FAILURE);
+    const enospc = Object.assign(new Error("ENOSPC: no space left on device, write '/tmp/out.jsonl'"), { code: 'ENOSPC' });
+    expect(exitCodeFor(enospc, output, false)).toBe(EXIT_FAILURE);
+    expect(lines).toEqual([
+      'lumen: RangeError: internal (LUMEN_DEBUG=1 shows where)',
+      "lumen: ENOSPC: no space left on device, write '/tmp/out.jsonl' (LUMEN_DEBUG=1 shows where)",
+    ]);
+  });
+
+  it('adds the stack with LUMEN_DEBUG', () => {
+    expect(exitCodeFor(new RangeError('internal'), output, true)).toBe(EXIT_FAILURE);
+    expect(exitCodeFor(new UserError('bad --port'), output, true)).toBe(EXIT_USER_ERROR);
+    expect(lines[0]).toMatch(/^lumen: RangeError: internal\nRangeError: internal\n\s+at /);
+    expect(lines[1]).toMatch(/^lumen: bad --port\nUserError: bad --port\n\s+at /);
+  });
+
+  it('reads LUMEN_DEBUG as a flag', () => {
+    expect([undefined, '', '0', 'false'].map((v) => debugEnabled({ LUMEN_DEBUG: v }))).toEqual([false, false, false, false]);
+    expect(['1', 'true', 'yes'].map((v) => debugEnabled({ LUMEN_DEBUG: v }))).toEqual([true, true, true]);
   });
 });
 
 describe('lumen (child process)', () => {
   type Run = Awaited<ReturnType<typeof lumen>>;
-  let bare: Run, unknown: Run, badConfig: Run, badBackbone: Run;
+  let bare: Run, unknown: Run, badConfig: Run, badBackbone: Run, damaged: Run, damagedDebug: Run;
+  // A checkpoint folder whose weights file is cut short.
+  const checkpoint = join(mkdtempSync(join(tmpdir(), 'lumen-cli-')), 'checkpoint-0000001');
+  mkdirSync(checkpoint);
+  copyFileSync(join(ROOT, 'configs/digits.yaml'), join(checkpoint, 'config.yaml'));
+  writeFileSync(join(checkpoint, 'meta.json'), JSON.stringify({ format: 'lumen-checkpoint', formatVersion: 1, classes: ['0', '1'], step: 1 }));
+  writeFileSync(join(checkpoint, 'weights.safetensors'), Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123]));
   // Started at once: each spends most of its time starting up.
   beforeAll(async () => {
-    [bare, unknown, badConfig, badBackbone] = await Promise.all([
+    [bare, unknown, badConfig, badBackbone, damaged, damagedDebug] = await Promise.all([
       lumen([]),
       lumen(['trian']),
       lumen(['train', '--config', 'no-such-config']),
       lumen(['train', '--set', 'model.backbone.name=resnet7', '--set', 'data.dataset.type=voc', '--set', 'data.dataset.dir=/nowhere']),
+      lumen(['eval', '--checkpoint', checkpoint]),
+      lumen(['eval', '--checkpoint', checkpoint], { LUMEN_DEBUG: '1' }),
     ]);
   });
+  afterAll(() => rmSync(dirname(checkpoint), { recursive: true, force: true }));
 
   it('prints the help for a bare `lumen`', () => {
     expect(bare.code).toBe(0);
@@ -129,7 +156,16 @@ describe('lumen (child process)', () => {
 
   it('checks the model before the data: a bad backbone name fails before the missing dataset', () => {
     expect(badBackbone.code).toBe(2);
-    expect(badBackbone.stderr.trim()).toMatch(/^lumen: model\.backbone\.name: unknown backbone 'resnet7'/);
-    expect(badBackbone.stderr).not.toMatch(/nowhere|backend/);
+    expect(badBackbone.stderr.trim()).toMatch(/^lumen: .* is not valid:\n  model\.backbone\.name: "resnet7" is not allowed/);
+    // Nothing after the message: no backend started, no dataset looked for.
+    expect(badBackbone.stderr.trim().split('\n')).toHaveLength(2);
+    expect(badBackbone.stderr).not.toMatch(/backend|does not exist/);
+  });
+
+  it('names the damaged checkpoint file in one line; LUMEN_DEBUG=1 adds the stack', () => {
+    expect(damaged.code).toBe(2);
+    expect(damaged.stderr).toBe(`lumen: ${join(checkpoint, 'weights.safetensors')}: the header length 200 does not fit in the 9 bytes given: not a safetensors file, or truncated.\n`);
+    expect(damagedDebug.code).toBe(2);
+    expect(damagedDebug.stderr).toMatch(/^lumen: .*weights\.safetensors: the header length 200[^\n]*\nUserError: [^\n]*\n\s+at /);
   });
 });

@@ -33,18 +33,46 @@ export interface Output {
 
 const stderr: Output = { error: (line) => process.stderr.write(line + '\n') };
 
+/** `LUMEN_DEBUG=1` (or any value but 0/false): stack traces with every error. */
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.LUMEN_DEBUG?.trim().toLowerCase();
+  return value != null && value !== '' && value !== '0' && value !== 'false';
+}
+
+/** One line for an error nobody wrapped: a system error (ENOSPC, EACCES…) says what failed on which path. */
+function describeUnexpected(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const message = error.message.split('\n')[0];
+  return error.name && error.name !== 'Error' && !message.startsWith(error.name) ? `${error.name}: ${message}` : message;
+}
+
 /**
- * The exit code for what a command threw: a user error is one line (no stack trace), a
- * commander error (unknown option, missing argument) was already printed by commander.
+ * The exit code for what a command threw, and its one line on stderr: a user error is its
+ * message (exit 2); a commander error (unknown option, missing argument) was already printed;
+ * anything else is its first line (exit 1). With LUMEN_DEBUG=1 the stack follows.
  */
-export function exitCodeFor(error: unknown, output: Output = stderr): number {
+export function exitCodeFor(error: unknown, output: Output = stderr, debug = debugEnabled()): number {
   if (error instanceof CommanderError) return error.exitCode;
+  const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
   if (error instanceof UserError) {
-    output.error(`lumen: ${error.message}`);
+    output.error(`lumen: ${error.message}${stack}`);
     return EXIT_USER_ERROR;
   }
-  output.error(error instanceof Error ? (error.stack ?? error.message) : `lumen: ${String(error)}`);
+  output.error(`lumen: ${describeUnexpected(error)}${stack || ' (LUMEN_DEBUG=1 shows where)'}`);
   return EXIT_FAILURE;
+}
+
+/**
+ * Errors thrown outside the command's promise (a stream's 'error' event, a timer) end the
+ * program the same way, with the same one line.
+ */
+function handleStrayErrors(): void {
+  const fatal = (error: unknown) => {
+    process.exitCode = exitCodeFor(error);
+    process.exit();
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
 }
 
 /** Runs `lumen` on `argv` (node, script, args…); a bare `lumen` prints the help. Sets process.exitCode. */
@@ -54,6 +82,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     cli.outputHelp();
     return;
   }
+  handleStrayErrors();
   try {
     await cli.parseAsync([...argv]);
   } catch (error) {

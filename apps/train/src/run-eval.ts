@@ -1,6 +1,6 @@
 import { loadConfig } from '@lumen/config';
 import { openDataset } from '@lumen/data';
-import { assignParams, buildDetector, initDetector, loadCheckpoint } from '@lumen/detector';
+import { assignParams, buildDetector, CONFIG_FILE, disposeParams, initDetector, loadCheckpoint, WEIGHTS_FILE } from '@lumen/detector';
 import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
 import { seededRandom, UserError } from '@lumen/core';
@@ -17,27 +17,43 @@ export interface EvalOptions {
   log?: (message: string) => void;
 }
 
-/** `lumen eval`: scores a checkpoint on a split, prints the table, writes eval-<split>.json beside it. */
+/** `--set` keys eval applies: the model (and its training) are the checkpoint's. */
+const EVAL_OVERRIDABLE = /^\s*(data|eval)\./;
+
+/**
+ * `lumen eval`: scores a checkpoint on a split, prints the table, writes eval-<split>.json
+ * beside it. The model, its classes and its weights come from the checkpoint; --config and
+ * --set choose the data and the metric.
+ */
 export async function runEvaluation(options: EvalOptions): Promise<EvaluationResult & { path: string }> {
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  await initBackend({ log });
-  let checkpoint;
-  try {
-    checkpoint = loadCheckpoint(options.checkpoint);
-  } catch (error) {
-    throw new UserError((error as Error).message);
+  const ignored = (options.overrides ?? []).filter((o) => !EVAL_OVERRIDABLE.test(o));
+  if (ignored.length > 0) {
+    throw new UserError(`--set ${ignored[0]}: eval scores the checkpoint's own model; only data.* and eval.* settings apply`);
   }
-  const config = loadConfig(options.config ?? join(options.checkpoint, 'config.yaml'), { overrides: options.overrides }).config;
-  // The model is the checkpoint's; only data settings come from --config / --set.
-  const modelConfig = { ...checkpoint.config, data: config.data, eval: config.eval };
+  const checkpoint = loadCheckpoint(options.checkpoint, { optimizer: false });
+  const { classes } = checkpoint.meta;
+  const config = loadConfig(options.config ?? join(options.checkpoint, CONFIG_FILE), { overrides: options.overrides }).config;
+  const named = config.data.dataset.classes;
+  if (named != null && named.join('\n') !== classes.join('\n')) {
+    throw new UserError(`data.dataset.classes (${named.join(', ')}) differ from the checkpoint's classes (${classes.join(', ')}): the labels would not match`);
+  }
+  // Labels are read in the checkpoint's class order, whatever the annotations discover.
+  const data = { ...config.data, dataset: { ...config.data.dataset, classes } };
+  const modelConfig = { ...checkpoint.config, data, eval: config.eval };
   const split = options.split ?? 'test';
-  const dataset = await openDataset(modelConfig.data, split, { log });
-  if (dataset.size === 0) throw new UserError(`the ${split} split of ${modelConfig.data.dataset.dir} has no usable example`);
-  const detector = buildDetector(modelConfig, checkpoint.meta.classes);
+  await initBackend({ log });
+  const dataset = await openDataset(data, split, { log });
+  if (dataset.size === 0) throw new UserError(`the ${split} split of ${data.dataset.dir} has no usable example`);
+  const detector = buildDetector(modelConfig, classes);
   const params = initDetector(detector, seededRandom(0));
-  assignParams(params, checkpoint.weights, join(options.checkpoint, 'weights.safetensors'));
-  const result = await evaluateToFile(detector, params, dataset, modelConfig, options.checkpoint, { maxImages: options.maxImages, log });
-  process.stdout.write(formatSummary(result.summary) + '\n');
-  log(`${describeMap(modelConfig.eval.metric, result, split)}; wrote ${result.path}`);
-  return result;
+  try {
+    assignParams(params, checkpoint.weights, join(options.checkpoint, WEIGHTS_FILE));
+    const result = await evaluateToFile(detector, params, dataset, modelConfig, options.checkpoint, { maxImages: options.maxImages, log });
+    process.stdout.write(formatSummary(result.summary) + '\n');
+    log(`${describeMap(modelConfig.eval.metric, result, split)}; wrote ${result.path}`);
+    return result;
+  } finally {
+    disposeParams(params);
+  }
 }

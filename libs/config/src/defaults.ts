@@ -131,6 +131,13 @@ export const DEFAULTS: Config = {
     evalEvery: 2000,
     /** Log (metrics.jsonl, plain-log lines) every N steps. */
     logEvery: 20,
+    /**
+     * When a run has diverged. A bad step has a non-finite loss (its update is skipped) or a
+     * loss over explosionFactor x the median of the recent healthy losses (a warning; null
+     * turns this check off). maxBadSteps bad steps in a row stop the run with an error naming
+     * the last good checkpoint, which is kept: no checkpoint is written during a bad streak.
+     */
+    divergence: { maxBadSteps: 10, explosionFactor: 100 },
   },
   eval: {
     /** 'voc' (area AP at IoU 0.5, VOC2010+), 'voc07' (11-point) or 'coco' (AP@[.5:.95]). */

@@ -3,6 +3,7 @@
 export { DEFAULTS } from './defaults';
 export {
   BACKBONE_BATCH_NORM,
+  BACKBONES,
   BOX_HEADS,
   configSchema,
   DATASET_TYPES,

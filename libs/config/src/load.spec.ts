@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from './defaults';
-import { ConfigError, configToYaml, listConfigs, loadConfig, mergeConfig, parseOverride, validateConfig } from './load';
+import { ConfigError, configToYaml, defaultConfigDir, listConfigs, loadConfig, mergeConfig, parseOverride, validateConfig } from './load';
 
 const repoConfigs = resolve(__dirname, '../../../configs');
 
@@ -158,5 +158,26 @@ describe('mergeConfig', () => {
     const merged = mergeConfig(base, { a: { c: [3] }, d: 'y' });
     expect(merged).toEqual({ a: { b: 1, c: [3] }, d: 'y' });
     expect(base).toEqual({ a: { b: 1, c: [1, 2] }, d: 'x' });
+  });
+});
+
+describe('named configs from another working directory', () => {
+  const cwd = process.cwd();
+  afterEach(() => process.chdir(cwd));
+
+  it('finds them from a subfolder of the workspace', () => {
+    process.chdir(resolve(__dirname, '..', '..', '..', 'apps', 'cli'));
+    const loaded = loadConfig('digits');
+    expect(loaded.path).toBe(join(repoConfigs, 'digits.yaml'));
+    expect(defaultConfigDir()).toBe(repoConfigs);
+  });
+
+  it("falls back to the configs Lumen ships outside any workspace, and an unknown name says where it looked", () => {
+    const outside = mkdtempSync(join(tmpdir(), 'lumen-cwd-'));
+    process.chdir(outside);
+    expect(loadConfig('voc').path).toBe(join(repoConfigs, 'voc.yaml'));
+    expect(errorOf(() => loadConfig('vocc'))).toContain(`in ${repoConfigs}`);
+    process.chdir(cwd);
+    rmSync(outside, { recursive: true, force: true });
   });
 });

@@ -1,4 +1,4 @@
-import { UserError } from '@lumen/core';
+import { UserError, workspaceRoot } from '@lumen/core';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -26,9 +26,16 @@ export function mergeConfig(base: Tree, over: Tree): Tree {
   return out;
 }
 
-/** Where named configs live: `<cwd>/configs` (the repo's configs/ folder). */
+/** The named configs Lumen ships (the repo's configs/ folder). */
+const SHIPPED_CONFIG_DIR = resolve(__dirname, '..', '..', '..', 'configs');
+
+/**
+ * Where named configs live: the workspace's `configs/` (found from any subfolder; see
+ * `workspaceRoot`), else the ones Lumen ships.
+ */
 export function defaultConfigDir(): string {
-  return resolve('configs');
+  const own = join(workspaceRoot(), 'configs');
+  return existsSync(own) ? own : SHIPPED_CONFIG_DIR;
 }
 
 /** Names of the configs in `dir` (files `*.yaml`). */

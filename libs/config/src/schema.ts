@@ -9,6 +9,9 @@ const probability = z.number().min(0).max(1);
 const positive = z.number().positive();
 const trainTest = z.strictObject({ train: positiveInt, test: positiveInt });
 
+// The names @lumen/backbone's registry holds (a detector spec keeps the two lists equal): the
+// schema rejects a typo before a backend starts or a dataset is read.
+export const BACKBONES = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'vgg16', 'mobilenet_v2'] as const;
 export const BACKBONE_BATCH_NORM = ['frozen', 'trainable'] as const;
 export const OBJECTNESS_MODES = ['sigmoid', 'softmax'] as const;
 export const ROI_POOL_MODES = ['align', 'crop'] as const;
@@ -20,8 +23,7 @@ export const METRICS = ['voc', 'voc07', 'coco'] as const;
 export const SPLIT_NAMES = ['train', 'val', 'test'] as const;
 
 export const backboneSchema = z.strictObject({
-  // Checked against @lumen/backbone's registry by the detector (config depends on no lib).
-  name: z.string().min(1),
+  name: z.enum(BACKBONES),
   weights: z.string().min(1).nullable(),
   batchNorm: z.enum(BACKBONE_BATCH_NORM),
   freezeAt: z.number().int().min(0).max(5),
@@ -122,6 +124,7 @@ export const trainSchema = z.strictObject({
   keepCheckpoints: positiveInt,
   evalEvery: nonNegativeInt,
   logEvery: positiveInt,
+  divergence: z.strictObject({ maxBadSteps: positiveInt, explosionFactor: z.number().gt(1).nullable() }),
 });
 
 export const evalSchema = z.strictObject({

@@ -1,6 +1,7 @@
 import { readSafetensors, writeSafetensors, type SafeTensor } from '@lumen/backbone';
 import { configToYaml, loadConfig, type Config } from '@lumen/config';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { UserError } from '@lumen/core';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OptimizerState } from './optimizer';
 import { optimizerSlots } from './optimizer';
@@ -89,25 +90,54 @@ export interface LoadedCheckpoint {
   optimizer: Record<string, NamedArray> | null;
 }
 
-/** Reads a checkpoint folder; a missing or foreign folder is an error saying which file. */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  if (!existsSync(dir)) throw new Error(`checkpoint ${dir} does not exist`);
-  for (const file of [WEIGHTS_FILE, CONFIG_FILE, META_FILE]) {
-    if (!existsSync(join(dir, file))) throw new Error(`${dir} is not a Lumen checkpoint: ${file} is missing`);
+export interface LoadCheckpointOptions {
+  /** Read optimizer.safetensors too (resuming a run); predict and eval leave it alone. Default true. */
+  optimizer?: boolean;
+}
+
+/** A checkpoint file's tensors; anything wrong is a UserError naming the file. */
+function readTensorFile(path: string): Record<string, NamedArray> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (error) {
+    throw new UserError(`${path}: cannot read: ${(error as Error).message}`);
   }
+  try {
+    return toNamedArrays(readSafetensors(bytes));
+  } catch (error) {
+    throw new UserError(`${path}: ${(error as Error).message.replace(/^Error in readSafetensors: /, '')}`);
+  }
+}
+
+function readMeta(path: string): CheckpointMeta {
   let meta: CheckpointMeta;
   try {
-    meta = JSON.parse(readFileSync(join(dir, META_FILE), 'utf8'));
+    meta = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${join(dir, META_FILE)}: not valid JSON: ${(error as Error).message}`);
+    throw new UserError(`${path}: not valid JSON: ${(error as Error).message}`);
   }
-  if (meta.format !== 'lumen-checkpoint') throw new Error(`${join(dir, META_FILE)}: not a Lumen checkpoint (format '${meta.format}')`);
-  if (!Array.isArray(meta.classes) || meta.classes.some((c) => typeof c !== 'string')) {
-    throw new Error(`${join(dir, META_FILE)}: 'classes' must be a list of class names`);
+  if (meta === null || typeof meta !== 'object' || meta.format !== 'lumen-checkpoint') {
+    throw new UserError(`${path}: not a Lumen checkpoint (format '${(meta as CheckpointMeta | null)?.format}')`);
   }
+  if (!Array.isArray(meta.classes) || meta.classes.length === 0 || meta.classes.some((c) => typeof c !== 'string')) {
+    throw new UserError(`${path}: 'classes' must be a non-empty list of class names`);
+  }
+  if (!Number.isInteger(meta.step) || meta.step < 0) throw new UserError(`${path}: 'step' must be a non-negative integer, but got ${JSON.stringify(meta.step)}`);
+  return meta;
+}
+
+/** Reads a checkpoint folder; whatever is missing or damaged is a UserError naming the file. */
+export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {}): LoadedCheckpoint {
+  if (!existsSync(dir)) throw new UserError(`checkpoint ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`checkpoint ${dir} is a file: give the checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)`);
+  for (const file of [WEIGHTS_FILE, CONFIG_FILE, META_FILE]) {
+    if (!existsSync(join(dir, file))) throw new UserError(`${dir} is not a Lumen checkpoint: ${file} is missing`);
+  }
+  const meta = readMeta(join(dir, META_FILE));
   const config = loadConfig(join(dir, CONFIG_FILE)).config;
-  const read = (file: string) => toNamedArrays(readSafetensors(new Uint8Array(readFileSync(join(dir, file)))));
-  const weights = read(WEIGHTS_FILE);
-  const optimizer = existsSync(join(dir, OPTIMIZER_FILE)) ? read(OPTIMIZER_FILE) : null;
+  const weights = readTensorFile(join(dir, WEIGHTS_FILE));
+  const readOptimizer = (options.optimizer ?? true) && existsSync(join(dir, OPTIMIZER_FILE));
+  const optimizer = readOptimizer ? readTensorFile(join(dir, OPTIMIZER_FILE)) : null;
   return { dir, config, meta, weights, optimizer };
 }

@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/core';
+import { seededRandom, UserError } from '@lumen/core';
 import { loadConfig } from '@lumen/config';
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +39,10 @@ describe('batchImages', () => {
 
 describe('buildDetector', () => {
   it('names the config key of a bad combination', () => {
-    expect(() => buildDetector(tiny('model.backbone.name=resnet7'), ['a'])).toThrow(/model\.backbone\.name: unknown backbone 'resnet7': expected one of .*resnet18/);
+    // The schema rejects the name in a config file; a config object built in code meets the registry.
+    const config = tiny();
+    const unknown = { ...config, model: { ...config.model, backbone: { ...config.model.backbone, name: 'resnet7' } } } as unknown as typeof config;
+    expect(() => buildDetector(unknown, ['a'])).toThrow(/model\.backbone\.name: unknown backbone 'resnet7': expected one of .*resnet18/);
     expect(() => buildDetector(tiny('model.rcnn.head=vgg-fc'), ['a'])).toThrow(/model\.rcnn\.head: 'vgg-fc' is VGG's fc6\/fc7 and needs a VGG backbone/);
     expect(() => buildDetector(tiny('model.backbone.name=vgg16', 'model.rcnn.head=vgg-fc', 'model.roiPool.size=14'), ['a'])).toThrow(/model\.roiPool\.size: VGG's fc6 takes 7x7 RoIs/);
   });
@@ -106,6 +109,34 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(dir)).toThrow(/not a Lumen checkpoint: weights.safetensors is missing/);
   });
 
+  it('name the damaged file and what is wrong with it; prediction never reads the optimizer state', async () => {
+    const config = tiny();
+    const params = initDetector(buildDetector(config, ['x']), seededRandom(1));
+    const optimizer = createOptimizer(config.train.optimizer, params);
+    const ckpt = join(dir, 'checkpoint-0000002');
+    await saveCheckpoint(ckpt, { params, config, classes: ['x'], step: 2, optimizer });
+    disposeOptimizer(optimizer);
+    disposeParams(params);
+    const before = tf.memory().numTensors;
+
+    writeFileSync(join(ckpt, 'optimizer.safetensors'), 'damaged');
+    expect(() => loadCheckpoint(ckpt)).toThrow(new RegExp(`^${join(ckpt, 'optimizer.safetensors')}: .*not a safetensors file`));
+    expect(loadCheckpoint(ckpt, { optimizer: false }).optimizer).toBeNull();
+    loadDetector(ckpt).dispose();
+
+    const weights = readFileSync(join(ckpt, 'weights.safetensors'));
+    writeFileSync(join(ckpt, 'weights.safetensors'), weights.subarray(0, weights.length - 100));
+    expect(() => loadDetector(ckpt)).toThrow(new RegExp(`^${join(ckpt, 'weights.safetensors')}: .*truncated`));
+    expect(() => loadDetector(ckpt)).toThrow(UserError);
+
+    writeFileSync(join(ckpt, 'meta.json'), '{"format": "lumen-checkpoint", "classes": [], "step": 2}');
+    expect(() => loadCheckpoint(ckpt)).toThrow(`${join(ckpt, 'meta.json')}: 'classes' must be a non-empty list of class names`);
+    writeFileSync(join(ckpt, 'meta.json'), '{"format": ');
+    expect(() => loadCheckpoint(ckpt)).toThrow(new RegExp(`^${join(ckpt, 'meta.json')}: not valid JSON`));
+    expect(() => loadCheckpoint(join(ckpt, 'meta.json'))).toThrow(/is a file: give the checkpoint folder/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('reject weights of another model, naming the tensor', async () => {
     const a = tiny();
     const params = initDetector(buildDetector(a, ['x']), seededRandom(1));
@@ -113,7 +144,9 @@ describe('checkpoints', () => {
     // A checkpoint whose config says two classes but whose weights are for one.
     const meta = JSON.parse(readFileSync(join(dir, 'a', 'meta.json'), 'utf8'));
     writeFileSync(join(dir, 'a', 'meta.json'), JSON.stringify({ ...meta, classes: ['x', 'y'] }));
+    const before = tf.memory().numTensors;
     expect(() => loadDetector(join(dir, 'a'))).toThrow(/roi_heads\.box_predictor\.cls_score\.(kernel|bias)' has shape/);
+    expect(tf.memory().numTensors).toBe(before);
     disposeParams(params);
   });
 });

@@ -25,6 +25,6 @@ export { batchImages } from './transform';
 export type { ImageBatch, ImageInput } from './transform';
 export type { ImageTargets, TrainingExample } from './targets';
 export { CONFIG_FILE, loadCheckpoint, META_FILE, OPTIMIZER_FILE, saveCheckpoint, WEIGHTS_FILE } from './checkpoint';
-export type { CheckpointMeta, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint';
+export type { CheckpointMeta, LoadCheckpointOptions, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint';
 export { loadDetector } from './load';
 export type { DetectorInput, LoadedDetector } from './load';

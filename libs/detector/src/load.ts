@@ -1,4 +1,4 @@
-import { seededRandom } from '@lumen/core';
+import { seededRandom, UserError } from '@lumen/core';
 import type { Config } from '@lumen/config';
 import { join } from 'node:path';
 import { loadCheckpoint, WEIGHTS_FILE, type CheckpointMeta } from './checkpoint';
@@ -30,12 +30,17 @@ export interface LoadedDetector {
  * `decodeImage(pathOrBuffer, loaded.imageSize)` does it).
  */
 export function loadDetector(dir: string): LoadedDetector {
-  const checkpoint = loadCheckpoint(dir);
+  const checkpoint = loadCheckpoint(dir, { optimizer: false });
   const { config, meta } = checkpoint;
   const detector = buildDetector(config, meta.classes);
   const params = initDetector(detector, seededRandom(0));
-  const unused = assignParams(params, checkpoint.weights, join(dir, WEIGHTS_FILE));
-  if (unused.length > 0) throw new Error(`${join(dir, WEIGHTS_FILE)}: ${unused.length} tensor(s) the model does not have: ${unused.slice(0, 5).join(', ')}`);
+  try {
+    const unused = assignParams(params, checkpoint.weights, join(dir, WEIGHTS_FILE));
+    if (unused.length > 0) throw new UserError(`${join(dir, WEIGHTS_FILE)}: ${unused.length} tensor(s) the model does not have: ${unused.slice(0, 5).join(', ')}`);
+  } catch (error) {
+    disposeParams(params);
+    throw error;
+  }
   return {
     detector,
     params,

@@ -1,4 +1,4 @@
-import { flattenParams, type ParamTree } from '@lumen/core';
+import { flattenParams, UserError, type ParamTree } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 // Parameter trees are @lumen/core's (docs/architecture.md §2); the detector's API passes its walkers on.
@@ -13,7 +13,8 @@ export interface NamedArray {
 
 /**
  * Assigns `values` to the leaves of `tree` by dotted name. Every leaf must be present with its
- * shape; names the tree does not have are returned (the caller decides whether that is an error).
+ * shape (else a UserError naming `source`: a checkpoint made for another model); names the tree
+ * does not have are returned (the caller decides whether that is an error).
  */
 export function assignParams(tree: ParamTree, values: Record<string, NamedArray>, source: string): string[] {
   const leaves = flattenParams(tree);
@@ -25,11 +26,11 @@ export function assignParams(tree: ParamTree, values: Record<string, NamedArray>
       continue;
     }
     if (value.shape.length !== variable.shape.length || value.shape.some((d, i) => d !== variable.shape[i])) {
-      throw new Error(`${source}: '${name}' has shape [${value.shape}], but the model expects [${variable.shape}]`);
+      throw new UserError(`${source}: '${name}' has shape [${value.shape}], but the model expects [${variable.shape}]`);
     }
   }
   if (missing.length) {
-    throw new Error(`${source}: missing ${missing.length} tensor(s) the model needs: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
+    throw new UserError(`${source}: missing ${missing.length} tensor(s) the model needs: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
   }
   for (const [name, variable] of leaves) {
     const value = values[name];

@@ -1,18 +1,24 @@
 import { importWeights } from '@lumen/backbone';
-import { flattenParams } from '@lumen/core';
+import { flattenParams, fromWorkspace, UserError } from '@lumen/core';
 import { backboneOptions, type Detector, type DetectorParams } from './model';
 import { assignParams, type NamedArray } from './params';
 
 /**
  * Replaces the backbone's initial weights by those of the config's `model.backbone.weights`
- * file (safetensors; torchvision, timm or Lumen names). The tail is taken too when the box
+ * file (safetensors; torchvision, timm or Lumen names; a relative path is under the workspace root). The tail is taken too when the box
  * head runs it; with an `mlp` head the file's tail is read and left out. Returns whether a
  * file was loaded (false when the config names none).
  */
 export async function loadPretrainedBackbone(detector: Detector, params: DetectorParams, onNotice: (message: string) => void): Promise<boolean> {
-  const path = detector.config.model.backbone.weights;
-  if (!path) return false;
-  const imported = await importWeights(detector.backbone, path, { ...backboneOptions(detector.config), onNotice });
+  const named = detector.config.model.backbone.weights;
+  if (!named) return false;
+  const path = fromWorkspace(named);
+  let imported;
+  try {
+    imported = await importWeights(detector.backbone, path, { ...backboneOptions(detector.config), onNotice });
+  } catch (error) {
+    throw new UserError(`model.backbone.weights: ${path}: ${(error as Error).message.replace(/^Error in \w+: /, '')}`);
+  }
   const values: Record<string, NamedArray> = {};
   for (const [name, variable] of flattenParams(imported)) {
     values[name] = { dtype: 'float32', shape: [...variable.shape], data: variable.dataSync() as Float32Array };

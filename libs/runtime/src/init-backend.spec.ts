@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
 // initBackend runs once per process: every case gets a fresh module registry (and tfjs).
 // Reloading tfjs re-registers its kernels in the process-wide registry, which tfjs warns
 // about at length: those warnings are muted here.
@@ -87,5 +90,29 @@ describe('initBackend', () => {
         delete process.env.LUMEN_BACKEND;
       }
     });
+  });
+});
+
+describe('initBackend in a program', () => {
+  // Outside jest's sandbox: the wasm loader's handlers go on the real process object.
+  it('leaves no process error handler of the wasm loader behind (they rethrow and dump its minified source)', () => {
+    const root = join(__dirname, '..', '..', '..');
+    const program = `
+      const { initBackend } = require(${JSON.stringify(join(__dirname, 'index.ts'))});
+      initBackend({ backend: 'wasm', threads: 1, log: () => undefined }).then(() => {
+        console.log(process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection'));
+        setTimeout(() => { throw new Error('thrown by the program'); });
+      });`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', program], {
+      cwd: root,
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json'), LUMEN_BACKEND: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.stdout.trim()).toBe('0 0');
+    // Node's own report of an uncaught error: exit 1 and a short trace, not exit 7 and 57 KB.
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('thrown by the program');
+    expect(run.stderr.length).toBeLessThan(2000);
   });
 });

@@ -93,6 +93,27 @@ async function tryCpu(skipped: string[]): Promise<BackendChoice | null> {
   return null;
 }
 
+const PROCESS_ERROR_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Runs `start` and removes the process error listeners it added. The wasm module's loader
+ * (emscripten) installs handlers that rethrow any uncaught error, so Node prints the line it
+ * came from — 57 KB of minified source — and exits 7; error reporting belongs to the program.
+ */
+async function withoutAddedErrorListeners<T>(start: () => Promise<T>): Promise<T> {
+  const events: NodeJS.EventEmitter = process;
+  const before = new Map(PROCESS_ERROR_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
+  try {
+    return await start();
+  } finally {
+    for (const event of PROCESS_ERROR_EVENTS) {
+      for (const listener of events.listeners(event)) {
+        if (!before.get(event)?.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  }
+}
+
 async function choose(options: InitBackendOptions): Promise<BackendChoice> {
   const forced = process.env.LUMEN_BACKEND ? parseBackend(process.env.LUMEN_BACKEND, 'LUMEN_BACKEND') : undefined;
   const preferred = options.backend != null ? parseBackend(options.backend, 'backend') : undefined;
@@ -103,7 +124,11 @@ async function choose(options: InitBackendOptions): Promise<BackendChoice> {
   const skipped: string[] = [];
   for (const name of order) {
     const picked =
-      name === 'tensorflow' ? await tryTensorflow(skipped) : name === 'wasm' ? await tryWasm(threads, skipped) : await tryCpu(skipped);
+      name === 'tensorflow'
+        ? await tryTensorflow(skipped)
+        : name === 'wasm'
+          ? await withoutAddedErrorListeners(() => tryWasm(threads, skipped))
+          : await tryCpu(skipped);
     if (picked != null) {
       await tf.ready();
       return picked;
