@@ -1,8 +1,8 @@
 import { readSafetensors, writeSafetensors, type SafeTensor } from '@lumen/backbone';
 import { configToYaml, loadConfig, type Config } from '@lumen/config';
 import { UserError } from '@lumen/core';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { OptimizerState } from './optimizer';
 import { optimizerSlots } from './optimizer';
 import { flattenParams, type NamedArray, type ParamTree } from './params';
@@ -49,23 +49,65 @@ function toNamedArrays(tensors: Record<string, SafeTensor>): Record<string, Name
   return out;
 }
 
+/** Writes a file and flushes it to disk before returning. */
+function writeDurably(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flushes a folder's entries (a rename inside it) to disk. */
+function syncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Writes a checkpoint folder: weights.safetensors (every param by dotted name, our layouts),
  * optimizer.safetensors (slots, when training), config.yaml (fully resolved) and meta.json.
- * Written into `<dir>.partial` and renamed, so an interrupted save never leaves a half folder
- * where a resume would look.
+ * Written into `<dir>.partial`, flushed to disk, and renamed, so an interrupted save (or a
+ * power cut) never leaves a half folder where a resume would look.
  */
 export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions): Promise<void> {
   const partial = `${dir}.partial`;
+  try {
+    writeCheckpointFiles(partial, options);
+  } catch (error) {
+    try {
+      rmSync(partial, { recursive: true, force: true });
+    } catch {
+      // Nothing was created there.
+    }
+    // A full disk, a quota, a permission: the earlier checkpoints stay as they were.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('E')) {
+      throw new UserError(`cannot write checkpoint ${dir}: ${(error as Error).message}; the earlier checkpoints are intact`);
+    }
+    throw error;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(partial, dir);
+  syncPath(dirname(dir));
+}
+
+function writeCheckpointFiles(partial: string, options: SaveCheckpointOptions): void {
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   const weights = Object.fromEntries(flattenParams(options.params));
-  writeFileSync(join(partial, WEIGHTS_FILE), writeSafetensors(weights, { format: 'lumen', step: String(options.step) }));
+  writeDurably(join(partial, WEIGHTS_FILE), writeSafetensors(weights, { format: 'lumen', step: String(options.step) }));
   if (options.optimizer) {
     const slots = Object.fromEntries(optimizerSlots(options.optimizer));
-    writeFileSync(join(partial, OPTIMIZER_FILE), writeSafetensors(slots, { optimizer: options.optimizer.config.type }));
+    writeDurably(join(partial, OPTIMIZER_FILE), writeSafetensors(slots, { optimizer: options.optimizer.config.type }));
   }
-  writeFileSync(join(partial, CONFIG_FILE), configToYaml(options.config));
+  writeDurably(join(partial, CONFIG_FILE), configToYaml(options.config));
   const meta: CheckpointMeta = {
     format: 'lumen-checkpoint',
     formatVersion: 1,
@@ -76,9 +118,8 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
     createdAt: new Date().toISOString(),
     ...(options.resume ? { resume: options.resume } : {}),
   };
-  writeFileSync(join(partial, META_FILE), JSON.stringify(meta, null, 2) + '\n');
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(partial, dir);
+  writeDurably(join(partial, META_FILE), JSON.stringify(meta, null, 2) + '\n');
+  syncPath(partial);
 }
 
 export interface LoadedCheckpoint {

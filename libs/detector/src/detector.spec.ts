@@ -1,7 +1,7 @@
 import { seededRandom, UserError } from '@lumen/core';
 import { loadConfig } from '@lumen/config';
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -135,6 +135,18 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(ckpt)).toThrow(new RegExp(`^${join(ckpt, 'meta.json')}: not valid JSON`));
     expect(() => loadCheckpoint(join(ckpt, 'meta.json'))).toThrow(/is a file: give the checkpoint folder/);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a save that cannot be written is an error naming the folder, and leaves no partial folder', async () => {
+    const config = tiny();
+    const params = initDetector(buildDetector(config, ['x']), seededRandom(1));
+    writeFileSync(join(dir, 'a-file'), '');
+    const target = join(dir, 'a-file', 'checkpoint-0000001');
+    await expect(saveCheckpoint(target, { params, config, classes: ['x'], step: 1 })).rejects.toThrow(
+      new RegExp(`^cannot write checkpoint ${target}: ENOTDIR.*; the earlier checkpoints are intact$`),
+    );
+    expect(readdirSync(dir)).toEqual(['a-file']);
+    disposeParams(params);
   });
 
   it('reject weights of another model, naming the tensor', async () => {
