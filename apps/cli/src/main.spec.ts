@@ -156,7 +156,7 @@ describe('lumen (child process)', () => {
 
   it('checks the model before the data: a bad backbone name fails before the missing dataset', () => {
     expect(badBackbone.code).toBe(2);
-    expect(badBackbone.stderr.trim()).toMatch(/^lumen: .* is not valid:\n  model\.backbone\.name: "resnet7" is not allowed/);
+    expect(badBackbone.stderr.trim()).toMatch(/^lumen: .* is not valid:\n {2}model\.backbone\.name: "resnet7" is not allowed/);
     // Nothing after the message: no backend started, no dataset looked for.
     expect(badBackbone.stderr.trim().split('\n')).toHaveLength(2);
     expect(badBackbone.stderr).not.toMatch(/backend|does not exist/);
