@@ -1,10 +1,11 @@
 import fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CROP_ATTEMPTS, colourMatrix, planAugmentation, type AugmentConfig } from './augment';
 import { LUMA } from './decode';
 import { decodeExample } from './pipeline';
 import { seededRandom } from '@lumen/core';
-import { FIXTURES, meanColour } from './testing/helpers';
+import { FIXTURES, meanColour, tempDir, truncatedJpeg } from './testing/helpers';
 import type { Example } from './types';
 
 const none: AugmentConfig = {
@@ -169,5 +170,23 @@ describe('decodeExample', () => {
     await expect(decodeExample({ ...example, imagePath: join(FIXTURES, 'voc', 'JPEGImages', '000004.jpg') }, 0, rule, null, null)).rejects.toMatchObject({
       reason: 'undecodable-image',
     });
+  });
+
+  it('rejects a truncated image even when the crop drawn lies in its intact rows', async () => {
+    const tmp = tempDir();
+    try {
+      const path = join(tmp.dir, 'cut.jpg');
+      writeFileSync(path, (await truncatedJpeg()).cut);
+      const cut: Example = { id: 'cut', imagePath: path, width: 640, height: 480, boxes: Float32Array.of(10, 10, 100, 100), labels: Int32Array.of(1), difficult: Uint8Array.of(0) };
+      const low = () => 0.01; // the smallest window, at the top left: above the cut halfway down
+      const crop = planAugmentation(low, all, rule, { width: 640, height: 480 }, cut.boxes).crop;
+      expect(crop != null && crop.top + crop.height < 200).toBe(true);
+      await expect(decodeExample(cut, 0, rule, all, low)).rejects.toMatchObject({
+        reason: 'undecodable-image',
+        message: 'pixels do not decode (truncated or corrupt file): VipsJpeg: premature end of JPEG image',
+      });
+    } finally {
+      tmp.remove();
+    }
   });
 });

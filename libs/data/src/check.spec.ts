@@ -1,6 +1,17 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDataset, formatCheckReport } from './check';
-import { FIXTURES, tempDir, testConfig } from './testing/helpers';
+import { FIXTURES, tempDir, testConfig, truncatedJpeg } from './testing/helpers';
+
+/** A CSV dataset of two images, `cut.jpg` truncated (see truncatedJpeg). */
+async function writeTruncatedDataset(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const jpeg = await truncatedJpeg();
+  writeFileSync(join(dir, 'whole.jpg'), jpeg.whole);
+  writeFileSync(join(dir, 'cut.jpg'), jpeg.cut);
+  writeFileSync(join(dir, 'train.csv'), 'whole.jpg,1,1,20,20,cat\ncut.jpg,1,1,20,20,cat\n');
+  return join(dir, 'cut.jpg');
+}
 
 describe('checkDataset', () => {
   it('reports every split with image headers checked', async () => {
@@ -31,6 +42,25 @@ describe('checkDataset', () => {
     expect(Object.keys(report.splits)).toEqual(['train']);
     expect(report.splits.train).toMatchObject({ examples: 3, skippedExamples: { 'missing-image': 1, 'undecodable-image': 1 } });
     expect(report.notes).toEqual(['classes without a box in train: bird']); // bird is only in val.csv
+  });
+
+  it('finds a truncated JPEG only when decoding the pixels; headers alone pass it', async () => {
+    const tmp = tempDir();
+    try {
+      const cut = await writeTruncatedDataset(tmp.dir);
+      const config = testConfig({ type: 'csv', dir: tmp.dir });
+      const headers = await checkDataset(config, { splits: ['train'] });
+      expect(headers.splits.train?.examples).toBe(2);
+      expect(headers.splits.train?.skippedExamples).toEqual({});
+      const decoded = await checkDataset(config, { splits: ['train'], images: 'decode' });
+      expect(decoded.splits.train?.examples).toBe(1);
+      expect(decoded.splits.train?.skippedExamples).toEqual({ 'undecodable-image': 1 });
+      const text = formatCheckReport(decoded);
+      expect(text).toMatch(/\(images decoded, [\d.]+ s\)/);
+      expect(text).toContain(`  - ${cut}: pixels do not decode (truncated or corrupt file): VipsJpeg: premature end of JPEG image (image skipped)`);
+    } finally {
+      tmp.remove();
+    }
   });
 
   it('notes differing class lists and an unusable dataset', async () => {

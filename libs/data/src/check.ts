@@ -1,12 +1,11 @@
-import sharp from 'sharp';
 import { openReader } from './dataset';
-import { imageInfo } from './decode';
+import { decodeAllPixels, imageInfo } from './decode';
 import { ensureDigits } from './digits/generate';
 import { formatDatasetReport, type DatasetReport } from './report';
 import type { DataConfig, Example, Log, Split } from './types';
 import { SPLITS } from './types';
 import { mapOrdered } from './util';
-import { fail } from '@lumen/core';
+import { fail, fromWorkspace } from '@lumen/core';
 import { assertDatasetConfig, assertSplit } from './validate';
 
 /** How deeply checkDataset opens images. */
@@ -46,7 +45,7 @@ export interface CheckReport {
 
 async function checkImage(path: string, mode: ImageCheck): Promise<{ width: number; height: number }> {
   const info = await imageInfo(path);
-  if (mode === 'decode') await sharp(path, { failOn: 'error' }).autoOrient().raw().toBuffer();
+  if (mode === 'decode') await decodeAllPixels(path);
   return info;
 }
 
@@ -106,7 +105,7 @@ export async function checkDataset(config: Pick<DataConfig, 'dataset'>, options:
   const examples = splits.reduce((n, s) => n + (reports[s]?.examples ?? 0), 0);
   return {
     type: config.dataset.type,
-    dir: config.dataset.dir,
+    dir: fromWorkspace(config.dataset.dir),
     images: mode,
     splits: reports,
     notes,

@@ -1,6 +1,7 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCoco } from './coco';
-import { collect, FIXTURES, logLines } from './testing/helpers';
+import { collect, FIXTURES, logLines, tempDir } from './testing/helpers';
 
 const DIR = join(FIXTURES, 'coco');
 
@@ -55,5 +56,46 @@ describe('readCoco', () => {
     expect(lines[0]).toMatch(/instances_val\.json:3: malformed JSON: .* \(split skipped\)$/);
     const missing = await readCoco(DIR, 'test', { log: () => undefined });
     expect(missing.report.snapshot()).toMatchObject({ fatal: expect.stringMatching(/^annotation file missing \(ENOENT\)/), skippedExamples: { 'missing-file': 1 } });
+  });
+
+  it('reads a file with a byte order mark; a repeated category id keeps its first name', async () => {
+    const tmp = tempDir();
+    try {
+      mkdirSync(join(tmp.dir, 'annotations'));
+      mkdirSync(join(tmp.dir, 'train'));
+      copyFileSync(join(DIR, 'train', 'a.jpg'), join(tmp.dir, 'train', 'a.jpg'));
+      const json = {
+        images: [{ id: 1, file_name: 'a.jpg', width: 64, height: 48 }],
+        categories: [
+          { id: 1, name: 'cat' },
+          { id: 1, name: 'kitty' },
+        ],
+        annotations: [{ id: 5, image_id: 1, category_id: 1, bbox: [1, 1, 10, 10] }],
+      };
+      writeFileSync(join(tmp.dir, 'annotations', 'instances_train.json'), `\ufeff${JSON.stringify(json)}`);
+      const { log, lines } = logLines();
+      const reader = await readCoco(tmp.dir, 'train', { log });
+      expect(reader.classes).toEqual(['cat']);
+      const [example] = await collect(reader.examples);
+      expect(Array.from(example.labels)).toEqual([1]);
+      expect(lines).toEqual([
+        `warning: ${join(tmp.dir, 'annotations', 'instances_train.json')} [category 1]: category id 1 appears twice; its boxes keep the first name "cat", not "kitty" (box skipped)`,
+      ]);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('opens a file that is not UTF-8 empty, naming the line', async () => {
+    const tmp = tempDir();
+    try {
+      mkdirSync(join(tmp.dir, 'annotations'));
+      const json = '{\n "images": [],\n "categories": [{ "id": 1, "name": "caf\xe9" }]\n}\n';
+      writeFileSync(join(tmp.dir, 'annotations', 'instances_train.json'), Buffer.from(json, 'latin1'));
+      const reader = await readCoco(tmp.dir, 'train', { log: () => undefined });
+      expect(reader.report.snapshot()).toMatchObject({ fatal: 'not utf-8 text (save the file as UTF-8)', issues: [{ line: 3, reason: 'malformed-file' }] });
+    } finally {
+      tmp.remove();
+    }
   });
 });

@@ -4,8 +4,8 @@ import fg from 'fast-glob';
 import { imageInfo } from './decode';
 import { buildExample, emptyReader, labelMap, readerReport, type AnnotationReader, type RawBox, type ReaderOptions } from './reader';
 import type { Example } from './types';
-import { isDirectory, lineAt, mapOrdered } from './util';
-import { assertString } from '@lumen/core';
+import { decodeText, EncodingError, isDirectory, lineAt, mapOrdered } from './util';
+import { assertString, fromWorkspace } from '@lumen/core';
 import { assertClasses } from './validate';
 
 interface CocoImage {
@@ -34,20 +34,29 @@ const key = (v: unknown) => (typeof v === 'number' || typeof v === 'string' ? St
  * Categories are labelled 1..N by increasing category id (names kept), or by
  * `options.classes` names when given. Images without annotations are kept. The JSON is
  * parsed whole (it is annotations, not images); examples are built lazily as the stream
- * is read.
+ * is read. A relative `dir` is read under the workspace root (fromWorkspace).
  */
 export async function readCoco(dir: string, split: string, options: ReaderOptions = {}): Promise<AnnotationReader> {
   assertString('readCoco', 'dir', dir);
   assertString('readCoco', 'split', split);
   if (options.classes != null) assertClasses('readCoco', 'options.classes', options.classes);
+  dir = fromWorkspace(dir);
   const file = join(dir, 'annotations', `instances_${split}.json`);
   const report = readerReport('coco', dir, split, file, options);
   const base = { type: 'coco' as const, dir, split, file, report, classes: options.classes };
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    const message = (await isDirectory(dir)) ? `annotation file missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` : `dataset folder ${dir} does not exist`;
+    return emptyReader(base, { reason: 'missing-file', effect: 'split-skipped', file, message });
+  }
   let content: string;
   try {
-    content = await readFile(file, 'utf8');
+    content = decodeText(bytes); // JSON is UTF-8 (RFC 8259)
   } catch (e) {
-    return emptyReader(base, { reason: 'missing-file', effect: 'split-skipped', file, message: `annotation file missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+    if (!(e instanceof EncodingError)) throw e;
+    return emptyReader(base, { reason: 'malformed-file', effect: 'split-skipped', file, ...(e.line != null ? { line: e.line } : {}), message: e.message });
   }
   let json: { images?: unknown; annotations?: unknown; categories?: unknown };
   try {
@@ -74,6 +83,12 @@ export async function readCoco(dir: string, split: string, options: ReaderOption
     const id = key(category?.id);
     if (id == null || typeof category.name !== 'string' || category.name === '') {
       report.issue({ reason: 'malformed-record', effect: 'box-skipped', file, annotation: `category ${index}`, message: 'category without an id or a name; its boxes are unknown-class' });
+      return;
+    }
+    // A second category with the id would rename the first's boxes and leave a class without any.
+    if (categoryName.has(id)) {
+      const message = `category id ${id} appears twice; its boxes keep the first name ${JSON.stringify(categoryName.get(id))}, not ${JSON.stringify(category.name)}`;
+      report.issue({ reason: 'duplicate-id', effect: 'box-skipped', file, annotation: `category ${index}`, message });
       return;
     }
     categoryName.set(id, category.name);
@@ -159,7 +174,7 @@ export async function readCoco(dir: string, split: string, options: ReaderOption
         annotation: name,
       });
     }
-    return buildExample(id, imagePath, width, height, raw, labels, report, file);
+    return buildExample({ id, imagePath, width, height, raw, file }, labels, report);
   }
   const list = images;
   async function* examples(): AsyncGenerator<Example> {

@@ -67,4 +67,41 @@ describe('readCsv', () => {
     const reader = await readCsv(DIR, 'test', { log: () => undefined });
     expect(reader.report.snapshot().fatal).toBe(`no CSV file ${join(DIR, 'test.csv')}`);
   });
+
+  it('takes classes only from the boxes of kept images', async () => {
+    const tmp = tempDir();
+    try {
+      copyFileSync(join(DIR, 'a.jpg'), join(tmp.dir, 'a.jpg'));
+      copyFileSync(join(DIR, 'broken.jpg'), join(tmp.dir, 'broken.jpg'));
+      writeFileSync(join(tmp.dir, 'train.csv'), 'a.jpg,1,1,20,20,cat\nghost.jpg,1,1,20,20,ghost\nbroken.jpg,1,1,5,5,broken\na.jpg,30,1,20,20,flat\n');
+      writeFileSync(join(tmp.dir, 'val.csv'), 'a.jpg,2,2,9,9,dog\nnowhere.png,1,1,5,5,nowhere\n');
+      const { log, lines } = logLines();
+      const reader = await readCsv(tmp.dir, 'train', { discoverFrom: ['train', 'val'], log });
+      expect(reader.classes).toEqual(['cat', 'dog']);
+      await collect(reader.examples);
+      expect(reader.report.snapshot()).toMatchObject({ examples: 1, skippedExamples: { 'missing-image': 1, 'undecodable-image': 1 }, skippedBoxes: { 'degenerate-box': 1 } });
+      expect(lines.join('\n')).toContain('train.csv:2: no image "ghost.jpg"');
+      expect(lines.join('\n')).toMatch(/broken\.jpg: unreadable image: /);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('skips rows that are not UTF-8; rows naming one file by name and by stem are one image', async () => {
+    const tmp = tempDir();
+    try {
+      copyFileSync(join(DIR, 'a.jpg'), join(tmp.dir, 'a.jpg'));
+      const rows = ['a.jpg,1,1,20,20,cat', 'a,30,10,60,30,dog', 'a.jpg,2,2,9,9,caf\xe9'];
+      writeFileSync(join(tmp.dir, 'train.csv'), Buffer.from(`${rows.join('\n')}\n`, 'latin1'));
+      const { log, lines } = logLines();
+      const reader = await readCsv(tmp.dir, 'train', { log });
+      expect(reader.classes).toEqual(['cat', 'dog']);
+      const examples = await collect(reader.examples);
+      expect(examples.map((e) => [e.id, Array.from(e.labels)])).toEqual([['a.jpg', [1, 2]]]);
+      expect(reader.listed).toBe(1);
+      expect(lines).toEqual([`warning: ${join(tmp.dir, 'train.csv')}:3: row is not UTF-8 text (save the file as UTF-8) (box skipped)`]);
+    } finally {
+      tmp.remove();
+    }
+  });
 });

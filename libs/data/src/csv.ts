@@ -2,11 +2,22 @@ import { parse } from 'csv-parse';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { imageInfo } from './decode';
-import { buildExample, emptyReader, labelMap, readerReport, sortClasses, type AnnotationReader, type RawBox, type ReaderOptions } from './reader';
+import {
+  buildExample,
+  discoverClasses,
+  emptyReader,
+  labelMap,
+  readerReport,
+  silentReport,
+  type AnnotatedImage,
+  type AnnotationReader,
+  type RawBox,
+  type ReaderOptions,
+} from './reader';
 import type { ReportCollector } from './report';
 import type { Example } from './types';
-import { isFile, listImages, mapOrdered, toNumber } from './util';
-import { assertString } from '@lumen/core';
+import { isDirectory, isFile, listImages, mapOrdered, memoized, toNumber } from './util';
+import { assertString, fromWorkspace } from '@lumen/core';
 import { assertClasses } from './validate';
 
 const COLUMNS = ['image_id', 'xmin', 'ymin', 'xmax', 'ymax', 'label'] as const;
@@ -101,6 +112,11 @@ async function readRows(file: string, report: ReportCollector | null): Promise<C
         continue;
       }
     }
+    // csv-parse reads bytes that are not UTF-8 as U+FFFD: the row would name another image or class.
+    if (record.some((field) => field.includes('\uFFFD'))) {
+      report?.issue({ reason: 'malformed-record', effect: 'box-skipped', file, line: info.lines, message: 'row is not UTF-8 text (save the file as UTF-8)' });
+      continue;
+    }
     const columns = order ?? [0, 1, 2, 3, 4, 5];
     const needed = Math.max(...columns) + 1;
     if (record.length < needed || record[columns[0]] === '') {
@@ -124,68 +140,120 @@ async function readRows(file: string, report: ReportCollector | null): Promise<C
 /** A row with every box field empty only names an image (no boxes). */
 const isImageOnly = (f: Record<Column, string>) => f.xmin === '' && f.ymin === '' && f.xmax === '' && f.ymax === '' && f.label === '';
 
+/** How a split's image ids become files, and their headers read at most once. */
+interface CsvImages {
+  find: (id: string) => string | undefined;
+  /** Where `find` looks, for messages. */
+  where: string;
+  info: (path: string) => Promise<{ width: number; height: number }>;
+}
+
+/** `image_id` looked up in `<dir>/<split>/` then `<dir>/`, by file name then by stem. */
+async function csvImages(dir: string, split: string, info: CsvImages['info']): Promise<CsvImages> {
+  const [inSplit, inDir] = await Promise.all([listImages(join(dir, split)), listImages(dir)]);
+  const find = (id: string) => inSplit.byName.get(id) ?? inDir.byName.get(id) ?? inSplit.byStem.get(id) ?? inDir.byStem.get(id);
+  return { find, where: `${join(dir, split)}/ or ${dir}/`, info };
+}
+
+/** One image id's file, size and boxes, or null when the example is skipped (reported). */
+async function annotate([id, rows]: [string, CsvRow[]], file: string, images: CsvImages, report: ReportCollector): Promise<AnnotatedImage | null> {
+  const imagePath = images.find(id);
+  if (imagePath == null) {
+    report.issue({ reason: 'missing-image', effect: 'example-skipped', file, line: rows[0].line, exampleId: id, message: `no image ${JSON.stringify(id)} in ${images.where}` });
+    return null;
+  }
+  let size: { width: number; height: number };
+  try {
+    size = await images.info(imagePath);
+  } catch (e) {
+    report.issue({ reason: 'undecodable-image', effect: 'example-skipped', file: imagePath, exampleId: id, message: `unreadable image: ${(e as Error).message}` });
+    return null;
+  }
+  const raw: RawBox[] = rows
+    .filter((row) => !isImageOnly(row.fields))
+    .map(({ line, fields }) => ({
+      x1: toNumber(fields.xmin),
+      y1: toNumber(fields.ymin),
+      x2: toNumber(fields.xmax),
+      y2: toNumber(fields.ymax),
+      name: fields.label,
+      difficult: false,
+      line,
+    }));
+  return { id, imagePath, width: size.width, height: size.height, raw, file };
+}
+
+/**
+ * The rows grouped by the file their image_id names, in order of first appearance: rows of
+ * `b` and `b.png` are one image (apart, each would be the image with only some of its boxes).
+ * Ids naming no file stay apart, to be reported.
+ */
+function groupByFile(content: CsvContent, images: CsvImages): [string, CsvRow[]][] {
+  const groups = new Map<string, [string, CsvRow[]]>();
+  for (const [id, rows] of content.images) {
+    const key = images.find(id) ?? `\0${id}`;
+    const group = groups.get(key);
+    if (group != null) group[1].push(...rows);
+    else groups.set(key, [id, [...rows]]);
+  }
+  return [...groups.values()];
+}
+
+/** The images of `groups`, in order; null for each skipped one (reported to `report`). */
+function annotatedImages(groups: [string, CsvRow[]][], file: string, images: CsvImages, report: ReportCollector, concurrency: number): AsyncGenerator<AnnotatedImage | null> {
+  return mapOrdered(groups, concurrency, (group) => annotate(group, file, images, report));
+}
+
 /**
  * Reads a CSV split as Luminoth does: `<dir>/<split>.csv`, rows
  * `image_id,xmin,ymin,xmax,ymax,label` (header optional; Luminoth's alternative column names
  * accepted), boxes in pixel corners as written. A row with empty box fields names an image
  * without boxes. `image_id` is a file name (or a name without extension) looked up in
  * `<dir>/<split>/` then `<dir>/`; sizes come from the image headers. Without
- * `options.classes` the classes are the sorted labels of the `discoverFrom` splits' files.
+ * `options.classes` the classes are the sorted labels of the boxes kept in the
+ * `discoverFrom` splits (discoverClasses). A relative `dir` is read under the workspace root.
  */
 export async function readCsv(dir: string, split: string, options: ReaderOptions = {}): Promise<AnnotationReader> {
   assertString('readCsv', 'dir', dir);
   assertString('readCsv', 'split', split);
   if (options.classes != null) assertClasses('readCsv', 'options.classes', options.classes);
-  const file = join(dir, `${split}.csv`);
-  const report = readerReport('csv', dir, split, file, options);
-  const base = { type: 'csv' as const, dir, split, file, report, classes: options.classes };
-  const content = await readRows(file, report);
-  if (content == null) return emptyReader(base, { reason: 'missing-file', effect: 'split-skipped', file, message: `no CSV file ${file}` });
-  let classes = options.classes;
-  if (classes == null) {
-    const names: string[] = [];
-    for (const other of options.discoverFrom ?? [split]) {
-      const rows = other === split ? content : await readRows(join(dir, `${other}.csv`), null);
-      for (const list of rows?.images.values() ?? []) for (const row of list) if (row.fields.label !== '') names.push(row.fields.label);
-    }
-    classes = sortClasses(names);
+  const root = fromWorkspace(dir);
+  const file = join(root, `${split}.csv`);
+  const report = readerReport('csv', root, split, file, options);
+  const base = { type: 'csv' as const, dir: root, split, file, report, classes: options.classes };
+  const parsed = await readRows(file, report);
+  if (parsed == null) {
+    const message = (await isDirectory(root)) ? `no CSV file ${file}` : `dataset folder ${root} does not exist`;
+    return emptyReader(base, { reason: 'missing-file', effect: 'split-skipped', file, message });
   }
+  const content = parsed;
+  const concurrency = options.concurrency ?? 8;
+  const info = memoized(imageInfo);
+  const images = await csvImages(root, split, info);
+  const discover = async () => {
+    const silent = silentReport('csv', root, split, file);
+    const splits = await Promise.all(
+      (options.discoverFrom ?? [split]).map(async (other) => {
+        const otherFile = join(root, `${other}.csv`);
+        const rows = other === split ? content : await readRows(otherFile, null);
+        if (rows == null) return null;
+        const found = other === split ? images : await csvImages(root, other, info);
+        return { groups: groupByFile(rows, found), file: otherFile, images: found };
+      }),
+    );
+    async function* all(): AsyncGenerator<AnnotatedImage | null> {
+      for (const s of splits) if (s != null) yield* annotatedImages(s.groups, s.file, s.images, silent, concurrency);
+    }
+    return discoverClasses(all());
+  };
+  const classes = options.classes ?? (await discover());
   report.setClasses(classes);
-  report.setListed(content.images.size);
+  const groups = groupByFile(content, images);
+  report.setListed(groups.length);
   if (content.fatal != null) report.setFatal(content.fatal);
-  const [inSplit, inDir] = await Promise.all([listImages(join(dir, split)), listImages(dir)]);
-  const find = (id: string) => inSplit.byName.get(id) ?? inDir.byName.get(id) ?? inSplit.byStem.get(id) ?? inDir.byStem.get(id);
   const labels = labelMap(classes);
-
-  async function toExample([id, rows]: [string, CsvRow[]]): Promise<Example | null> {
-    const imagePath = find(id);
-    if (imagePath == null) {
-      report.issue({ reason: 'missing-image', effect: 'example-skipped', file, line: rows[0].line, exampleId: id, message: `no image ${JSON.stringify(id)} in ${join(dir, split)}/ or ${dir}/` });
-      return null;
-    }
-    let size: { width: number; height: number };
-    try {
-      size = await imageInfo(imagePath);
-    } catch (e) {
-      report.issue({ reason: 'undecodable-image', effect: 'example-skipped', file: imagePath, exampleId: id, message: `unreadable image: ${(e as Error).message}` });
-      return null;
-    }
-    const raw: RawBox[] = rows
-      .filter((row) => !isImageOnly(row.fields))
-      .map(({ line, fields }) => ({
-        x1: toNumber(fields.xmin),
-        y1: toNumber(fields.ymin),
-        x2: toNumber(fields.xmax),
-        y2: toNumber(fields.ymax),
-        name: fields.label,
-        difficult: false,
-        line,
-      }));
-    return buildExample(id, imagePath, size.width, size.height, raw, labels, report, file);
-  }
-  const groups = content.images;
   async function* examples(): AsyncGenerator<Example> {
-    for await (const example of mapOrdered(groups.entries(), options.concurrency ?? 8, toExample)) if (example != null) yield example;
+    for await (const image of annotatedImages(groups, file, images, report, concurrency)) if (image != null) yield buildExample(image, labels, report);
   }
-  return { type: 'csv', dir, split, file, classes, listed: content.images.size, examples: examples(), report };
+  return { type: 'csv', dir: root, split, file, classes, listed: groups.length, examples: examples(), report };
 }

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkDataset } from './check';
 import { openDataset } from './dataset';
 import { collect, FIXTURES, logLines, tempDir, testConfig } from './testing/helpers';
 
@@ -49,9 +50,36 @@ describe('openDataset', () => {
       expect(existsSync(join(dir, 'digits.json'))).toBe(true);
       expect(dataset.classes).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
       expect(dataset.size).toBe(2);
-      expect(lines[0]).toMatch(/^digits: no dataset in /);
+      expect(lines[0]).toBe(`digits: ${dir} is missing: generating 10 images (6 train, 2 val, 2 test, seed 3) into ${dir}`);
       expect(lines[1]).toMatch(/^digits: generated 6\/2\/2 images/);
     } finally {
+      tmp.remove();
+    }
+  }, 30000);
+
+  it('reads and generates a relative dir under the workspace root, not the working directory', async () => {
+    const tmp = tempDir();
+    const cwd = process.cwd();
+    try {
+      writeFileSync(join(tmp.dir, 'nx.json'), '{}');
+      const sub = join(tmp.dir, 'apps', 'deep');
+      mkdirSync(sub, { recursive: true });
+      process.chdir(sub);
+      const { log, lines } = logLines();
+      const config = testConfig({ type: 'digits', dir: 'data/digits', digits: { seed: 3, train: 2, val: 1, test: 1 } });
+      const dataset = await openDataset(config, 'test', { log });
+      const root = join(realpathSync(tmp.dir), 'data', 'digits');
+      expect(dataset.dir).toBe(root);
+      expect(dataset.at(0).imagePath.startsWith(join(root, 'JPEGImages'))).toBe(true);
+      expect(existsSync(join(root, 'digits.json'))).toBe(true);
+      expect(existsSync(join(sub, 'data'))).toBe(false);
+      expect(lines[0]).toBe(`digits: data/digits is missing: generating 4 images (2 train, 1 val, 1 test, seed 3) into ${root}`);
+      const checked = await checkDataset(config, { images: 'none' });
+      expect([checked.dir, checked.examples]).toEqual([root, 4]);
+      const missing = await openDataset(testConfig({ type: 'csv', dir: 'data/elsewhere' }), 'train', { log: () => undefined });
+      expect(missing.report().fatal).toBe(`dataset folder ${join(realpathSync(tmp.dir), 'data', 'elsewhere')} does not exist`);
+    } finally {
+      process.chdir(cwd);
       tmp.remove();
     }
   }, 30000);

@@ -14,6 +14,7 @@ import { assertDatasetConfig, assertSplit } from './validate';
  */
 export interface Dataset {
   type: DatasetType;
+  /** The dataset root, absolute (a relative config dir is read under the workspace root). */
   dir: string;
   /** Which config split. */
   split: Split;
@@ -67,7 +68,9 @@ export function openReader(config: Pick<DataConfig, 'dataset'>, split: Split, op
  * warning per skipped box or image, through `log`), keeping the examples — small
  * records — in memory so epochs can be shuffled. Images are not opened here beyond their
  * headers where an annotation lacks a size. For the `digits` type the dataset is
- * generated first when `dir` has none (ensureDigits). A split whose file is missing or
+ * generated first when `dir` has none (ensureDigits). A relative `dir` is read under the
+ * workspace root (fromWorkspace of @lumen/core), not the working directory, so every
+ * subfolder sees the same data. A split whose file is missing or
  * unreadable opens empty, with `report().fatal` saying why; check `size` before training.
  */
 export async function openDataset(config: Pick<DataConfig, 'dataset'>, split: Split, options: OpenOptions = {}): Promise<Dataset> {
@@ -79,7 +82,7 @@ export async function openDataset(config: Pick<DataConfig, 'dataset'>, split: Sp
   for await (const example of reader.examples) examples.push(example);
   return {
     type: config.dataset.type,
-    dir: config.dataset.dir,
+    dir: reader.dir,
     split,
     name: reader.split,
     classes: reader.classes,

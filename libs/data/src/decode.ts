@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import sharp, { type Matrix3x3, type Sharp, type SharpOptions } from 'sharp';
+import sharp, { type Matrix3x3, type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Window } from './boxes';
 import { fail } from '@lumen/core';
 import { assertSizes } from './validate';
@@ -80,13 +80,43 @@ export async function readImageFile(path: string): Promise<Buffer> {
   }
 }
 
-/** Size of an encoded image as displayed (EXIF orientation applied), from its header. */
+/** An error's message as one line: libvips follows sharp's first line with its whole log. */
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
+}
+
+/** Size of an encoded image as displayed (EXIF orientation applied), from its header (errors are one line). */
 export async function imageInfo(data: Buffer | string): Promise<ImageInfo> {
-  const meta = await sharp(data, SHARP_OPTIONS).metadata();
+  let meta: Metadata;
+  try {
+    meta = await sharp(data, SHARP_OPTIONS).metadata();
+  } catch (e) {
+    throw new Error(firstLine(e));
+  }
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   if (!(width > 0 && height > 0)) throw new Error(`image has no size (${meta.format ?? 'unknown format'})`);
   return { width, height, channels: meta.channels, space: meta.space };
+}
+
+/** Why the pixels of an image did not decode, in one line (a header can read fine while the data is cut short). */
+export const pixelError = (error: unknown) => `pixels do not decode (truncated or corrupt file): ${firstLine(error)}`;
+
+/** decodeAllPixels' error: its message is pixelError's. */
+export class PixelError extends Error {
+  override name = 'PixelError';
+}
+
+/**
+ * Decodes every pixel of an image without keeping them (sharp's stats, a streaming sink):
+ * what finds a truncated JPEG or PNG, whose header reads fine. Throws a PixelError.
+ */
+export async function decodeAllPixels(input: string | Buffer): Promise<void> {
+  try {
+    await sharp(input, SHARP_OPTIONS).stats();
+  } catch (e) {
+    throw new PixelError(pixelError(e));
+  }
 }
 
 /** Mean of every 16th pixel's RGB. */

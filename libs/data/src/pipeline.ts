@@ -1,5 +1,5 @@
 import { cropBoxes, flipBoxes, pickRows, scaleBoxes } from './boxes';
-import { imageInfo, readImageFile, renderImage, resizedSize, type ImageInfo, type ResizeRule } from './decode';
+import { decodeAllPixels, imageInfo, PixelError, pixelError, readImageFile, renderImage, resizedSize, type ImageInfo, type ResizeRule } from './decode';
 import { planAugmentation, type AugmentConfig } from './augment';
 import type { ReportCollector } from './report';
 import type { Rng } from '@lumen/core';
@@ -19,7 +19,8 @@ export class SkipExample extends Error {
  * Decodes one example: reads the file, checks its size (EXIF orientation applied) against
  * the annotation, applies the augmentation drawn from `random` (none when null) and the
  * resize rule, and moves the boxes the same way (crop, scale, flip). An image it cannot use
- * is a SkipExample error whose `reason` is 'undecodable-image' or 'bad-image-size'.
+ * is a SkipExample error whose `reason` is 'undecodable-image' or 'bad-image-size': sharp
+ * fails on truncated data (`failOn: 'error'`), so no example is trained on half an image.
  */
 export async function decodeExample(
   example: Example,
@@ -56,9 +57,12 @@ export async function decodeExample(
   const size = resizedSize(area.width, area.height, { minSize: plan.minSize, maxSize: rule.maxSize });
   let pixels: Uint8Array;
   try {
+    // libvips reads a crop's rows only: a crop above a truncation would decode, so whether
+    // the example is used would depend on the crop drawn. Every pixel is decoded first.
+    if (plan.crop != null) await decodeAllPixels(data);
     pixels = await renderImage(data, { source, crop: plan.crop, width: size.width, height: size.height, flip: plan.flip, colour: 'colour' in plan ? plan.colour : undefined });
   } catch (e) {
-    throw new SkipExample((e as Error).message, 'undecodable-image');
+    throw new SkipExample(e instanceof PixelError ? e.message : pixelError(e), 'undecodable-image');
   }
   boxes = scaleBoxes(boxes, size.width / area.width, size.height / area.height, size.width, size.height);
   if (plan.flip) boxes = flipBoxes(boxes, size.width);

@@ -70,36 +70,40 @@ export interface RawBox {
   written?: string;
 }
 
+/** An image a reader keeps, with its annotation's boxes as written, before they are checked and labelled. */
+export interface AnnotatedImage {
+  id: string;
+  imagePath: string;
+  width: number;
+  height: number;
+  raw: RawBox[];
+  /** The annotation file (issues about its boxes name it). */
+  file: string;
+}
+
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /**
- * An Example from raw boxes: each box is checked against the image (clipped or skipped,
- * reported naming `file`), its class looked up in `labels` (unknown classes skipped).
+ * An Example from an annotated image: each box is checked against the image (clipped or
+ * skipped, reported naming the annotation file), its class looked up in `labels` (unknown
+ * classes skipped).
  */
-export function buildExample(
-  id: string,
-  imagePath: string,
-  width: number,
-  height: number,
-  raw: RawBox[],
-  labels: Map<string, number>,
-  report: ReportCollector,
-  file: string,
-): Example {
+export function buildExample({ id, imagePath, width, height, raw, file }: AnnotatedImage, labels: Map<string, number>, report: ReportCollector): Example {
   const boxes: number[] = [];
   const classes: number[] = [];
   const difficult: number[] = [];
   for (const box of raw) {
     const where = { file, exampleId: id, ...(box.line != null ? { line: box.line } : {}), ...(box.annotation != null ? { annotation: box.annotation } : {}) };
-    const label = labels.get(box.name);
-    if (label == null) {
-      report.issue({ ...where, reason: 'unknown-class', effect: 'box-skipped', message: `unknown class ${JSON.stringify(box.name)}` });
-      continue;
-    }
+    // Geometry before class, as in keptBoxNames: a bad box never counts as a class's box.
     const check = checkBox(box.x1, box.y1, box.x2, box.y2, width, height);
     const written = box.written ?? `box [${[box.x1, box.y1, box.x2, box.y2].map(round).join(', ')}]`;
     if (!check.ok) {
       report.issue({ ...where, reason: check.reason, effect: 'box-skipped', message: `${box.name} ${written} ${check.message}` });
+      continue;
+    }
+    const label = labels.get(box.name);
+    if (label == null) {
+      report.issue({ ...where, reason: 'unknown-class', effect: 'box-skipped', message: `unknown class ${JSON.stringify(box.name)}` });
       continue;
     }
     if (check.clipped) {
@@ -117,6 +121,26 @@ export function buildExample(
   const example = { id, imagePath, width, height, boxes: Float32Array.from(boxes), labels: Int32Array.from(classes), difficult: Uint8Array.from(difficult) };
   report.kept(example);
   return example;
+}
+
+/**
+ * The class names of the boxes buildExample keeps (class aside). Discovery reads only these,
+ * from examples a reader keeps, so a skipped file or a skipped box adds no class.
+ */
+export function keptBoxNames(raw: RawBox[], width: number, height: number): string[] {
+  return raw.filter((box) => checkBox(box.x1, box.y1, box.x2, box.y2, width, height).ok).map((box) => box.name);
+}
+
+/** Sorted names of the kept boxes (keptBoxNames) of the images a reader keeps (nulls are the skipped ones). */
+export async function discoverClasses(images: AsyncIterable<AnnotatedImage | null>): Promise<string[]> {
+  const names = new Set<string>();
+  for await (const image of images) if (image != null) for (const name of keptBoxNames(image.raw, image.width, image.height)) names.add(name);
+  return sortClasses(names);
+}
+
+/** A collector for passes whose issues the real pass reports again (class discovery). */
+export function silentReport(type: DatasetType, dir: string, split: string, file: string): ReportCollector {
+  return createReportCollector({ type, dir, split, file, log: () => undefined });
 }
 
 /** Class name -> label 1..N. */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BehaviorSubject, firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
 import { openDataset, type Dataset } from './dataset';
 import { generateDigits } from './digits/generate';
 import { epochOrder, evalExamples, evalStream, trainingExamples, trainingStream } from './stream';
-import { FIXTURES, tempDir, testConfig } from './testing/helpers';
+import { FIXTURES, tempDir, testConfig, truncatedJpeg } from './testing/helpers';
 import type { DataConfig, DecodedExample } from './types';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -154,6 +155,28 @@ describe('evalStream', () => {
     expect(after.examples).toBe(before.examples - 2);
     expect(after.skippedExamples).toMatchObject({ 'undecodable-image': 1, 'bad-image-size': 1 });
     expect(lines.filter((l) => l.includes('000004.jpg'))).toHaveLength(1);
+  });
+});
+
+describe('a truncated image in training', () => {
+  it('is skipped with a warning naming the file, once, and the epochs go on without it', async () => {
+    const dir = join(tmp.dir, 'truncated');
+    mkdirSync(dir);
+    const jpeg = await truncatedJpeg();
+    for (const name of ['a.jpg', 'c.jpg']) writeFileSync(join(dir, name), jpeg.whole);
+    writeFileSync(join(dir, 'b.jpg'), jpeg.cut);
+    writeFileSync(join(dir, 'train.csv'), 'a.jpg,10,10,200,200,cat\nb.jpg,10,10,200,200,cat\nc.jpg,300,200,600,400,cat\n');
+    const lines: string[] = [];
+    const cut = await openDataset(testConfig({ type: 'csv', dir }), 'train', { log: (line) => lines.push(line) });
+    expect(cut.size).toBe(3); // the header reads: only decoding finds the cut
+    const every = { ...config.augment, flip: 0.5, photometric: { ...config.augment.photometric, prob: 1 }, crop: { prob: 1, minScale: 0.3, minBoxVisible: 0.1 } };
+    const augmented = { ...config, augment: every };
+    for (const epoch of [0, 1, 2]) {
+      const ids = (await lastValueFrom(trainingStream(cut, augmented, { seed: 1, epoch }).pipe(toArray()))).map((e) => e.id);
+      expect(ids.sort()).toEqual(['a.jpg', 'c.jpg']);
+    }
+    expect(lines).toEqual([`warning: ${join(dir, 'b.jpg')}: pixels do not decode (truncated or corrupt file): VipsJpeg: premature end of JPEG image (image skipped)`]);
+    expect(cut.report()).toMatchObject({ examples: 2, skippedExamples: { 'undecodable-image': 1 } });
   });
 });
 

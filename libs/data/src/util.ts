@@ -1,6 +1,7 @@
 import fg from 'fast-glob';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { TextDecoder } from 'node:util';
 
 /**
  * Maps `items` through an async `fn` with at most `concurrency` calls running, yielding
@@ -86,4 +87,46 @@ export function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value !== 'string' || value.trim() === '') return NaN;
   return Number(value.trim());
+}
+
+/** `fn` with each key's promise kept: a reader's discovery and reading passes open a header once. */
+export function memoized<R>(fn: (key: string) => Promise<R>): (key: string) => Promise<R> {
+  const results = new Map<string, Promise<R>>();
+  return (key) => {
+    let result = results.get(key);
+    if (result == null) {
+      result = fn(key);
+      results.set(key, result);
+    }
+    return result;
+  };
+}
+
+/** Bytes that are not text in the expected encoding (`line` is where the first bad byte is). */
+export class EncodingError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A file's bytes as text in `encoding`, a byte order mark dropped. Invalid bytes throw an
+ * EncodingError naming the line: read as U+FFFD they would silently rename classes and files.
+ */
+export function decodeText(bytes: Uint8Array, encoding = 'utf-8'): string {
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(encoding, { fatal: true });
+  } catch {
+    throw new EncodingError(`unsupported encoding ${JSON.stringify(encoding)}`);
+  }
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    const loose = new TextDecoder(encoding).decode(bytes);
+    throw new EncodingError(`not ${decoder.encoding} text (save the file as UTF-8)`, lineAt(loose, loose.indexOf('\uFFFD')));
+  }
 }

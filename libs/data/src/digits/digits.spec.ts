@@ -200,10 +200,11 @@ describe('generateDigits', () => {
     const { log, lines } = logLines();
     const config = { dataset: { type: 'digits' as const, dir, splits: { train: 'train', val: 'val', test: 'test' }, digits: { seed: 1, train: 4, val: 2, test: 2 } } };
     expect((await ensureDigits(config, { log }))?.generated).toBe(true);
-    expect(lines[0]).toMatch(/^digits: no dataset in .*; generating 4\/2\/2 images \(seed 1\)$/);
+    expect(lines[0]).toBe(`digits: ${dir} is missing: generating 8 images (4 train, 2 val, 2 test, seed 1) into ${dir}`);
     expect((await ensureDigits(config, { log }))?.generated).toBe(false);
     const again = await ensureDigits({ dataset: { ...config.dataset, digits: { seed: 2, train: 4, val: 2, test: 2 } } }, { log });
     expect(again).toMatchObject({ generated: true, summary: { seed: 2 } });
+    expect(lines[2]).toBe(`digits: ${dir} holds another digits dataset (seed 1, 4 train, 2 val, 2 test): generating 8 images (4 train, 2 val, 2 test, seed 2) into ${dir}`);
     expect(readdirSync(tmp.dir).filter((name) => name.includes('partial'))).toEqual([]);
     expect(await ensureDigits({ dataset: { ...config.dataset, type: 'voc' } })).toBeNull();
   }, 30000);

@@ -1,10 +1,10 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { assertString, fail, seededRandom } from '@lumen/core';
+import { assertString, fail, fromWorkspace, seededRandom } from '@lumen/core';
 import { mixSeed } from '../random';
 import type { DataConfig, DigitsOptions, Log } from '../types';
-import { mapOrdered } from '../util';
+import { isDirectory, mapOrdered } from '../util';
 import { assertDigitsOptions } from '../validate';
 import { glyphRanges, loadMnist, type GlyphRange } from './mnist';
 import { RENDER_DEFAULTS, renderDigitsImage, type RenderedDigit } from './render';
@@ -97,15 +97,16 @@ async function isEmptyDir(dir: string): Promise<boolean> {
  * seed mixSeed(seed, s, i): the same options give the same files. Train digits come from
  * the first 80% of each class's mnist samples, val and test from the last 20% (halves).
  * Written to a sibling folder first and moved into place, so an interrupted run leaves no
- * half dataset; refuses to replace a non-empty `dir` that is not a generated dataset.
+ * half dataset; refuses to replace a non-empty `dir` that is not a generated dataset. A
+ * relative `dir` is under the workspace root (fromWorkspace), not the working directory.
  */
 export async function generateDigits(dir: string, options: DigitsOptions, extra: { log?: Log; concurrency?: number } = {}): Promise<DigitsSummary> {
   assertString('generateDigits', 'dir', dir);
   assertDigitsOptions('generateDigits', 'options', options);
-  const target = resolve(dir);
+  const target = fromWorkspace(dir);
   const old = await readManifest(target);
   if (old == null && !(await isEmptyDir(target))) {
-    fail('generateDigits', `'dir' ${dir} exists, is not empty and has no ${MANIFEST}: not replacing it (remove it or choose another data.dataset.dir).`);
+    fail('generateDigits', `'dir' ${target} exists, is not empty and has no ${MANIFEST}: not replacing it (remove it or choose another data.dataset.dir).`);
   }
   const started = performance.now();
   const bank = loadMnist();
@@ -162,10 +163,20 @@ export async function generateDigits(dir: string, options: DigitsOptions, extra:
     throw e;
   }
   extra.log?.(
-    `digits: generated ${options.train}/${options.val}/${options.test} images (${summary.boxes.train + summary.boxes.val + summary.boxes.test} digits) in ${dir} in ${summary.seconds} s`,
+    `digits: generated ${options.train}/${options.val}/${options.test} images (${summary.boxes.train + summary.boxes.val + summary.boxes.test} digits) in ${target} in ${summary.seconds} s`,
   );
   return summary;
 }
+
+/** Why ensureDigits generates: `configured` is the dir as the config writes it. */
+async function generationReason(configured: string, dir: string, manifest: DigitsSummary | null): Promise<string> {
+  if (manifest == null) return (await isDirectory(dir)) ? `${configured} holds no digits dataset (no ${MANIFEST})` : `${configured} is missing`;
+  if (manifest.version !== DIGITS_VERSION) return `${configured} was made by generator version ${manifest.version}, not ${DIGITS_VERSION}`;
+  const counts: Partial<DigitsSummary['images']> = manifest.images ?? {};
+  return `${configured} holds another digits dataset (seed ${manifest.seed}, ${counts.train ?? '?'} train, ${counts.val ?? '?'} val, ${counts.test ?? '?'} test)`;
+}
+
+const describeCounts = (o: DigitsOptions) => `${o.train + o.val + o.test} images (${o.train} train, ${o.val} val, ${o.test} test, seed ${o.seed})`;
 
 /**
  * For a `digits` config: generates `config.dataset.dir` when it holds no generated dataset,
@@ -177,7 +188,7 @@ export async function ensureDigits(config: Pick<DataConfig, 'dataset'>, extra: {
   if (config?.dataset?.type !== 'digits') return null;
   const options = config.dataset.digits ?? DEFAULT_DIGITS;
   assertDigitsOptions('ensureDigits', 'config.dataset.digits', options);
-  const dir = config.dataset.dir;
+  const dir = fromWorkspace(config.dataset.dir);
   const manifest = await readManifest(dir);
   const same =
     manifest != null &&
@@ -186,10 +197,6 @@ export async function ensureDigits(config: Pick<DataConfig, 'dataset'>, extra: {
     SPLIT_NAMES.every((split) => manifest.images?.[split] === options[split]);
   if (same) return { generated: false, summary: manifest };
   const log = extra.log ?? ((message: string) => console.warn(message));
-  log(
-    manifest == null
-      ? `digits: no dataset in ${dir}; generating ${options.train}/${options.val}/${options.test} images (seed ${options.seed})`
-      : `digits: ${dir} was generated with other options; regenerating ${options.train}/${options.val}/${options.test} images (seed ${options.seed})`,
-  );
+  log(`digits: ${await generationReason(config.dataset.dir, dir, manifest)}: generating ${describeCounts(options)} into ${dir}`);
   return { generated: true, summary: await generateDigits(dir, options, { log }) };
 }

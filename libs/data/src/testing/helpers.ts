@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataConfig } from '../types';
@@ -50,4 +51,14 @@ export function meanColour(pixels: Uint8Array, width: number, x0: number, y0: nu
     }
   }
   return [sum[0] / n, sum[1] / n, sum[2] / n];
+}
+
+/**
+ * A textured 640x480 JPEG, whole and with the second half of its bytes cut off: the cut one's
+ * header still reads (the cut is in the scan data), its pixels do not decode.
+ */
+export async function truncatedJpeg(): Promise<{ whole: Buffer; cut: Buffer }> {
+  const texture = Buffer.from(Uint8Array.from({ length: 640 * 480 * 3 }, (_, i) => (i * 37) % 251));
+  const whole = await sharp(texture, { raw: { width: 640, height: 480, channels: 3 } }).jpeg().toBuffer();
+  return { whole, cut: whole.subarray(0, whole.length >> 1) };
 }
