@@ -2,14 +2,23 @@
 // dataset check. Errors are left to the CLI's one handler.
 import { loadConfig } from '@lumen/config';
 import { checkDataset, formatCheckReport, SPLITS } from '@lumen/data';
+import { UserError } from '@lumen/core';
 import { Command, Option } from 'commander';
 import { runEvaluation } from './run-eval';
+import { signalExitCode } from './stop';
 import { runTraining } from './train';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 const setOption = (example: string) =>
   new Option('--set <key=value>', `override a config value (repeatable), e.g. --set ${example}`).argParser(collect).default([]);
+
+/** An option parser taking only whole numbers >= 1 (parseInt would take "abc" as NaN and "2x" as 2). */
+const positiveInteger = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, but got ${JSON.stringify(value)}`);
+  return n;
+};
 
 function trainCommand(): Command {
   return new Command('train')
@@ -22,7 +31,7 @@ function trainCommand(): Command {
     .option('--plain', 'plain log lines instead of a progress bar', false)
     .action(async (opts) => {
       const result = await runTraining({ config: opts.config, overrides: opts.set, jobDir: opts.jobDir, resume: opts.resume, plain: opts.plain });
-      if (result.interrupted) process.exitCode = 130;
+      if (result.interrupted) process.exitCode = signalExitCode(result.signal ?? 'SIGINT');
     });
 }
 
@@ -34,7 +43,7 @@ function evalCommand(): Command {
     .option('--config <name>', "config for the data (default: the checkpoint's own config.yaml)")
     .addOption(setOption('data.dataset.dir=DIR'))
     .addOption(new Option('--split <split>', 'which split').choices(SPLITS).default('test'))
-    .option('--max-images <n>', 'evaluate only the first n images', (v) => Number.parseInt(v, 10))
+    .option('--max-images <n>', 'evaluate only the first n images (a positive integer)', positiveInteger('--max-images'))
     .action(async (opts) => {
       await runEvaluation({ checkpoint: opts.checkpoint, config: opts.config, overrides: opts.set, split: opts.split, maxImages: opts.maxImages });
     });
@@ -45,12 +54,16 @@ function datasetCommand(): Command {
   dataset
     .command('check')
     .summary('report what a dataset would skip, and why')
-    .description('read a whole dataset and report what would be skipped and why (exit 0 when anything is usable)')
+    .description(
+      'read a whole dataset and report what would be skipped and why (exit 0 when anything is usable). ' +
+        "Reads every annotation and every image's header (format, size); --decode also decodes every image's pixels",
+    )
     .option('--config <name>', 'config name or path', 'digits')
     .addOption(setOption('data.dataset.dir=DIR'))
+    .option('--decode', "decode every image's pixels, not only its header: finds truncated or corrupt JPEG/PNG files (slower)")
     .action(async (opts) => {
       const { config } = loadConfig(opts.config, { overrides: opts.set });
-      const report = await checkDataset(config.data);
+      const report = await checkDataset(config.data, { images: opts.decode ? 'decode' : 'header' });
       process.stdout.write(formatCheckReport(report) + '\n');
       process.exitCode = report.usable ? 0 : 1;
     });

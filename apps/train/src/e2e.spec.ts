@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { checkpointOf, QUIET, tinyOverrides } from './testing/tiny-run';
 import { runTraining } from './train';
 
 const CONFIG = resolve(__dirname, '../../../configs/digits.yaml');
@@ -113,25 +114,8 @@ describe('lumen train', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const overrides = () => [
-    `data.dataset.dir=${join(dir, 'digits')}`,
-    'data.dataset.digits.train=6',
-    'data.dataset.digits.val=2',
-    'data.dataset.digits.test=2',
-    'data.image.minSize=96',
-    'data.image.maxSize=128',
-    'model.backbone.width=0.125',
-    'model.rcnn.hidden=32',
-    'model.rpn.batchSizePerImage=32',
-    'model.rcnn.batchSizePerImage=16',
-    'train.schedule.type=constant',
-    'train.schedule.warmupSteps=0',
-    'train.checkpointEvery=2',
-    'train.evalEvery=0',
-    'train.logEvery=1',
-    'eval.maxImages=2',
-  ];
-  const quiet = { log: () => undefined, plain: true };
+  const overrides = () => tinyOverrides(join(dir, 'digits'));
+  const quiet = QUIET;
 
   it('resumes to the same parameters as an uninterrupted run', async () => {
     const straight = await runTraining({ ...quiet, config: CONFIG, overrides: [...overrides(), 'train.steps=4'], jobDir: join(dir, 'straight') });
@@ -140,8 +124,8 @@ describe('lumen train', () => {
     expect(first.step).toBe(2);
     const resumed = await runTraining({ ...quiet, config: CONFIG, overrides: ['train.steps=4'], jobDir: join(dir, 'split'), resume: true });
     expect(resumed.step).toBe(4);
-    const a = loadCheckpoint(straight.checkpoint);
-    const b = loadCheckpoint(resumed.checkpoint);
+    const a = loadCheckpoint(checkpointOf(straight));
+    const b = loadCheckpoint(checkpointOf(resumed));
     expect(Object.keys(b.weights).sort()).toEqual(Object.keys(a.weights).sort());
     for (const name of Object.keys(a.weights)) {
       expect({ name, values: Array.from(b.weights[name].data) }).toEqual({ name, values: Array.from(a.weights[name].data) });
@@ -153,7 +137,7 @@ describe('lumen train', () => {
     expect(lines.some((l) => l.type === 'eval' && l.step === 4 && l.split === 'val')).toBe(true);
     // digits ends with the whole test split scored on the last checkpoint, as `lumen eval` would.
     expect(straight.finalEvaluations.map((e) => [e.split, e.images])).toEqual([['test', 2]]);
-    const written = JSON.parse(readFileSync(join(straight.checkpoint, 'eval-test.json'), 'utf8'));
+    const written = JSON.parse(readFileSync(join(checkpointOf(straight), 'eval-test.json'), 'utf8'));
     expect(written).toMatchObject({ split: 'test', images: 2, metric: 'voc', mAP: straight.finalEvaluations[0].map });
     expect(lines.filter((l) => l.type === 'eval' && l.final === true).map((l) => [l.split, l.step])).toEqual([['test', 4]]);
   });

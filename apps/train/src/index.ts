@@ -3,5 +3,8 @@
 export { trainCommands } from './cli';
 export { runTraining } from './train';
 export type { TrainOptions, TrainResult } from './train';
+export { TrainingDiverged } from './divergence';
+export { signalExitCode, StopRequest } from './stop';
+export type { StopSignal } from './stop';
 export { runEvaluation } from './run-eval';
 export type { EvalOptions } from './run-eval';

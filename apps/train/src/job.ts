@@ -1,20 +1,22 @@
 import { loadConfig, type LoadedConfig } from '@lumen/config';
-import { UserError } from '@lumen/core';
+import { fromWorkspace, UserError } from '@lumen/core';
 import { assignParams, loadCheckpoint, restoreOptimizer, type DetectorParams, type LoadedCheckpoint, type OptimizerState } from '@lumen/detector';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const CHECKPOINT_PREFIX = 'checkpoint-';
+/** A checkpoint folder's name; `<name>.partial` (being written) and `<name>-diverged` (set aside) are not checkpoints. */
+const CHECKPOINT_NAME = /^checkpoint-\d+$/;
 
-/** `jobs/<config>-<YYYYMMDD-HHMMSS>`: a new folder per run unless --job-dir names one. */
+/** `jobs/<config>-<YYYYMMDD-HHMMSS>` under the workspace root: a new folder per run unless --job-dir names one. */
 export function newJobDir(configName: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return resolve('jobs', `${configName}-${stamp}`);
+  return join(fromWorkspace('jobs'), `${configName}-${stamp}`);
 }
 
 /** The most recent `jobs/<config>-*` folder that holds a checkpoint (for --resume without --job-dir). */
 export function latestJobDir(configName: string): string | null {
-  const jobs = resolve('jobs');
+  const jobs = fromWorkspace('jobs');
   if (!existsSync(jobs)) return null;
   const candidates = readdirSync(jobs)
     .filter((name) => name.startsWith(`${configName}-`))
@@ -32,23 +34,34 @@ export function checkpointDir(jobDir: string, step: number): string {
 export function listCheckpoints(jobDir: string): string[] {
   if (!existsSync(jobDir)) return [];
   return readdirSync(jobDir)
-    .filter((name) => name.startsWith(CHECKPOINT_PREFIX) && !name.endsWith('.partial'))
+    .filter((name) => CHECKPOINT_NAME.test(name))
     .filter((name) => statSync(join(jobDir, name)).isDirectory())
     .sort()
     .map((name) => join(jobDir, name));
 }
 
 /**
- * Keeps the last `keep` checkpoints and the best one (by the metric the caller tracks);
- * deletes the others.
+ * Keeps the last `keep` checkpoints and those in `protect` (the best by the metric the caller
+ * tracks, the last one known good); deletes the others.
  */
-export function pruneCheckpoints(jobDir: string, keep: number, best: string | null): string[] {
+export function pruneCheckpoints(jobDir: string, keep: number, protect: ReadonlyArray<string | null>): string[] {
   const all = listCheckpoints(jobDir).map((dir) => resolve(dir));
   const keepSet = new Set(all.slice(-keep));
-  if (best) keepSet.add(resolve(best));
+  for (const dir of protect) if (dir) keepSet.add(resolve(dir));
   const removed = all.filter((dir) => !keepSet.has(dir));
   for (const dir of removed) rmSync(dir, { recursive: true, force: true });
   return removed;
+}
+
+/**
+ * Renames a checkpoint whose weights a diverged run wrote to `<dir>-diverged`, out of --resume's
+ * way (kept for a look, never pruned). Returns the new path.
+ */
+export function setAsideCheckpoint(dir: string): string {
+  const aside = `${dir}-diverged`;
+  rmSync(aside, { recursive: true, force: true });
+  renameSync(dir, aside);
+  return aside;
 }
 
 /** metrics.jsonl: one JSON object per line (training logs and evaluations). */
@@ -60,6 +73,35 @@ export class MetricsLog {
   }
   write(record: Record<string, unknown>): void {
     appendFileSync(this.path, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+  }
+
+  /**
+   * Keeps the records up to `step` (the checkpoint a run resumes from) and drops the later
+   * ones, which the resumed run logs again, and any line a crash left half written. Rewritten
+   * through a temporary file and a rename, so a crash leaves the old file or the new one.
+   * Returns how many records were dropped.
+   */
+  keepUpTo(step: number): number {
+    if (!existsSync(this.path)) return 0;
+    const lines = readFileSync(this.path, 'utf8').split('\n').filter((line) => line.trim() !== '');
+    const kept = lines.filter((line) => recordStep(line) <= step);
+    const dropped = lines.length - kept.length;
+    if (dropped > 0) {
+      const temporary = `${this.path}.tmp`;
+      writeFileSync(temporary, kept.map((line) => line + '\n').join(''));
+      renameSync(temporary, this.path);
+    }
+    return dropped;
+  }
+}
+
+/** A metrics.jsonl line's step: -Infinity for a record without one, NaN for a damaged line. */
+function recordStep(line: string): number {
+  try {
+    const record = JSON.parse(line) as { step?: unknown };
+    return typeof record.step === 'number' ? record.step : -Infinity;
+  } catch {
+    return NaN;
   }
 }
 
@@ -97,7 +139,7 @@ export function openJob(options: JobOptions): Job {
   }
   const dir = options.jobDir ?? latestJobDir(configName);
   const last = dir ? listCheckpoints(dir).at(-1) : undefined;
-  if (!dir || !last) throw new UserError(`--resume: no checkpoint found in ${dir ?? `jobs/${configName}-*`}; start a run without --resume first`);
+  if (!dir || !last) throw new UserError(`--resume: no checkpoint found in ${dir ?? join(fromWorkspace('jobs'), `${configName}-*`)}; start a run without --resume first`);
   return { dir, configName, loaded: loadConfig(`${last}/config.yaml`, { overrides: options.overrides }), checkpoint: loadCheckpoint(last) };
 }
 

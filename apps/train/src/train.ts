@@ -1,14 +1,28 @@
 import type { Config } from '@lumen/config';
-import { seededRandom, UserError } from '@lumen/core';
+import { fromWorkspace, seededRandom, UserError } from '@lumen/core';
 import { formatDatasetReport, openDataset, type Dataset } from '@lumen/data';
-import { buildDetector, checkModelConfig, countParams, createOptimizer, initDetector, loadPretrainedBackbone } from '@lumen/detector';
+import {
+  buildDetector,
+  checkModelConfig,
+  countParams,
+  createOptimizer,
+  disposeOptimizer,
+  disposeParams,
+  initDetector,
+  loadPretrainedBackbone,
+  type Detector,
+  type DetectorParams,
+  type OptimizerState,
+} from '@lumen/detector';
 import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
 import { existsSync } from 'node:fs';
 import type { EvaluationResult } from './evaluate';
 import { evaluateFinalSplits, type FinalEvaluation } from './final-eval';
-import { MetricsLog, openJob, restoreRun } from './job';
-import { runSteps, type Position } from './loop';
+import { MetricsLog, openJob, restoreRun, type Job } from './job';
+import type { SavedCheckpoint } from './checkpoints';
+import { runSteps, type Position, type TrainingRun } from './loop';
+import { StopRequest, type StopSignal } from './stop';
 
 export interface TrainOptions {
   /** Config name or path; default 'digits'. */
@@ -20,13 +34,19 @@ export interface TrainOptions {
   log?: (message: string) => void;
   /** Force plain log lines (no bar), e.g. in tests. */
   plain?: boolean;
+  /** Lets the caller stop the run after the current step (SIGINT and SIGTERM do too). */
+  stop?: StopRequest;
 }
 
 export interface TrainResult {
   jobDir: string;
-  checkpoint: string;
+  /** The last good checkpoint; null when a run stopped before writing one. */
+  checkpoint: string | null;
+  /** Steps taken (the optimizer's step count). */
   step: number;
   interrupted: boolean;
+  /** The signal that stopped the run (the CLI exits with 128 + its number), if one did. */
+  signal: StopSignal | null;
   /** The last evaluation on the val split during training (capped at eval.maxImages). */
   evaluation: EvaluationResult | null;
   /** The full evaluations of the last checkpoint on eval.finalSplits, with the eval-<split>.json written. */
@@ -36,7 +56,8 @@ export interface TrainResult {
 /** Stops at once, with what is missing and how to get it, when a config names data or weights that are not there. */
 export function checkInputsExist(config: Config, configName: string): void {
   const { dataset } = config.data;
-  if (dataset.type !== 'digits' && !existsSync(dataset.dir)) {
+  const dir = fromWorkspace(dataset.dir);
+  if (dataset.type !== 'digits' && !existsSync(dir)) {
     const how: Record<string, string> = {
       voc:
         'Download VOC2007 (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar from the Pascal VOC site) and extract both into data/ ' +
@@ -45,11 +66,11 @@ export function checkInputsExist(config: Config, configName: string): void {
       csv: 'Point it at the folder holding <split>.csv files (image_id,xmin,ymin,xmax,ymax,label) and the images',
     };
     throw new UserError(
-      `The '${configName}' config reads its dataset from ${dataset.dir}, which does not exist.\n` +
+      `The '${configName}' config reads its dataset from ${dir}, which does not exist.\n` +
         `${how[dataset.type] ?? ''}, or pass --set data.dataset.dir=/path/to/it.`,
     );
   }
-  const weights = config.model.backbone.weights;
+  const weights = config.model.backbone.weights && fromWorkspace(config.model.backbone.weights);
   if (weights && !existsSync(weights)) {
     throw new UserError(
       `The '${configName}' config starts from pretrained ${config.model.backbone.name} weights at ${weights}, which do not exist.\n` +
@@ -69,13 +90,18 @@ async function openSplit(config: Config, split: 'train' | 'val' | 'test', log: (
   return dataset;
 }
 
+/** A run ready for the step loop, and the splits scored when it ends. */
+export interface PreparedRun {
+  run: TrainingRun;
+  finalSplits: Dataset[];
+}
+
 /**
- * `lumen train`: checks the config (model first, then that its data and weights exist), opens
- * the splits, builds the detector (fresh, pretrained or resumed), runs the step loop
- * (loop.ts), then scores the last checkpoint on eval.finalSplits. Ctrl-C saves a checkpoint
- * and returns; `resume` continues from the job's last checkpoint.
+ * Everything before the step loop: checks the config (model first, then that its data and
+ * weights exist), opens the splits, builds the detector (fresh, pretrained or resumed). A
+ * resumed run's metrics.jsonl loses the records after its checkpoint, which it logs again.
  */
-export async function runTraining(options: TrainOptions = {}): Promise<TrainResult> {
+export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRun> {
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const job = openJob({ config: options.config ?? 'digits', overrides: options.overrides, jobDir: options.jobDir, resume: options.resume });
   const { config } = job.loaded;
@@ -96,25 +122,70 @@ export async function runTraining(options: TrainOptions = {}): Promise<TrainResu
   const detector = buildDetector(config, classes);
   const params = initDetector(detector, seededRandom(config.train.seed));
   const optimizer = createOptimizer(config.train.optimizer, params);
-  let position: Position = { epoch: 0, offset: 0 };
-  if (job.checkpoint) {
-    position = restoreRun(job.checkpoint, params, optimizer);
-    log(`resumed from ${job.checkpoint.dir} at step ${optimizer.step}`);
-  } else if (await loadPretrainedBackbone(detector, params, log)) {
-    log(`loaded pretrained ${config.model.backbone.name} weights from ${config.model.backbone.weights}`);
+  let start: { position: Position; resumedFrom: SavedCheckpoint | null };
+  try {
+    start = await startingPoint(job, detector, params, optimizer, log);
+  } catch (error) {
+    disposeOptimizer(optimizer);
+    disposeParams(params);
+    throw error;
   }
   const counts = countParams(params);
   log(`model: ${config.model.backbone.name} (width ${config.model.backbone.width}) + ${config.model.rcnn.head} head, ${(counts.total / 1e6).toFixed(2)}M params (${(counts.trainable / 1e6).toFixed(2)}M trainable); backend ${backend.name}`);
 
   const metrics = new MetricsLog(job.dir);
-  const loop = await runSteps({ config, jobDir: job.dir, detector, params, optimizer, train, val, position, metrics, backendName: backend.name, log, plain: options.plain });
-  if (loop.evaluation && !loop.interrupted && finalSplits.length === 0) log(`\n${formatSummary(loop.evaluation.summary)}`);
-  log(
-    loop.interrupted
-      ? `stopped at step ${optimizer.step}; checkpoint ${loop.checkpoint}; continue with --resume`
-      : `done: ${optimizer.step} steps in ${((Date.now() - loop.started) / 60000).toFixed(1)} min; checkpoint ${loop.checkpoint}`,
-  );
-  // `params` hold the last checkpoint's weights.
-  const finalEvaluations = loop.interrupted ? [] : await evaluateFinalSplits({ detector, params, config, metrics, log }, finalSplits, loop.checkpoint, optimizer.step, loop.started);
-  return { jobDir: job.dir, checkpoint: loop.checkpoint, step: optimizer.step, interrupted: loop.interrupted, evaluation: loop.evaluation, finalEvaluations };
+  if (start.resumedFrom) {
+    const dropped = metrics.keepUpTo(start.resumedFrom.step);
+    if (dropped > 0) log(`metrics.jsonl: dropped ${dropped} record(s) logged after step ${start.resumedFrom.step}; this run logs those steps again`);
+  }
+  const stop = options.stop ?? new StopRequest();
+  const run: TrainingRun = { config, jobDir: job.dir, detector, params, optimizer, train, val, ...start, metrics, backendName: backend.name, stop, log, plain: options.plain };
+  return { run, finalSplits };
+}
+
+/** Restores a resumed run's weights, optimizer and data position, or loads a new run's pretrained backbone. */
+async function startingPoint(job: Job, detector: Detector, params: DetectorParams, optimizer: OptimizerState, log: (m: string) => void) {
+  if (job.checkpoint) {
+    const position = restoreRun(job.checkpoint, params, optimizer);
+    log(`resumed from ${job.checkpoint.dir} at step ${optimizer.step}`);
+    return { position, resumedFrom: { dir: job.checkpoint.dir, step: optimizer.step } };
+  }
+  const { backbone } = job.loaded.config.model;
+  if (await loadPretrainedBackbone(detector, params, log)) log(`loaded pretrained ${backbone.name} weights from ${backbone.weights}`);
+  return { position: { epoch: 0, offset: 0 }, resumedFrom: null };
+}
+
+/**
+ * `lumen train`: prepares the run (prepareRun), runs the step loop (loop.ts), then scores the
+ * last checkpoint on eval.finalSplits. A stop request (Ctrl-C, SIGTERM) saves a checkpoint and
+ * returns; `resume` continues from the job's last checkpoint; a diverged run throws
+ * TrainingDiverged. The model's variables are disposed when it returns.
+ */
+export async function runTraining(options: TrainOptions = {}): Promise<TrainResult> {
+  const { run, finalSplits } = await prepareRun(options);
+  const { config, detector, params, optimizer, metrics, log } = run;
+  try {
+    const loop = await runSteps(run);
+    if (loop.evaluation && !loop.interrupted && finalSplits.length === 0) log(`\n${formatSummary(loop.evaluation.summary)}`);
+    log(
+      loop.interrupted
+        ? `stopped by ${run.stop.describe()} at step ${optimizer.step}; ${loop.checkpoint ? `checkpoint ${loop.checkpoint}; continue with --resume` : 'no checkpoint to continue from'}`
+        : `done: ${optimizer.step} steps in ${((Date.now() - loop.started) / 60000).toFixed(1)} min; checkpoint ${loop.checkpoint}`,
+    );
+    // A run that ends unstopped has just saved its last step: `params` hold that checkpoint's weights.
+    const finalEvaluations =
+      loop.interrupted || !loop.checkpoint ? [] : await evaluateFinalSplits({ detector, params, config, metrics, log }, finalSplits, loop.checkpoint, optimizer.step, loop.started);
+    return {
+      jobDir: run.jobDir,
+      checkpoint: loop.checkpoint,
+      step: optimizer.step,
+      interrupted: loop.interrupted,
+      signal: loop.signal,
+      evaluation: loop.evaluation,
+      finalEvaluations,
+    };
+  } finally {
+    disposeOptimizer(optimizer);
+    disposeParams(params);
+  }
 }

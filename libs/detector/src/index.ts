@@ -7,7 +7,7 @@ export type { MapPooler, ModelComponents } from './components';
 export { loadPretrainedBackbone } from './pretrained';
 export { detectBatch, LOSS_NAMES, trainingLosses } from './forward';
 export type { Detection, ImageScale, LossName, Losses } from './forward';
-export { stepRng, trainStep } from './train-step';
+export { NonFiniteLossError, stepRng, trainStep } from './train-step';
 export type { StepResult } from './train-step';
 export {
   applyGradients,
