@@ -35,3 +35,30 @@ export interface RoiAlignMap {
   outputSize: [number, number];
   cases: RoiAlignCase[];
 }
+
+/** multi-scale.json: torchvision's MultiScaleRoIAlign on a four-map pyramid. */
+export interface MultiScaleFixture {
+  imageShapes: [number, number][];
+  maps: { shape: [number, number, number, number]; features: number[] }[];
+  boxes: number[][];
+  boxIndices: number[];
+  cases: MultiScaleCase[];
+}
+
+export interface MultiScaleCase {
+  name: string;
+  /** How many of the maps are pooled from (the first ones). */
+  maps: number;
+  outputSize: [number, number];
+  samplingRatio: number;
+  canonicalScale: number;
+  canonicalLevel: number;
+  /** torchvision's inferred scales. */
+  scales: number[];
+  /** Level index per box (0 = the finest map). */
+  levels: number[];
+  output: number[];
+  dy: number[];
+  /** Gradient w.r.t. each pooled map, NHWC. */
+  grads: number[][];
+}
