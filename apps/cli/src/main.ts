@@ -6,7 +6,7 @@ import { trainCommands } from '@lumen/train';
 import { Command, CommanderError } from 'commander';
 import { version } from '../package.json';
 
-/** Exit codes: 0 done, 1 failed (or some inputs failed), 2 a user error, 130 interrupted (set by the commands). */
+/** Exit codes: 0 done, 1 failed (or some inputs failed), 2 a user error, 130 / 143 stopped by SIGINT / SIGTERM (set by the commands). */
 export const EXIT_USER_ERROR = 2;
 export const EXIT_FAILURE = 1;
 
