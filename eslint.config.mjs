@@ -32,6 +32,7 @@ export default [
             { sourceTag: 'scope:eval', onlyDependOnLibsWithTags: ['scope:core'] },
             { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:core'] },
             { sourceTag: 'scope:backbone', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:fpn', onlyDependOnLibsWithTags: ['scope:core'] },
             { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:runtime-native'] },
             { sourceTag: 'scope:anchors', onlyDependOnLibsWithTags: ['scope:core', 'scope:boxes'] },
             { sourceTag: 'scope:rpn', onlyDependOnLibsWithTags: ['scope:core', 'scope:boxes', 'scope:anchors'] },
@@ -40,7 +41,7 @@ export default [
               sourceTag: 'scope:detector',
               onlyDependOnLibsWithTags: [
                 'scope:core', 'scope:boxes', 'scope:anchors', 'scope:backbone', 'scope:rpn',
-                'scope:roi-pool', 'scope:rcnn-head', 'scope:config',
+                'scope:roi-pool', 'scope:rcnn-head', 'scope:config', 'scope:fpn',
               ],
             },
             { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:core', 'scope:config'] },
