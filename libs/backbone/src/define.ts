@@ -1,15 +1,20 @@
-import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { convOutput } from './layers';
+import { tidy, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
+import { BN_EPS, BN_MOMENTUM, convOutput, runStageOutputs, type LayerContext, type Stage } from './layers';
 import { backboneOptionsOf, buildParams, DEFAULT_OPTIONS, resolveOptions } from './params';
 import { assertNumber, assertRng, assertTensor, drawSeed, fail, seededNormalValues, type Rng } from '@lumen/core';
-import type { Backbone, BackboneOptionsInput, BackboneParams, ForwardContext, ParamSpec, ResolvedBackboneOptions, TailKind } from './types';
+import type { Backbone, BackboneOptionsInput, BackboneParams, FeatureLevel, ForwardContext, ParamSpec, ResolvedBackboneOptions, TailKind } from './types';
 import { describe } from './validate';
+
+/** One module of the trunk, named by its torchvision path (`layer2`, `features.7`). */
+export interface TrunkStep extends Stage {
+  name: string;
+}
 
 /**
  * What one architecture file provides; `defineBackbone` adds argument checks, option
  * defaults and `init`. The forward functions read the structure from the params
- * themselves (which modules exist, kernel shapes) and only `tailStride` / `dropout` from
- * the options the params were made with.
+ * themselves (which modules exist, kernel shapes) and only `tailStride` / `dropout` and the
+ * BatchNorm constants from the options the params were made with.
  */
 export interface BackboneDefinition {
   name: string;
@@ -19,14 +24,20 @@ export interface BackboneDefinition {
   tailKind: TailKind;
   /** Default null: the tail takes any RoI size. */
   tailRoiSize?: number;
+  /** The architecture's BatchNorm2d constants (torchvision's for the model); default torch's eps 1e-5, momentum 0.1. */
+  batchNorm?: { eps: number; momentum: number };
   paramSpecs(options: ResolvedBackboneOptions): ParamSpec[];
   /** The strided layers of the body, in order, as (kernel, stride, pad). */
   bodyStrides: readonly (readonly [kernel: number, stride: number, pad: number])[];
   /** Channels of the body's input and output, read from params (checks the inputs). */
   channelsOf(params: BackboneParams): { input: number; body: number };
-  body(params: BackboneParams, images: Tensor4D, ctx: ForwardContext, options: ResolvedBackboneOptions): Tensor4D;
+  body(params: BackboneParams, images: Tensor4D, ctx: LayerContext, options: ResolvedBackboneOptions): Tensor4D;
   /** `fn` names the public function in errors. */
-  tail(params: BackboneParams, pooled: Tensor4D, ctx: ForwardContext, options: ResolvedBackboneOptions, fn: string): Tensor2D;
+  tail(params: BackboneParams, pooled: Tensor4D, ctx: LayerContext, options: ResolvedBackboneOptions, fn: string): Tensor2D;
+  /** The layers `features` can return, each the output of a trunk step of that name. Default none. */
+  featureLevels?(options: ResolvedBackboneOptions): FeatureLevel[];
+  /** The trunk as the classifier runs it, step by step (at least up to the last level). */
+  trunk?(params: BackboneParams, ctx: LayerContext, options: ResolvedBackboneOptions, fn: string): TrunkStep[];
 }
 
 /**
@@ -65,8 +76,23 @@ export function defineBackbone(def: BackboneDefinition): Backbone {
     return [h, w];
   };
   const resolve = (fn: string, options: BackboneOptionsInput | undefined) => resolveOptions(`${def.name}.${fn}`, options, stageCount);
-  /** tailStride and dropout come from the params' own options (defaults for hand-made params). */
+  /** tailStride, dropout and the BN constants come from the params' own options (defaults for hand-made params). */
   const optionsOf = (params: BackboneParams) => backboneOptionsOf(params) ?? DEFAULT_OPTIONS;
+  const batchNorm = def.batchNorm ?? { eps: BN_EPS, momentum: BN_MOMENTUM };
+  const layerContext = (ctx: ForwardContext, options: ResolvedBackboneOptions): LayerContext => ({
+    ...ctx,
+    bnEps: options.bnEps ?? batchNorm.eps,
+    bnMomentum: options.bnMomentum ?? batchNorm.momentum,
+  });
+  const levelsOf = (options: ResolvedBackboneOptions) => def.featureLevels?.(options) ?? [];
+  const checkInputs = (fn: string, params: BackboneParams, images: Tensor4D, ctx: ForwardContext): void => {
+    checkParams(fn, params);
+    checkContext(fn, ctx);
+    assertTensor(fn, 'images', images, 4, ['float32'], 'NHWC');
+    const { input } = def.channelsOf(params);
+    if (images.shape[3] !== input) fail(fn, `'images' must have ${input} channels (NHWC), but got a tensor of shape [${images.shape.join(',')}].`);
+    bodySize(fn, images.shape[1], images.shape[2]);
+  };
   return {
     name: def.name,
     bodyStride: 16,
@@ -84,14 +110,9 @@ export function defineBackbone(def: BackboneDefinition): Backbone {
       return buildParams(def.paramSpecs(resolved), resolved, (spec) => initialValue(fn, spec, rng));
     },
     body(params, images, ctx) {
-      const fn = `${def.name}.body`;
-      checkParams(fn, params);
-      checkContext(fn, ctx);
-      assertTensor(fn, 'images', images, 4, ['float32'], 'NHWC');
-      const { input } = def.channelsOf(params);
-      if (images.shape[3] !== input) fail(fn, `'images' must have ${input} channels (NHWC), but got a tensor of shape [${images.shape.join(',')}].`);
-      bodySize(fn, images.shape[1], images.shape[2]);
-      return def.body(params, images, ctx, optionsOf(params));
+      checkInputs(`${def.name}.body`, params, images, ctx);
+      const options = optionsOf(params);
+      return def.body(params, images, layerContext(ctx, options), options);
     },
     tail(params, pooled, ctx) {
       const fn = `${def.name}.tail`;
@@ -100,7 +121,29 @@ export function defineBackbone(def: BackboneDefinition): Backbone {
       assertTensor(fn, 'pooled', pooled, 4, ['float32'], 'NHWC');
       const { body } = def.channelsOf(params);
       if (pooled.shape[3] !== body) fail(fn, `'pooled' must have the body's ${body} channels (NHWC), but got a tensor of shape [${pooled.shape.join(',')}].`);
-      return def.tail(params, pooled, ctx, optionsOf(params), fn);
+      const options = optionsOf(params);
+      return def.tail(params, pooled, layerContext(ctx, options), options, fn);
+    },
+    featureLevels: (options) => levelsOf(resolve('featureLevels', options)),
+    features(params, images, names, ctx) {
+      const fn = `${def.name}.features`;
+      checkInputs(fn, params, images, ctx);
+      const options = optionsOf(params);
+      const levels = levelsOf(options).map((l) => l.name);
+      const trunk = def.trunk;
+      if (levels.length === 0 || trunk == null) fail(fn, `${def.name} has no feature levels (its one map is the body's).`);
+      const known = `level names of ${def.name} with tailStride ${options.tailStride} (${levels.join(', ')})`;
+      if (!Array.isArray(names) || names.length === 0) fail(fn, `'names' must be a non-empty array of ${known}, but got ${describe(names)}.`);
+      for (const name of names) {
+        if (typeof name !== 'string' || !levels.includes(name)) fail(fn, `'names' must hold ${known}, but got ${describe(name)}.`);
+      }
+      if (new Set(names).size !== names.length) fail(fn, `'names' must not repeat a level, but got [${names.join(', ')}].`);
+      const steps = trunk(params, layerContext(ctx, options), options, fn);
+      const wanted = steps.flatMap((step, i) => (names.includes(step.name) ? [i] : []));
+      return tidy(() => {
+        const outputs = runStageOutputs(steps, images, wanted);
+        return names.map((name) => outputs[wanted.findIndex((i) => steps[i].name === name)]);
+      });
     },
   };
 }

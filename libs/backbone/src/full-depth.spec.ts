@@ -62,7 +62,12 @@ if (missing != null) {
     const bb = getBackbone(name);
     const notices: string[] = [];
     const params = importWeightsSync(bb, readBytes(c.weights, dir), { onNotice: (m) => notices.push(m) });
-    const head = name === 'vgg16' ? 'classifier.6.bias, classifier.6.weight' : 'fc.bias, fc.weight';
+    const heads: Record<string, string> = {
+      vgg16: 'classifier.6.bias, classifier.6.weight',
+      mobilenet_v2: 'classifier.1.bias, classifier.1.weight',
+      mobilenet_v3_large: 'classifier.0.bias, classifier.0.weight, classifier.3.bias, classifier.3.weight',
+    };
+    const head = heads[name] ?? 'fc.bias, fc.weight';
     expect(notices).toHaveLength(1);
     expect(notices[0]).toContain(`does not use`);
     expect(notices[0]).toContain(head);

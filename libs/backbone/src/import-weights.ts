@@ -1,8 +1,9 @@
 import { fail, flattenParams } from '@lumen/core';
 import { buildParams, resolveOptions } from './params';
-import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors';
+import { writeSafetensors, type SafeTensor } from './safetensors';
 import type { Backbone, BackboneOptionsInput, BackboneParams, ParamSpec } from './types';
 import { describe, shapeString } from './validate';
+import { readWeightsFile } from './weights-file';
 
 const FN = 'importWeights';
 
@@ -130,19 +131,19 @@ function unusedNotice(bb: Backbone, unused: string[], prefix: string, detected: 
 }
 
 /**
- * Params of `bb` from safetensors bytes (or an already read record): each parameter is taken
- * under Lumen's name in Lumen's layout (a checkpoint written by `exportWeights`), else under
- * torchvision's / timm's name in torch's layout and converted. A missing or wrongly shaped
- * tensor is an error naming it; tensors the backbone does not use (an ImageNet classifier,
- * BatchNorm counters) are listed in one notice.
+ * Params of `bb` from safetensors or PyTorch .pth bytes (or an already read record): each
+ * parameter is taken under Lumen's name in Lumen's layout (a checkpoint written by
+ * `exportWeights`), else under torchvision's / timm's name in torch's layout and converted.
+ * A missing or wrongly shaped tensor is an error naming it; tensors the backbone does not use
+ * (an ImageNet classifier, BatchNorm counters) are listed in one notice.
  */
 export function importWeightsSync(bb: Backbone, source: WeightsSource, options: ImportWeightsOptions = {}): BackboneParams {
   if (bb == null || typeof bb.paramSpecs !== 'function') fail(FN, `'bb' must be a backbone of getBackbone(name), but got ${describe(bb)}.`);
   const { prefix: prefixOption, onNotice = (m: string) => console.warn(m), ...backboneOptions } = options;
   const resolved = resolveOptions(FN, backboneOptions, bb.stages.length);
   if (prefixOption != null && typeof prefixOption !== 'string') fail(FN, `'prefix' must be a string, but got ${describe(prefixOption)}.`);
-  const tensors = source instanceof Uint8Array ? readSafetensors(source) : source;
-  if (tensors === null || typeof tensors !== 'object') fail(FN, `'source' must be safetensors bytes or a record of tensors, but got ${describe(source)}.`);
+  const tensors = source instanceof Uint8Array ? readWeightsFile(source) : source;
+  if (tensors === null || typeof tensors !== 'object') fail(FN, `'source' must be safetensors or .pth bytes or a record of tensors, but got ${describe(source)}.`);
   const specs = bb.paramSpecs(resolved);
   const detected = prefixOption ?? detectPrefix(tensors, specs);
   const prefix = detected ?? '';
@@ -184,6 +185,7 @@ export function importWeightsSync(bb: Backbone, source: WeightsSource, options: 
  * `importWeightsSync` from a file path (read with node:fs; browsers pass bytes) or bytes.
  *
  *     const params = await importWeights(getBackbone('resnet50'), 'resnet50.safetensors', { batchNorm: 'frozen', freezeAt: 2 });
+ *     const params = await importWeights(getBackbone('resnet50'), 'fasterrcnn_resnet50_fpn_coco-258fb6c6.pth'); // prefix 'backbone.body.' detected
  */
 export async function importWeights(bb: Backbone, source: string | WeightsSource, options: ImportWeightsOptions = {}): Promise<BackboneParams> {
   if (typeof source === 'string') {

@@ -1,5 +1,6 @@
 import {
   add,
+  cast,
   conv2d,
   customGrad,
   depthwiseConv2d,
@@ -9,8 +10,13 @@ import {
   div,
   dropout,
   fused,
+  greater,
+  less,
+  lessEqual,
+  logicalAnd,
   mean as tfMean,
   mul,
+  onesLike,
   relu,
   relu6,
   reshape,
@@ -21,6 +27,8 @@ import {
   sum,
   tidy,
   Variable,
+  where,
+  zeros,
   zerosLike,
   type GradSaveFunc,
   type Tensor,
@@ -33,12 +41,18 @@ import type { ForwardContext, ParamInit, ParamSpec } from './types';
 
 // Layers with torchvision's arithmetic: explicit symmetric padding (a k x k conv pads
 // (k - 1) / 2 on every side — tfjs 'same' pads stride-2 windows bottom/right only),
-// BatchNorm2d with eps 1e-5 and momentum 0.1.
+// BatchNorm2d with torch's default eps 1e-5 and momentum 0.1 unless the context says otherwise.
 
 export const BN_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
 
-export type Activation = 'linear' | 'relu' | 'relu6';
+export type Activation = 'linear' | 'relu' | 'relu6' | 'hardswish';
+
+/** What the layers read: the forward context and the BatchNorm constants (default BN_EPS, BN_MOMENTUM). */
+export interface LayerContext extends ForwardContext {
+  bnEps?: number;
+  bnMomentum?: number;
+}
 
 export interface BatchNormParams extends ParamTree {
   weight: Variable;
@@ -126,8 +140,39 @@ export interface ConvGeometry {
   depthwise?: boolean;
 }
 
+/**
+ * An element-wise op with torch's backward written out: the tape keeps `x` only, and the
+ * derivative at the kinks is torch's (autodiff through relu6 differs at x = -3 or 3).
+ */
+function elementwise(forward: (x: Tensor) => Tensor, derivative: (x: Tensor) => Tensor): <T extends Tensor>(x: T) => T {
+  const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
+    const [x, save] = args as [Tensor, GradSaveFunc];
+    save([x]);
+    return { value: forward(x), gradFunc: (dy: Tensor, [saved]: Tensor[]) => mul(dy, derivative(saved)) };
+  });
+  return <T extends Tensor>(x: T) => op(x) as T;
+}
+
+/** torch's Hardswish x·relu6(x + 3)/6; backward 0 below -3, x/3 + 1/2 up to 3, then 1. */
+export const hardSwish = elementwise(
+  (x) => mul(x, mul(relu6(add(x, 3)), 1 / 6)),
+  (x) => where(less(x, -3), zerosLike(x), where(lessEqual(x, 3), add(div(x, 3), 0.5), onesLike(x))),
+);
+
+/** torch's Hardsigmoid relu6(x + 3)/6; backward 1/6 strictly between -3 and 3, else 0. */
+export const hardSigmoid = elementwise(
+  (x) => mul(relu6(add(x, 3)), 1 / 6),
+  (x) => mul(cast(logicalAnd(greater(x, -3), less(x, 3)), 'float32'), 1 / 6),
+);
+
 function activate(x: Tensor4D, activation: Activation): Tensor4D {
+  if (activation === 'hardswish') return hardSwish(x);
   return activation === 'relu' ? relu(x) : activation === 'relu6' ? relu6(x) : x;
+}
+
+/** What a fused conv applies itself (it has no hardswish: that runs after it). */
+function fusedActivation(activation: Activation): Exclude<Activation, 'hardswish'> {
+  return activation === 'hardswish' ? 'linear' : activation;
 }
 
 /**
@@ -144,24 +189,27 @@ function activate(x: Tensor4D, activation: Activation): Tensor4D {
  *   touches fewer numbers than scaling the kernel once: 3·pixels < kh·kw·in (a few RoIs
  *   through ResNet's layer4, the tiny maps of tests).
  */
-export function convBn(x: Tensor4D, kernel: Variable, bn: BatchNormParams, geometry: ConvGeometry, activation: Activation, ctx: ForwardContext): Tensor4D {
+export function convBn(x: Tensor4D, kernel: Variable, bn: BatchNormParams, geometry: ConvGeometry, activation: Activation, ctx: LayerContext): Tensor4D {
   const { stride, pad, depthwise = false } = geometry;
+  const eps = ctx.bnEps ?? BN_EPS;
   if (ctx.training && bn.weight.trainable) {
     const y = depthwise ? depthwiseConv2d(x, kernel as Tensor4D, stride, pad) : conv2d(x, kernel as Tensor4D, stride, pad);
-    return activate(batchNormTraining(y, bn), activation);
+    return activate(batchNormTraining(y, bn, eps, ctx.bnMomentum ?? BN_MOMENTUM), activation);
   }
-  const scale = div(bn.weight, sqrt(add(bn.running_var, BN_EPS))) as Tensor1D;
+  const scale = div(bn.weight, sqrt(add(bn.running_var, eps))) as Tensor1D;
   const shift = sub(bn.bias, mul(bn.running_mean, scale)) as Tensor1D;
   const [kh, kw, inC] = kernel.shape as number[];
   const [n, h, w] = x.shape;
   const outPixels = n * convOutput(h, kh, stride, pad) * convOutput(w, kw, stride, pad);
+  const fusedAct = fusedActivation(activation);
+  const after = (y: Tensor4D) => (activation === 'hardswish' ? hardSwish(y) : y);
   if (depthwise) {
     const filter = mul(kernel, reshape(scale, [1, 1, -1, 1])) as Tensor4D;
-    return fused.depthwiseConv2d({ x, filter, strides: stride, pad, bias: shift, activation });
+    return after(fused.depthwiseConv2d({ x, filter, strides: stride, pad, bias: shift, activation: fusedAct }));
   }
   if (3 * outPixels >= kh * kw * inC) {
     const filter = mul(kernel, scale) as Tensor4D;
-    return fused.conv2d({ x, filter, strides: stride, pad, bias: shift, activation });
+    return after(fused.conv2d({ x, filter, strides: stride, pad, bias: shift, activation: fusedAct }));
   }
   return activate(add(mul(conv2d(x, kernel as Tensor4D, stride, pad), scale), shift), activation);
 }
@@ -172,7 +220,8 @@ export function convOutput(size: number, kernel: number, stride: number, pad: nu
 }
 
 /**
- * BatchNorm2d in training mode over N, H, W, updating the running statistics. The gradient
+ * BatchNorm2d in training mode over N, H, W, updating the running statistics (torch's
+ * `momentum`: new = (1 - momentum)·old + momentum·batch). The gradient
  * is torch's closed form — dx = γ·invstd/n · (n·dy - Σdy - x̂·Σ(dy·x̂)), dγ = Σ(dy·x̂),
  * dβ = Σdy — rather than autodiff through moments and batchNorm: as accurate as torch (the
  * composed form loses ~10x more to rounding when the maps are small) and fewer ops.
@@ -180,7 +229,7 @@ export function convOutput(size: number, kernel: number, stride: number, pad: nu
  * (@lumen/runtime does for wasm) run each direction in two or three passes over the map
  * instead of ~7 element-wise kernels.
  */
-function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
+function batchNormTraining(y: Tensor4D, bn: BatchNormParams, eps: number, momentum: number): Tensor4D {
   const [n, h, w] = y.shape;
   const count = n * h * w;
   if (count < 2) fail('batchNorm', `training with batch statistics needs more than 1 value per channel, but got input of shape [${y.shape.join(',')}].`);
@@ -188,9 +237,9 @@ function batchNormTraining(y: Tensor4D, bn: BatchNormParams): Tensor4D {
   const fusedKernels = getKernel(LumenBatchNormTraining, backend) != null && getKernel(LumenBatchNormGrad, backend) != null;
   const normalise = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const [x, gamma, beta, save] = args as [Tensor4D, Tensor1D, Tensor1D, GradSaveFunc];
-    const { value, normalised, mean, variance, invstd } = fusedKernels ? fusedStatistics(x, gamma, beta) : composedStatistics(x, gamma, beta);
+    const { value, normalised, mean, variance, invstd } = fusedKernels ? fusedStatistics(x, gamma, beta, eps) : composedStatistics(x, gamma, beta, eps);
     tidy(() => {
-      const m = BN_MOMENTUM;
+      const m = momentum;
       bn.running_mean.assign(add(mul(bn.running_mean, 1 - m), mul(mean, m)));
       bn.running_var.assign(add(mul(bn.running_var, 1 - m), mul(variance, (m * count) / (count - 1))));
     });
@@ -219,27 +268,27 @@ interface BatchStatistics {
   invstd: Tensor;
 }
 
-function composedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D): BatchStatistics {
+function composedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D, eps: number): BatchStatistics {
   const mean = tfMean(x, [0, 1, 2]);
   const centred = sub(x, mean);
   const variance = tfMean(square(centred), [0, 1, 2]);
-  const invstd = rsqrt(add(variance, BN_EPS));
+  const invstd = rsqrt(add(variance, eps));
   const normalised = mul(centred, invstd);
   return { value: add(mul(normalised, gamma), beta) as Tensor4D, normalised, mean, variance, invstd };
 }
 
-function fusedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D): BatchStatistics {
-  const [value, normalised, mean, variance, invstd] = engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: BN_EPS }) as Tensor[];
+function fusedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D, eps: number): BatchStatistics {
+  const [value, normalised, mean, variance, invstd] = engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: eps }) as Tensor[];
   return { value: value as Tensor4D, normalised, mean, variance, invstd };
 }
 
-/** conv + bias -> activation (VGG). */
-export function convBias(x: Tensor4D, kernel: Variable, bias: Variable, geometry: ConvGeometry, activation: Activation): Tensor4D {
+/** conv + bias -> activation (VGG, squeeze-excitation). */
+export function convBias(x: Tensor4D, kernel: Variable, bias: Variable, geometry: ConvGeometry, activation: Exclude<Activation, 'hardswish'>): Tensor4D {
   return fused.conv2d({ x, filter: kernel as Tensor4D, strides: geometry.stride, pad: geometry.pad, bias: bias as Tensor1D, activation });
 }
 
 /** x·kernel + bias -> activation. */
-export function linear(x: Tensor2D, kernel: Variable, bias: Variable, activation: Activation): Tensor2D {
+export function linear(x: Tensor2D, kernel: Variable, bias: Variable, activation: Exclude<Activation, 'hardswish'>): Tensor2D {
   return fused.matMul({ a: x, b: kernel as Tensor2D, bias: bias as Tensor1D, activation }) as Tensor2D;
 }
 
@@ -257,29 +306,47 @@ export interface Stage {
   frozen: boolean;
 }
 
-/**
- * Runs a body's stages in order. The leading frozen ones (Detectron's FREEZE_AT: a
- * stop-gradient after them) run inside a customGrad forward, where tfjs records nothing on
- * the gradient tape: their activations are not kept for a backward pass that would never
- * use them (at 608x800 the stem and layer1 hold hundreds of MB). No gradient flows through
- * them, to the images neither.
- */
+/** Runs a body's stages in order (`runStageOutputs` with the last output wanted). */
 export function runStages(stages: readonly Stage[], x: Tensor4D): Tensor4D {
+  return runStageOutputs(stages, x, [stages.length - 1])[0];
+}
+
+/**
+ * Runs stages 0 … max(wanted) in order and returns the outputs of the `wanted` ones
+ * (ascending indices). The leading frozen stages (Detectron's FREEZE_AT: a stop-gradient
+ * after them) run inside customGrad forwards — one per stretch ending at a wanted output or
+ * at the last frozen stage — where tfjs records nothing on the gradient tape: their
+ * activations are not kept for a backward pass that would never use them (at 608x800 the
+ * stem and layer1 hold hundreds of MB). No gradient flows through them, to the images neither.
+ */
+export function runStageOutputs(stages: readonly Stage[], x: Tensor4D, wanted: readonly number[]): Tensor4D[] {
+  const last = wanted[wanted.length - 1];
   let frozen = 0;
-  while (frozen < stages.length && stages[frozen].frozen) frozen++;
+  while (frozen <= last && stages[frozen].frozen) frozen++;
+  const outputs: Tensor4D[] = [];
   let y = x;
-  if (frozen > 0) {
+  let start = 0;
+  // The frozen stretches: each ends at a wanted output or at the last frozen stage.
+  const ends = frozen === 0 ? [] : [...new Set([...wanted.filter((i) => i < frozen - 1), frozen - 1])];
+  for (const end of ends) {
+    const from = start;
     const stopped = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
       const input = args[0] as Tensor4D;
       return {
-        value: stages.slice(0, frozen).reduce((t, stage) => stage.run(t), input),
-        gradFunc: (_dy: Tensor) => [zerosLike(input)] as Tensor[],
+        value: stages.slice(from, end + 1).reduce((t, stage) => stage.run(t), input),
+        // The shape, not the input: a stretch's input may be an output the caller has disposed.
+        gradFunc: (_dy: Tensor) => [zeros(input.shape)] as Tensor[],
       };
     });
-    y = stopped(x) as Tensor4D;
+    y = stopped(y) as Tensor4D;
+    if (wanted.includes(end)) outputs.push(y);
+    start = end + 1;
   }
-  for (const stage of stages.slice(frozen)) y = stage.run(y);
-  return y;
+  for (let i = start; i <= last; i++) {
+    y = stages[i].run(y);
+    if (wanted.includes(i)) outputs.push(y);
+  }
+  return outputs;
 }
 
 /** Inverted dropout (torch's: kept values scaled by 1 / (1 - rate)), seeded from ctx.rng. */

@@ -1,13 +1,14 @@
 import { add, mean, tidy, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { defineBackbone } from './define';
-import { allFrozen, batchNormSpecs, bnOf, child, convBn, convSpec, depthwiseSpec, dim, leaf, runStages } from './layers';
+import { defineBackbone, type TrunkStep } from './define';
+import { allFrozen, batchNormSpecs, bnOf, child, convBn, convSpec, depthwiseSpec, dim, leaf, runStages, type LayerContext } from './layers';
 import type { ParamTree } from '@lumen/core';
-import type { Backbone, ForwardContext, ParamSpec, ResolvedBackboneOptions } from './types';
+import type { Backbone, FeatureLevel, ParamSpec, ResolvedBackboneOptions } from './types';
 
 // torchvision's mobilenet_v2: features.0 (conv 3x3/2 + BN + ReLU6), inverted residual blocks
 // features.1 … features.17, features.18 (conv 1x1 to 1280 + BN + ReLU6). Body = features.0 …
 // features.13, the last stride-16 block (96 channels); tail = features.14 … features.18
-// (features.14's stride is `tailStride`) + global average pool.
+// (features.14's stride is `tailStride`) + global average pool. Feature levels: the stage
+// outputs of torchvision's _mobilenet_extractor, features.0, .2, .4, .7, .14, .18.
 
 /** torchvision's inverted_residual_setting: expand ratio t, channels c, repeats n, first stride s. */
 const SETTINGS: readonly (readonly [number, number, number, number])[] = [
@@ -27,6 +28,8 @@ const LAST_FEATURE = 18;
 /** Stage of each features index (0 … 18): by output stride 2, 4, 8, 16, then the tail. */
 const STAGE_STARTS = [0, 2, 4, 7, FIRST_TAIL_FEATURE];
 const STAGES = ['features.0-1', 'features.2-3', 'features.4-6', 'features.7-13', 'features.14-18'] as const;
+/** _mobilenet_extractor's stage_indices: features.0, the strided blocks (`_is_cn`), the last conv. */
+const LEVEL_FEATURES = [0, 2, 4, 7, FIRST_TAIL_FEATURE, LAST_FEATURE];
 
 /** torchvision's _make_divisible(v, 8): nearest multiple of 8, at least 8, never 10% below v. */
 export function makeDivisible(v: number, divisor = 8): number {
@@ -100,13 +103,13 @@ function specs(o: ResolvedBackboneOptions): ParamSpec[] {
 }
 
 /** A Conv2dNormActivation (`<i>.0` conv, `<i>.1` BN) at `path`. */
-function convNormAct(fn: string, x: Tensor4D, p: ParamTree, path: string, geometry: { stride: number; pad: number; depthwise?: boolean }, ctx: ForwardContext): Tensor4D {
+function convNormAct(fn: string, x: Tensor4D, p: ParamTree, path: string, geometry: { stride: number; pad: number; depthwise?: boolean }, ctx: LayerContext): Tensor4D {
   const kernel = leaf(fn, child(fn, p, '0', path), 'kernel', `${path}0.`);
   return convBn(x, kernel, bnOf(fn, p, '1', path), geometry, 'relu6', ctx);
 }
 
 /** features.<feature>: an InvertedResidual; the expansion is read from the params (4 modules). */
-function invertedResidual(fn: string, x: Tensor4D, features: ParamTree, feature: number, tailStride: number, ctx: ForwardContext): Tensor4D {
+function invertedResidual(fn: string, x: Tensor4D, features: ParamTree, feature: number, tailStride: number, ctx: LayerContext): Tensor4D {
   return tidy(() => {
     const path = `features.${feature}.conv.`;
     const conv = child(fn, child(fn, features, String(feature), 'features.'), 'conv', `features.${feature}.`);
@@ -123,7 +126,7 @@ function invertedResidual(fn: string, x: Tensor4D, features: ParamTree, feature:
 }
 
 /** features[from … to] (inclusive). */
-export function mobilenetFeatures(fn: string, params: ParamTree, x: Tensor4D, from: number, to: number, ctx: ForwardContext, tailStride = 2): Tensor4D {
+export function mobilenetFeatures(fn: string, params: ParamTree, x: Tensor4D, from: number, to: number, ctx: LayerContext, tailStride = 2): Tensor4D {
   const features = child(fn, params, 'features', '');
   let y = x;
   for (let f = from; f <= to; f++) {
@@ -139,6 +142,28 @@ function projectOut(params: ParamTree, feature: number): number {
   const conv = child(fn, child(fn, child(fn, params, 'features', ''), String(feature), 'features.'), 'conv', `features.${feature}.`);
   const k = '3' in conv ? 2 : 1;
   return dim(leaf(fn, child(fn, conv, String(k), `features.${feature}.conv.`), 'kernel', ''), 3);
+}
+
+/** The stage outputs at strides 2 … 32; those of the tail (stride 32) only with tailStride 2. */
+function levels(o: ResolvedBackboneOptions): FeatureLevel[] {
+  const plan = blocks(o);
+  const channels = (f: number) => (f === 0 ? plan.stem : f === LAST_FEATURE ? plan.last : plan.blocks[f - 1].outC);
+  let stride = 1;
+  const all = Array.from({ length: LAST_FEATURE + 1 }, (_, f) => {
+    stride *= f === 0 ? 2 : strideOf(f, 2);
+    return { name: `features.${f}`, stride, channels: channels(f) };
+  });
+  return all.filter((l, f) => LEVEL_FEATURES.includes(f) && (o.tailStride === 2 || f < FIRST_TAIL_FEATURE));
+}
+
+/** features.0 … features.18, one step each. */
+function trunk(fn: string, params: ParamTree, ctx: LayerContext, tailStride: number): TrunkStep[] {
+  const features = child(fn, params, 'features', '');
+  return Array.from({ length: LAST_FEATURE + 1 }, (_, f) => ({
+    name: `features.${f}`,
+    run: (x: Tensor4D) => mobilenetFeatures(fn, params, x, f, f, ctx, tailStride),
+    frozen: allFrozen(child(fn, features, String(f), 'features.')),
+  }));
 }
 
 export const mobilenetV2: Backbone = defineBackbone({
@@ -173,4 +198,6 @@ export const mobilenetV2: Backbone = defineBackbone({
   },
   tail: (params, pooled, ctx, options, fn) =>
     tidy(() => mean(mobilenetFeatures(fn, params, pooled, FIRST_TAIL_FEATURE, LAST_FEATURE, ctx, options.tailStride), [1, 2]) as Tensor2D),
+  featureLevels: levels,
+  trunk: (params, ctx, options, fn) => trunk(fn, params, ctx, options.tailStride),
 });

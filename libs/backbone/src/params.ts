@@ -1,4 +1,4 @@
-import { assertNumber, fail, makeVariable, type ParamTree } from '@lumen/core';
+import { assertNumber, fail, isFraction, makeVariable, type ParamTree } from '@lumen/core';
 import { Variable } from '@tensorflow/tfjs-core';
 import type { BackboneOptionsInput, BackboneParams, ParamSpec, ResolvedBackboneOptions } from './types';
 import { describe } from './validate';
@@ -8,7 +8,10 @@ const OPTIONS = Symbol.for('@lumen/backbone/options');
 
 export const DEFAULT_OPTIONS: ResolvedBackboneOptions = { batchNorm: 'frozen', freezeAt: 0, tailStride: 2, width: 1, dropout: 0 };
 
-/** Options with defaults filled in, each checked. `stages` bounds freezeAt. */
+/**
+ * Options with defaults filled in, each checked; the BatchNorm constants are only checked
+ * (each backbone has its own defaults). `stages` bounds freezeAt.
+ */
 export function resolveOptions(fn: string, options: BackboneOptionsInput | undefined, stages: number): ResolvedBackboneOptions {
   if (options != null && (typeof options !== 'object' || Array.isArray(options))) fail(fn, `'options' must be an object, but got ${describe(options)}.`);
   const o = { ...DEFAULT_OPTIONS, ...stripUndefined(options ?? {}) };
@@ -17,6 +20,8 @@ export function resolveOptions(fn: string, options: BackboneOptionsInput | undef
   if (o.tailStride !== 1 && o.tailStride !== 2) fail(fn, `'tailStride' must be 1 or 2, but got ${describe(o.tailStride)}.`);
   assertNumber(fn, 'width', o.width, 'a finite number > 0', (v) => Number.isFinite(v) && v > 0);
   assertNumber(fn, 'dropout', o.dropout, 'a number in [0, 1)', (v) => v >= 0 && v < 1);
+  if (o.bnEps !== undefined) assertNumber(fn, 'bnEps', o.bnEps, 'a finite number >= 0', (v) => Number.isFinite(v) && v >= 0);
+  if (o.bnMomentum !== undefined) assertNumber(fn, 'bnMomentum', o.bnMomentum, 'a number in [0, 1]', isFraction);
   return o;
 }
 

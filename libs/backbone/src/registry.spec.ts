@@ -4,8 +4,8 @@ import { loadManifest } from './testing/fixtures';
 const manifest = loadManifest();
 
 describe('getBackbone', () => {
-  it('knows the six backbones of the issue', () => {
-    expect(BACKBONE_NAMES).toEqual(['resnet18', 'resnet34', 'resnet50', 'resnet101', 'vgg16', 'mobilenet_v2']);
+  it('knows the backbones of the issues', () => {
+    expect(BACKBONE_NAMES).toEqual(['resnet18', 'resnet34', 'resnet50', 'resnet101', 'vgg16', 'mobilenet_v2', 'mobilenet_v3_large']);
     for (const name of BACKBONE_NAMES) {
       const bb = getBackbone(name);
       expect(bb.name).toBe(name);
@@ -15,7 +15,7 @@ describe('getBackbone', () => {
 
   it('lists the known names for an unknown one', () => {
     expect(() => getBackbone('resnet152')).toThrow(
-      "Error in getBackbone: 'name' must be one of resnet18, resnet34, resnet50, resnet101, vgg16, mobilenet_v2, but got 'resnet152'.",
+      "Error in getBackbone: 'name' must be one of resnet18, resnet34, resnet50, resnet101, vgg16, mobilenet_v2, mobilenet_v3_large, but got 'resnet152'.",
     );
     expect(() => getBackbone('toString')).toThrow('must be one of');
     expect(() => getBackbone(undefined as unknown as string)).toThrow("but got undefined.");
@@ -30,6 +30,7 @@ describe('getBackbone', () => {
       resnet101: [1024, 2048],
       vgg16: [512, 4096],
       mobilenet_v2: [96, 1280],
+      mobilenet_v3_large: [112, 960],
     });
   });
 
@@ -65,7 +66,8 @@ describe('parameters against torchvision state dicts (width 1)', () => {
     }
     const used = new Set(specs.map((s) => s.torchName));
     const unused = listing.map(([n]) => n).filter((n) => !used.has(n));
-    const head = name === 'vgg16' ? /^classifier\.6\./ : name === 'mobilenet_v2' ? /^classifier\.1\./ : /^fc\./;
+    const heads: Record<string, RegExp> = { vgg16: /^classifier\.6\./, mobilenet_v2: /^classifier\.1\./, mobilenet_v3_large: /^classifier\.[03]\./ };
+    const head = heads[name] ?? /^fc\./;
     expect(unused.filter((n) => !n.endsWith('num_batches_tracked') && !head.test(n))).toEqual([]);
     // Lumen's names: the torchvision module path, '.kernel' for conv/linear weights (their layout differs).
     for (const spec of specs) expect(spec.name).toBe(spec.kind === 'conv' || spec.kind === 'depthwise' || spec.kind === 'linear' ? spec.torchName.replace(/weight$/, 'kernel') : spec.torchName);

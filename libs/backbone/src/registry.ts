@@ -1,4 +1,5 @@
 import { mobilenetV2 } from './mobilenet-v2';
+import { mobilenetV3Large } from './mobilenet-v3';
 import { resnet101, resnet18, resnet34, resnet50 } from './resnet';
 import type { Backbone } from './types';
 import { fail } from '@lumen/core';
@@ -13,6 +14,7 @@ const REGISTRY: Readonly<Record<string, Backbone>> = {
   resnet101,
   vgg16,
   mobilenet_v2: mobilenetV2,
+  mobilenet_v3_large: mobilenetV3Large,
 };
 
 export const BACKBONE_NAMES: readonly string[] = Object.freeze(Object.keys(REGISTRY));

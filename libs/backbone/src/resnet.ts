@@ -1,12 +1,13 @@
 import { add, maxPool, mean, relu, tidy, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { defineBackbone } from './define';
-import { allFrozen, batchNormSpecs, bnOf, child, convBn, convSpec, dim, leaf, runStages } from './layers';
+import { defineBackbone, type TrunkStep } from './define';
+import { allFrozen, batchNormSpecs, bnOf, child, convBn, convSpec, dim, leaf, runStages, type LayerContext } from './layers';
 import { fail, type ParamTree } from '@lumen/core';
-import type { Backbone, ForwardContext, ParamSpec, ResolvedBackboneOptions } from './types';
+import type { Backbone, FeatureLevel, ParamSpec, ResolvedBackboneOptions } from './types';
 
 // torchvision's ResNet (v1.5: the stride is on the 3x3 conv of a bottleneck), split as the
 // C4 Faster R-CNN of Detectron/Luminoth: body = conv1, bn1, relu, maxpool, layer1..layer3
-// (stride 16); tail = layer4 (first stride `tailStride`) + global average pool.
+// (stride 16); tail = layer4 (first stride `tailStride`) + global average pool. Feature
+// levels: layer1 … layer4 (torchvision's _resnet_fpn_extractor), layer4 on the full map.
 
 type BlockKind = 'basic' | 'bottleneck';
 
@@ -67,7 +68,7 @@ function specs(kind: BlockKind, layers: readonly number[], o: ResolvedBackboneOp
 }
 
 /** One residual block; its kind is read from the params (a bottleneck has conv3). */
-function block(fn: string, x: Tensor4D, p: ParamTree, path: string, stride: number, ctx: ForwardContext): Tensor4D {
+function block(fn: string, x: Tensor4D, p: ParamTree, path: string, stride: number, ctx: LayerContext): Tensor4D {
   return tidy(() => {
     const conv = (name: string) => leaf(fn, child(fn, p, name, path), 'kernel', `${path}${name}.`);
     const bn = (name: string) => bnOf(fn, p, name, path);
@@ -93,7 +94,7 @@ function block(fn: string, x: Tensor4D, p: ParamTree, path: string, stride: numb
   });
 }
 
-function layer(fn: string, x: Tensor4D, params: ParamTree, index: number, firstStride: number, ctx: ForwardContext): Tensor4D {
+function layer(fn: string, x: Tensor4D, params: ParamTree, index: number, firstStride: number, ctx: LayerContext): Tensor4D {
   const name = `layer${index}`;
   const blocks = child(fn, params, name, '');
   const count = Object.keys(blocks).length;
@@ -103,7 +104,7 @@ function layer(fn: string, x: Tensor4D, params: ParamTree, index: number, firstS
 }
 
 /** conv1 7x7/2 pad 3, bn1, relu, maxpool 3x3/2 pad 1 (padding ignored by the max, as torch's -inf). */
-export function resnetStem(fn: string, params: ParamTree, images: Tensor4D, ctx: ForwardContext): Tensor4D {
+export function resnetStem(fn: string, params: ParamTree, images: Tensor4D, ctx: LayerContext): Tensor4D {
   return tidy(() => {
     const kernel = leaf(fn, child(fn, params, 'conv1', ''), 'kernel', 'conv1.');
     const x = convBn(images, kernel, bnOf(fn, params, 'bn1', ''), { stride: 2, pad: 3 }, 'relu', ctx);
@@ -112,7 +113,7 @@ export function resnetStem(fn: string, params: ParamTree, images: Tensor4D, ctx:
 }
 
 /** layer`index` of a ResNet (exported for tests that check a prefix of the network). */
-export function resnetLayer(fn: string, params: ParamTree, x: Tensor4D, index: 1 | 2 | 3 | 4, ctx: ForwardContext, tailStride = 2): Tensor4D {
+export function resnetLayer(fn: string, params: ParamTree, x: Tensor4D, index: 1 | 2 | 3 | 4, ctx: LayerContext, tailStride = 2): Tensor4D {
   return layer(fn, x, params, index, index === 1 ? 1 : index === 4 ? tailStride : 2, ctx);
 }
 
@@ -122,6 +123,26 @@ function lastBlockOut(params: ParamTree, layerName: string): number {
   const last = child(fn, blocks, String(Object.keys(blocks).length - 1), `${layerName}.`);
   const conv = child(fn, last, 'conv3' in last ? 'conv3' : 'conv2', `${layerName}.`);
   return dim(leaf(fn, conv, 'kernel', ''), 3);
+}
+
+/** layer1 … layer4 at strides 4 … 32; layer4 only with tailStride 2 (stride 1 is the C4 tail's, not the classifier's). */
+function levels(kind: BlockKind, o: ResolvedBackboneOptions): FeatureLevel[] {
+  const all = BASE_PLANES.map((planes, i) => ({ name: `layer${i + 1}`, stride: 4 * 2 ** i, channels: scaleWidth(planes, o.width) * EXPANSION[kind] }));
+  return o.tailStride === 2 ? all : all.slice(0, 3);
+}
+
+/** The stem, then layer1 … layer`last` (layer4's first stride `tailStride`). */
+function stemAndLayers(fn: string, params: ParamTree, ctx: LayerContext, last: 3 | 4, tailStride: number): TrunkStep[] {
+  const stem = { conv1: child(fn, params, 'conv1', ''), bn1: child(fn, params, 'bn1', '') };
+  const indices = ([1, 2, 3, 4] as const).slice(0, last);
+  return [
+    { name: 'stem', run: (x: Tensor4D) => resnetStem(fn, params, x, ctx), frozen: allFrozen(stem) },
+    ...indices.map((index) => ({
+      name: `layer${index}`,
+      run: (x: Tensor4D) => resnetLayer(fn, params, x, index, ctx, tailStride),
+      frozen: allFrozen(child(fn, params, `layer${index}`, '')),
+    })),
+  ];
 }
 
 export function resnet(name: string, kind: BlockKind, layers: readonly [number, number, number, number]): Backbone {
@@ -145,23 +166,13 @@ export function resnet(name: string, kind: BlockKind, layers: readonly [number, 
     }),
     body(params, images, ctx) {
       const fn = `${name}.body`;
-      const stem = { conv1: child(fn, params, 'conv1', ''), bn1: child(fn, params, 'bn1', '') };
-      return tidy(() =>
-        runStages(
-          [
-            { run: (x) => resnetStem(fn, params, x, ctx), frozen: allFrozen(stem) },
-            ...([1, 2, 3] as const).map((index) => ({
-              run: (x: Tensor4D) => resnetLayer(fn, params, x, index, ctx),
-              frozen: allFrozen(child(fn, params, `layer${index}`, '')),
-            })),
-          ],
-          images,
-        ),
-      );
+      return tidy(() => runStages(stemAndLayers(fn, params, ctx, 3, 2), images));
     },
     tail(params, pooled, ctx, options, fn) {
       return tidy(() => mean(resnetLayer(fn, params, pooled, 4, ctx, options.tailStride), [1, 2]) as Tensor2D);
     },
+    featureLevels: (o) => levels(kind, o),
+    trunk: (params, ctx, options, fn) => stemAndLayers(fn, params, ctx, 4, options.tailStride),
   });
 }
 

@@ -15,9 +15,11 @@ export interface BackboneOptions {
    * Detectron's FREEZE_AT: the first `freezeAt` stages (`Backbone.stages`) get
    * `trainable === false` — no gradient, no optimizer slot — and run as a stop-gradient
    * (outside the tape: no activations kept). 0 (the default) freezes nothing.
+   * torchvision's FPN extractors freeze all but `trainable_backbone_layers` t stages: that is
+   * freezeAt 5 - t for ResNet and 6 - t for MobileNetV3 (MobileNetV2: README).
    */
   freezeAt: number;
-  /** First stride of the tail (ResNet layer4, MobileNetV2 features.14); default 2. VGG has none. */
+  /** First stride of the tail (ResNet layer4, MobileNetV2 features.14, MobileNetV3 features.13); default 2. VGG has none. */
   tailStride?: 1 | 2;
   /**
    * Channel multiplier, default 1. ResNet and VGG: every width scaled and rounded to a
@@ -26,13 +28,24 @@ export interface BackboneOptions {
   width?: number;
   /** VGG fc6/fc7 dropout rate in training, default 0. */
   dropout?: number;
+  /**
+   * BatchNorm eps. Unset: the architecture's own, torchvision's for the model (1e-5;
+   * MobileNetV3 1e-3). torchvision's detection builders differ from their classifiers:
+   * their MobileNetV3 uses eps 1e-5, and fasterrcnn_resnet50_fpn's COCO weights need 0.
+   */
+  bnEps?: number;
+  /** BatchNorm momentum of the running averages in training. Unset: the architecture's own (0.1; MobileNetV3 0.01). */
+  bnMomentum?: number;
 }
 
 /** What every function accepts: any subset of the options, the rest defaulted. */
 export type BackboneOptionsInput = Partial<BackboneOptions>;
 
-/** Options with every default filled in. */
-export type ResolvedBackboneOptions = Required<BackboneOptions>;
+/** The BatchNorm constants: when unset, each backbone uses its own. */
+type BatchNormConstant = 'bnEps' | 'bnMomentum';
+
+/** Options with every default filled in, except the BatchNorm constants (unset: the backbone's own). */
+export type ResolvedBackboneOptions = Required<Omit<BackboneOptions, BatchNormConstant>> & Pick<BackboneOptions, BatchNormConstant>;
 
 /**
  * Parameters: a @lumen/core ParamTree, whose dotted paths are the checkpoint names
@@ -74,6 +87,14 @@ export interface ParamSpec {
 
 export type TailKind = 'conv' | 'fc';
 
+/** A layer `Backbone.features` can return: torchvision's module name, its output stride and channels. */
+export interface FeatureLevel {
+  /** The module path: `layer1` (ResNet), `features.13` (MobileNet). */
+  name: string;
+  stride: number;
+  channels: number;
+}
+
 /** A backbone: pure functions plus what a detector needs to know about it. */
 export interface Backbone {
   readonly name: string;
@@ -107,4 +128,16 @@ export interface Backbone {
   body(params: BackboneParams, images: Tensor4D, ctx: ForwardContext): Tensor4D;
   /** Pooled RoI features [R, h, w, bodyChannels] -> [R, tailChannels]. */
   tail(params: BackboneParams, pooled: Tensor4D, ctx: ForwardContext): Tensor2D;
+  /**
+   * The layers `features` can return, in forward order (for a feature pyramid): ResNet
+   * layer1 … layer4; MobileNet the stage outputs of torchvision's `_mobilenet_extractor`.
+   * Levels past the body exist only with `tailStride` 2, where the trunk is the
+   * classifier's. VGG has none.
+   */
+  featureLevels(options?: BackboneOptionsInput): FeatureLevel[];
+  /**
+   * NHWC normalised images -> the outputs of the named levels, in the order asked, running
+   * the trunk as the classifier does up to the deepest one named (nothing further).
+   */
+  features(params: BackboneParams, images: Tensor4D, names: readonly string[], ctx: ForwardContext): Tensor4D[];
 }

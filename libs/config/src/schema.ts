@@ -11,7 +11,7 @@ const trainTest = z.strictObject({ train: positiveInt, test: positiveInt });
 
 // The names @lumen/backbone's registry holds (a detector spec keeps the two lists equal): the
 // schema rejects a typo before a backend starts or a dataset is read.
-export const BACKBONES = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'vgg16', 'mobilenet_v2'] as const;
+export const BACKBONES = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'vgg16', 'mobilenet_v2', 'mobilenet_v3_large'] as const;
 export const BACKBONE_BATCH_NORM = ['frozen', 'trainable'] as const;
 export const OBJECTNESS_MODES = ['sigmoid', 'softmax'] as const;
 export const ROI_POOL_MODES = ['align', 'crop'] as const;

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, type SafeTensor } from '../safetensors';
+import type { FeatureLevel } from '../types';
 
-// Fixtures written by tools/fixtures/backbone_fixtures.py (torchvision's answers).
+// Fixtures written by tools/fixtures/backbone_fixtures.py and mobilenet_v3_fixtures.py
+// (torchvision's answers): manifest.json and manifest.mobilenet_v3.json, read as one.
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -30,19 +32,78 @@ export interface FixtureCase {
   };
 }
 
+/** Gradients of Σ over `names` of sum(level·G_level), as FixtureCase['grads'] for body and tail. */
+export interface LevelGrads {
+  batch: number;
+  size: [number, number];
+  names: string[];
+  frozen: string[];
+  trainable: string[];
+  torchF32Error: Record<string, Record<string, number>>;
+}
+
+/** Feature levels of a case's weights against torchvision's FPN extractors (its `levels` file). */
+export interface LevelCase {
+  id: string;
+  weights: string;
+  levels: string;
+  backbone: string;
+  width: number;
+  size: [number, number];
+  /** Every level, in order (eval outputs `eval.<name>`). */
+  names: string[];
+  /** The FPN's levels as the detection builder runs them: FrozenBatchNorm2d with this eps (`frozen.<name>`). */
+  frozen: { names: string[]; eps: number };
+  /**
+   * Training mode: every level computed, these kept (`train.<name>`), then `train_after.<BN
+   * buffer>`; references in float64, with torch float32's own error for outputs and statistics.
+   */
+  train: { batch: number; size: [number, number]; names: string[]; torchF32Error: { outputs: number; statistics: number } };
+  grads: LevelGrads;
+}
+
+/** What torchvision's FPN extractor offers at width 1 (all levels) and what its FPN takes by default. */
+export interface ExtractorLevels {
+  levels: FeatureLevel[];
+  returnLayers: Record<string, string>;
+  inChannelsList: number[];
+  fpn: { returnLayers: Record<string, string>; names: string[]; inChannelsList: number[] };
+}
+
 export interface Manifest {
   cases: FixtureCase[];
   stateDicts: Record<string, [string, number[], string][]>;
   oddShapes: { backbone: string; size: [number, number]; body: [number, number, number, number] }[];
   mobilenetChannels: { width: number; body: number; tail: number }[];
+  mobilenetV3Channels: { width: number; body: number; tail: number }[];
+  levelCases: LevelCase[];
+  featureLevels: Record<string, ExtractorLevels>;
+  /** Per backbone and trainable_layers: how many parameters (a prefix of the state dict's, BN affine included) the extractor freezes. */
+  frozenParameters: Record<string, Record<string, number>>;
 }
 
 let manifest: Manifest | null = null;
 
+/** The manifests of `dir` as one: cases and lists concatenated, records merged. */
 export function loadManifest(dir = FIXTURES): Manifest {
-  if (dir !== FIXTURES) return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-  manifest ??= JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as Manifest;
-  return manifest;
+  if (dir === FIXTURES && manifest != null) return manifest;
+  const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as Partial<Manifest>;
+  const parts = ['manifest.json', 'manifest.mobilenet_v3.json'].filter((name) => existsSync(join(dir, name))).map(read);
+  const merged = parts.reduce<Manifest>(
+    (all, part) => ({
+      cases: [...all.cases, ...(part.cases ?? [])],
+      stateDicts: { ...all.stateDicts, ...part.stateDicts },
+      oddShapes: [...all.oddShapes, ...(part.oddShapes ?? [])],
+      mobilenetChannels: [...all.mobilenetChannels, ...(part.mobilenetChannels ?? [])],
+      mobilenetV3Channels: [...all.mobilenetV3Channels, ...(part.mobilenetV3Channels ?? [])],
+      levelCases: [...all.levelCases, ...(part.levelCases ?? [])],
+      featureLevels: { ...all.featureLevels, ...part.featureLevels },
+      frozenParameters: { ...all.frozenParameters, ...part.frozenParameters },
+    }),
+    { cases: [], stateDicts: {}, oddShapes: [], mobilenetChannels: [], mobilenetV3Channels: [], levelCases: [], featureLevels: {}, frozenParameters: {} },
+  );
+  if (dir === FIXTURES) manifest = merged;
+  return merged;
 }
 
 export function findCase(id: string, dir = FIXTURES): FixtureCase {
