@@ -143,7 +143,7 @@ describe('getBoxHead', () => {
     expect(() => getBoxHead('vgg-fc', { init: () => ({}), apply: () => tf.zeros([1, 1]), outChannels: 0 } as unknown as InjectedTail)).toThrow(
       "Error in getBoxHead: 'tail' must be { init(rng), apply(params, pooled, ctx), outChannels } (the backbone's tail)",
     );
-    expect(() => getBoxHead('fpn' as 'mlp')).toThrow(`Error in getBoxHead: 'name' must be 'mlp', 'resnet-tail' or 'vgg-fc', but got "fpn".`);
+    expect(() => getBoxHead('fpn' as 'mlp')).toThrow(`Error in getBoxHead: 'name' must be 'mlp', 'conv-fc', 'resnet-tail' or 'vgg-fc', but got "fpn".`);
     const head = getBoxHead('mlp');
     expect(() => head.init({ inChannels: 4, poolSize: [7] as unknown as [number, number] }, seededRandom(1))).toThrow(
       "Error in mlpHead.init: 'poolSize' must be [height, width] (positive integers), but got [7].",

@@ -1,20 +1,11 @@
-import { fused, mean, reshape, tensor2d, tidy, type Rank, type Variable, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { assertNumber, assertOptions, assertRng, assertTensor, describe, fail, isPositiveInteger, makeVariable, uniformValues, type ParamTree, type Rng } from '@lumen/core';
-
-/** A fully connected layer: `kernel` [in, out] (torchvision's weight transposed), `bias` [out]. */
-export type DenseParams = { kernel: Variable<Rank.R2>; bias: Variable<Rank.R1> };
+import { fused, mean, reshape, tensor2d, tidy, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
+import { assertRng, assertTensor, describe, fail, isPositiveInteger, type ParamTree, type Rng } from '@lumen/core';
+import { checkHeadSizes, type BoxHeadOptions } from './box-head-options';
+import { convFcHead, type ConvFcHeadParams } from './conv-fc-head';
+import { checkDense, initDense, type DenseParams } from './dense';
 
 /** torchvision `TwoMLPHead`: fc6 [h·w·C, hidden], fc7 [hidden, hidden]. */
 export type MlpHeadParams = { fc6: DenseParams; fc7: DenseParams };
-
-export interface BoxHeadOptions {
-  /** Channels C of the pooled features. */
-  inChannels: number;
-  /** [height, width] of the pooled features (7x7 for RoIAlign's usual output). */
-  poolSize: [number, number];
-  /** Width of the MLP head's layers (torchvision's representation_size, 1024). */
-  hidden?: number;
-}
 
 export interface BoxHeadContext {
   /** Training step or inference: a tail with batch norm or dropout may behave differently. */
@@ -23,7 +14,7 @@ export interface BoxHeadContext {
   rng?: Rng;
 }
 
-export type BoxHeadName = 'mlp' | 'resnet-tail' | 'vgg-fc';
+export type BoxHeadName = 'mlp' | 'conv-fc' | 'resnet-tail' | 'vgg-fc';
 
 /** The network between RoI pooling and the predictor: pooled [R, h, w, C] → features [R, D]. */
 export interface BoxHead<P = ParamTree> {
@@ -46,43 +37,6 @@ export interface InjectedTail<P = ParamTree> {
   outChannels: number;
 }
 
-export const DEFAULT_MLP_HIDDEN = 1024;
-
-function checkOptions(fn: string, options: unknown): Required<BoxHeadOptions> {
-  assertOptions(fn, options, 'inChannels, poolSize, hidden?');
-  assertNumber(fn, 'inChannels', options.inChannels, 'a positive integer', isPositiveInteger);
-  const size = options.poolSize;
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => typeof v === 'number' && isPositiveInteger(v))) {
-    fail(fn, `'poolSize' must be [height, width] (positive integers), but got ${JSON.stringify(size)}.`);
-  }
-  const hidden = options.hidden ?? DEFAULT_MLP_HIDDEN;
-  assertNumber(fn, 'hidden', hidden, 'a positive integer', isPositiveInteger);
-  return { inChannels: options.inChannels, poolSize: size as [number, number], hidden };
-}
-
-/** torch nn.Linear's default init: weight and bias from U(-1/sqrt(in), 1/sqrt(in)). */
-function dense(inFeatures: number, outFeatures: number, rng: Rng): DenseParams {
-  const bound = 1 / Math.sqrt(inFeatures);
-  return {
-    kernel: makeVariable<Rank.R2>(uniformValues(inFeatures * outFeatures, bound, rng), [inFeatures, outFeatures]),
-    bias: makeVariable<Rank.R1>(uniformValues(outFeatures, bound, rng), [outFeatures]),
-  };
-}
-
-function checkDense(fn: string, name: string, p: unknown, inFeatures: number, outFeatures?: number): asserts p is DenseParams {
-  if (p == null || typeof p !== 'object') fail(fn, `'params.${name}' must be { kernel, bias }, but got ${describe(p)}.`);
-  const { kernel, bias } = p as Partial<DenseParams>;
-  assertTensor(fn, `params.${name}.kernel`, kernel, 2);
-  assertTensor(fn, `params.${name}.bias`, bias, 1);
-  const out = outFeatures ?? kernel.shape[1];
-  if (kernel.shape[0] !== inFeatures || kernel.shape[1] !== out || bias.shape[0] !== out) {
-    fail(
-      fn,
-      `'params.${name}' must have kernel [${inFeatures}, ${out}] and bias [${out}], but got kernel [${kernel.shape.join(',')}] and bias [${bias.shape.join(',')}].`,
-    );
-  }
-}
-
 /**
  * torchvision's `TwoMLPHead`: flatten → fc6 → ReLU → fc7 → ReLU. The pooled features are
  * NHWC, so fc6's rows are in NHWC-flatten order, row `(y·w + x)·C + c`; torchvision
@@ -92,9 +46,9 @@ const mlpHead: BoxHead<MlpHeadParams> = {
   name: 'mlp',
   init(options, rng) {
     const fn = 'mlpHead.init';
-    const { inChannels, poolSize, hidden } = checkOptions(fn, options);
+    const { inChannels, poolSize, hidden } = checkHeadSizes(fn, options);
     assertRng(fn, rng);
-    return { fc6: dense(inChannels * poolSize[0] * poolSize[1], hidden, rng), fc7: dense(hidden, hidden, rng) };
+    return { fc6: initDense(inChannels * poolSize[0] * poolSize[1], hidden, rng), fc7: initDense(hidden, hidden, rng) };
   },
   apply(params, pooled, _ctx) {
     const fn = 'mlpHead.apply';
@@ -110,7 +64,7 @@ const mlpHead: BoxHead<MlpHeadParams> = {
     });
   },
   outChannels(options) {
-    return checkOptions('mlpHead.outChannels', options).hidden;
+    return checkHeadSizes('mlpHead.outChannels', options).hidden;
   },
 };
 
@@ -119,7 +73,7 @@ function tailHead<P>(name: 'resnet-tail' | 'vgg-fc', tail: InjectedTail<P>): Box
     name,
     init(options, rng) {
       const fn = `${name}.init`;
-      checkOptions(fn, options);
+      checkHeadSizes(fn, options);
       assertRng(fn, rng);
       return tail.init(rng);
     },
@@ -136,7 +90,7 @@ function tailHead<P>(name: 'resnet-tail' | 'vgg-fc', tail: InjectedTail<P>): Box
       return reduced;
     },
     outChannels(options) {
-      checkOptions(`${name}.outChannels`, options);
+      checkHeadSizes(`${name}.outChannels`, options);
       return tail.outChannels;
     },
   };
@@ -153,17 +107,20 @@ function checkTail<P>(fn: string, tail: unknown): asserts tail is InjectedTail<P
 }
 
 /**
- * The box head called `name`: `mlp` (torchvision's TwoMLPHead, its own parameters),
+ * The box head called `name`: `mlp` (torchvision's TwoMLPHead) or `conv-fc` (its
+ * FastRCNNConvFCHead with BatchNorm, the v2 model's), with parameters of their own;
  * `resnet-tail` or `vgg-fc` (the backbone's tail, passed in as `tail`: ResNet's layer4 +
  * global average pool, VGG's fc6/fc7). The parameter type follows the tail's (ParamTree
- * when none is given); `mlp` ignores a tail.
+ * when none is given); `mlp` and `conv-fc` ignore a tail.
  */
 export function getBoxHead(name: 'mlp'): BoxHead<MlpHeadParams>;
+export function getBoxHead(name: 'conv-fc'): BoxHead<ConvFcHeadParams>;
 export function getBoxHead<P = ParamTree>(name: BoxHeadName, tail?: InjectedTail<P>): BoxHead<P>;
 export function getBoxHead<P = ParamTree>(name: BoxHeadName, tail?: InjectedTail<P>): BoxHead<P> {
   const fn = 'getBoxHead';
   if (name === 'mlp') return mlpHead as unknown as BoxHead<P>;
-  if (name !== 'resnet-tail' && name !== 'vgg-fc') fail(fn, `'name' must be 'mlp', 'resnet-tail' or 'vgg-fc', but got ${JSON.stringify(name)}.`);
+  if (name === 'conv-fc') return convFcHead as unknown as BoxHead<P>;
+  if (name !== 'resnet-tail' && name !== 'vgg-fc') fail(fn, `'name' must be 'mlp', 'conv-fc', 'resnet-tail' or 'vgg-fc', but got ${JSON.stringify(name)}.`);
   if (tail === undefined) fail(fn, `'${name}' needs the backbone's tail: pass it as 'tail' ({ init, apply, outChannels }).`);
   checkTail<P>(fn, tail);
   return tailHead(name, tail);
@@ -176,7 +133,7 @@ export function getBoxHead<P = ParamTree>(name: BoxHeadName, tail?: InjectedTail
  */
 export function mlpFc6FromTorch(weight: Float32Array | Tensor2D, inChannels: number, poolSize: [number, number]): Tensor2D {
   const fn = 'mlpFc6FromTorch';
-  const { poolSize: size } = checkOptions(fn, { inChannels, poolSize });
+  const { poolSize: size } = checkHeadSizes(fn, { inChannels, poolSize });
   const [h, w] = size;
   const features = inChannels * h * w;
   let values: Float32Array;
@@ -198,4 +155,3 @@ export function mlpFc6FromTorch(weight: Float32Array | Tensor2D, inChannels: num
   return tensor2d(kernel, [features, out]);
 }
 
-export { checkDense };

@@ -15,6 +15,8 @@ interface PostprocessCase {
   boxes: number[][];
   scores: number[][];
   labels: number[][];
+  /** coco-91: (proposal, class) pairs above the score threshold, per image. */
+  candidates?: number[];
 }
 const cases = loadFixture<{ cases: PostprocessCase[] }>('postprocess.json').cases;
 
@@ -50,6 +52,22 @@ describe('postprocessDetections against torchvision RoIHeads.postprocess_detecti
     expectFixture(sync, c);
     disposeAll(out);
     disposeAll(sync);
+    tf.dispose([x.logits, x.deltas, ...x.proposals]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("coco-91: torchvision's FPN builders' box settings are the defaults; 91 classes, more candidates than the 100 kept", async () => {
+    const c = cases.find((item) => item.name === 'coco-91');
+    if (c === undefined) throw new Error('fixture case coco-91 missing: regenerate with tools/fixtures/heads_fixtures.py');
+    expect([c.numClasses, c.scoreThresh, c.nmsThresh, c.detectionsPerImage]).toEqual([91, 0.05, 0.5, 100]);
+    expect(c.candidates?.[0]).toBeGreaterThan(100);
+    expect(c.labels[0]).toHaveLength(100);
+    expect(new Set(c.labels[0]).size).toBeGreaterThan(20);
+    const before = tf.memory().numTensors;
+    const x = inputs(c);
+    const out = await postprocessDetections(x.logits, x.deltas, x.proposals, c.imageSizes);
+    expectFixture(out, c);
+    disposeAll(out);
     tf.dispose([x.logits, x.deltas, ...x.proposals]);
     expect(tf.memory().numTensors).toBe(before);
   });

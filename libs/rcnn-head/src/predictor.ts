@@ -1,5 +1,5 @@
 import { fused, tidy, type Rank, type Tensor2D } from '@tensorflow/tfjs-core';
-import { checkDense, type DenseParams } from './box-head';
+import { checkDense, type DenseParams } from './dense';
 import { assertNumber, assertRng, assertTensor, describe, fail, isPositiveInteger, makeVariable, normalValues, type Rng } from '@lumen/core';
 
 /**
