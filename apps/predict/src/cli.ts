@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { runPredictCommand, runServerCommand, type PredictCliOptions, type ServerCliOptions } from './commands';
 import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB } from './objects';
-import { DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_PORT, DEFAULT_QUEUE } from './server';
+import { DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_TIMEOUT_SECONDS } from './server';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -37,6 +37,8 @@ function serverCommand(): Command {
     .option('--host <host>', 'address to listen on (0.0.0.0 for every interface)', DEFAULT_HOST)
     .option('--max-bytes <size>', 'largest image accepted (bytes, or 512kb, 10mb)', String(DEFAULT_MAX_BYTES))
     .option('--queue <n>', 'requests that may wait for the model; more get 503', String(DEFAULT_QUEUE))
+    .option('--timeout <seconds>', 'time a client has to send its whole request (headers and body); then 408', String(DEFAULT_TIMEOUT_SECONDS))
+    .option('--max-connections <n>', 'open connections at most; more are closed at once', String(DEFAULT_MAX_CONNECTIONS))
     .option('--min-prob <p>', 'min_prob when a request gives none', String(DEFAULT_MIN_PROB))
     .option('--max-detections <n>', 'objects per image, at most', String(DEFAULT_MAX_DETECTIONS))
     .action(async (opts: ServerCliOptions) => {

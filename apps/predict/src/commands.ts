@@ -2,13 +2,14 @@
 // and embedding programs call them with plain options.
 import { loadDetector, type LoadedDetector } from '@lumen/detector';
 import { initBackend } from '@lumen/runtime';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { checkAddress } from './address';
 import { expandInputs } from './inputs';
-import { parseClassNames, parsePositiveInt, parseProbability, UsageError } from './objects';
-import { predictFiles } from './predict';
-import { createServer } from './server';
+import { parseClassNames, parseNonNegativeInt, parsePositiveInt, parseProbability, parseSeconds, UsageError } from './objects';
+import { checkOutputFile, closeOutput, fsReason, openOutput, prepareMediaFolder } from './output-paths';
+import { OutputError, predictFiles } from './predict';
+import { createServer, megabytes } from './server';
 
 /** A byte count: "10485760", "10MB", "512kb", "1.5m" (binary units). */
 export function parseBytes(value: string): number {
@@ -18,6 +19,13 @@ export function parseBytes(value: string): number {
   const bytes = Math.floor(Number(match[1]) * factor);
   if (bytes < 1) throw new UsageError(`--max-bytes must be at least 1 byte, but got '${value}'`);
   return bytes;
+}
+
+/** A TCP port from --port: 0-65535 (0 picks a free one). */
+function parsePort(value: string): number {
+  const port = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!(port <= 65535)) throw new UsageError(`--port must be a port number (0-65535), but got '${value}'`);
+  return port;
 }
 
 async function openDetector(checkpoint: string): Promise<LoadedDetector> {
@@ -43,6 +51,15 @@ export interface PredictCliOptions {
   progress: boolean;
 }
 
+/** Where the JSON Lines went, for messages. */
+const outputName = (opts: PredictCliOptions) => opts.output ?? 'stdout';
+
+/** A failed output stream as one line: what could not be written and what is left. */
+function outputFailure(opts: PredictCliOptions, error: unknown): UsageError {
+  const left = opts.output != null ? 'the file holds only the lines written before it' : 'the lines before it were written';
+  return new UsageError(`cannot write the predictions to ${outputName(opts)}: ${fsReason(error)}; ${left}`);
+}
+
 /** `lumen predict`: returns the exit code (0 all images read, 1 some failed). */
 export async function runPredictCommand(positional: string[], opts: PredictCliOptions): Promise<number> {
   const inputs = [...opts.input, ...positional];
@@ -51,6 +68,8 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
   const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
   const concurrency = parsePositiveInt('--concurrency', opts.concurrency);
   const prefetch = parsePositiveInt('--prefetch', opts.prefetch);
+  if (opts.output != null) checkOutputFile(opts.output);
+  if (opts.saveMedia != null) prepareMediaFolder(opts.saveMedia);
   const files = await expandInputs(inputs, (message) => process.stderr.write(`lumen predict: ${message}\n`));
   if (files.length === 0) throw new UsageError(`no images found in ${inputs.join(', ')}`);
 
@@ -59,10 +78,7 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
   try {
     const onlyClasses = parseClassNames('--only-class', opts.onlyClass, detector.classes);
     const ignoreClasses = parseClassNames('--ignore-class', opts.ignoreClass, detector.classes);
-    if (opts.output != null) {
-      mkdirSync(dirname(resolve(opts.output)), { recursive: true });
-      output = createWriteStream(opts.output);
-    }
+    if (opts.output != null) output = await openOutput(opts.output);
     const summary = await predictFiles({
       predictor: detector,
       files,
@@ -77,14 +93,17 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
       // A bar on the terminal, unless the JSON lines stream to the same terminal.
       progress: opts.progress && Boolean(process.stderr.isTTY) && !(opts.output == null && process.stdout.isTTY),
     });
+    if (output !== process.stdout) await closeOutput(output);
     process.stderr.write(
       `lumen predict: ${summary.images} image(s), ${summary.objects} object(s), ${summary.failed} failed, ` +
         `${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(2)} images/s)` +
         `${opts.output != null ? ` -> ${opts.output}` : ''}${opts.saveMedia != null ? `, drawn images in ${opts.saveMedia}` : ''}\n`,
     );
     return summary.failed > 0 ? 1 : 0;
+  } catch (error) {
+    throw error instanceof OutputError ? outputFailure(opts, error.cause) : error;
   } finally {
-    if (output !== process.stdout) await new Promise<void>((done) => (output as Writable).end(done));
+    if (output !== process.stdout) output.destroy();
     detector.dispose();
   }
 }
@@ -95,25 +114,48 @@ export interface ServerCliOptions {
   host: string;
   maxBytes: string;
   queue: string;
+  timeout: string;
+  maxConnections: string;
   minProb: string;
   maxDetections: string;
 }
 
 /** `lumen server`: runs until SIGINT/SIGTERM. */
 export async function runServerCommand(opts: ServerCliOptions): Promise<void> {
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0-65535), but got '${opts.port}'`);
-  const queue = Number(opts.queue);
-  if (!Number.isInteger(queue) || queue < 0) throw new UsageError(`--queue must be a non-negative integer, but got '${opts.queue}'`);
+  const port = parsePort(opts.port);
+  const queue = parseNonNegativeInt('--queue', opts.queue);
   const maxBytes = parseBytes(opts.maxBytes);
+  const timeoutSeconds = parseSeconds('--timeout', opts.timeout);
+  const maxConnections = parsePositiveInt('--max-connections', opts.maxConnections);
   const minProb = parseProbability('--min-prob', opts.minProb);
   const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
+  await checkAddress(opts.host, port);
   const detector = await openDetector(opts.checkpoint);
-  const server = await createServer({ predictor: detector, maxBytes, queue, minProb, maxDetections, title: `Lumen — ${basename(resolve(opts.checkpoint))}` });
-  const url = await server.listen({ port, host: opts.host });
+  const server = await createServer({
+    predictor: detector,
+    maxBytes,
+    queue,
+    timeoutSeconds,
+    maxConnections,
+    minProb,
+    maxDetections,
+    title: `Lumen — ${basename(resolve(opts.checkpoint))}`,
+  });
+  let url: string;
+  try {
+    url = await server.listen({ port, host: opts.host });
+  } catch (error) {
+    await server.close();
+    detector.dispose();
+    throw error;
+  }
+  const bound = server.memoryBound;
   process.stderr.write(
     `lumen server: ${url} (checkpoint ${opts.checkpoint}, ${detector.classes.length} classes; POST ${url}/api/predict; ` +
-      `images up to ${maxBytes} bytes, ${queue} waiting at most)\n`,
+      `images up to ${maxBytes} bytes, ${queue} waiting at most)\n` +
+      `lumen server: at most ${maxConnections} connections, each with ${timeoutSeconds} s to send its request; ` +
+      `request memory at most ${megabytes(bound.total)} (${megabytes(bound.requestBodies)} of bodies being received + ` +
+      `${megabytes(bound.queuedRequests)} held by the ${queue + 1} requests in the model queue)\n`,
   );
   const stop = () => {
     process.stderr.write('lumen server: stopping\n');

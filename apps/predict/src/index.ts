@@ -15,5 +15,5 @@ export { predictFiles } from './predict';
 export type { PredictLine, PredictOptions, PredictSummary, Predictor } from './predict';
 export { ModelQueue } from './queue';
 export type { QueueStats, QueueTicket } from './queue';
-export { createServer, DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_PORT, DEFAULT_QUEUE } from './server';
-export type { LumenServer, ServerOptions } from './server';
+export { createServer, DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_TIMEOUT_SECONDS, memoryBound } from './server';
+export type { LumenServer, MemoryBound, ServerOptions } from './server';

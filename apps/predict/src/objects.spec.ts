@@ -1,5 +1,5 @@
 import type { Detection } from '@lumen/detector';
-import { parseClassNames, parsePositiveInt, parseProbability, toObjects, UsageError } from './objects';
+import { parseClassNames, parseNonNegativeInt, parsePositiveInt, parseProbability, parseSeconds, toObjects, UsageError } from './objects';
 
 const CLASSES = ['cat', 'dog', 'bird'];
 
@@ -64,5 +64,17 @@ describe('option parsing', () => {
     expect(parsePositiveInt('--max-detections', '7')).toBe(7);
     expect(() => parsePositiveInt('--max-detections', '0')).toThrow(/positive integer, but got '0'/);
     expect(() => parsePositiveInt('--max-detections', '2.5')).toThrow(UsageError);
+    expect(parseNonNegativeInt('--queue', '0')).toBe(0);
+    for (const bad of ['', ' ', '-1', '1.5', '0x10', '1e3']) {
+      expect(() => parseNonNegativeInt('--queue', bad)).toThrow(new UsageError(`--queue must be a non-negative integer, but got '${bad}'`));
+    }
+  });
+
+  it('seconds: a number above 0, decimals allowed', () => {
+    expect(parseSeconds('--timeout', '30')).toBe(30);
+    expect(parseSeconds('--timeout', '0.5')).toBe(0.5);
+    for (const bad of ['', 'abc', '0', '-1', 'Infinity', '10s']) {
+      expect(() => parseSeconds('--timeout', bad)).toThrow(new UsageError(`--timeout must be a number of seconds greater than 0, but got '${bad}'`));
+    }
   });
 });

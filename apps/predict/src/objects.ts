@@ -65,6 +65,20 @@ export function parsePositiveInt(option: string, value: unknown): number {
   return n;
 }
 
+/** A whole number >= 0 from an option value, written in digits ('' is not 0). */
+export function parseNonNegativeInt(option: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`${option} must be a non-negative integer, but got '${value}'`);
+  return n;
+}
+
+/** A duration in seconds from an option value: a number > 0 (decimals allowed). */
+export function parseSeconds(option: string, value: string): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!(n > 0 && Number.isFinite(n))) throw new UsageError(`${option} must be a number of seconds greater than 0, but got '${value}'`);
+  return n;
+}
+
 /**
  * A detector's output for one image as objects: labels named by `classes` (label k is
  * `classes[k - 1]`), filtered by class and probability, by decreasing prob (ties: the

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { toObjects } from './objects';
-import { predictFiles, type PredictLine, type PredictOptions, type Predictor } from './predict';
+import { OutputError, predictFiles, type PredictLine, type PredictOptions, type Predictor } from './predict';
 import { makeTinyCheckpoint, testImage, TINY_CLASSES } from './testing/tiny-checkpoint';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -175,6 +175,37 @@ describe('predictFiles', () => {
     for (let y = 0; y < 90; y++) for (let x = 0; x < 120; x++) if (!changed(x, y)) unchanged++;
     expect(unchanged).toBeGreaterThan(0);
     expect(unchanged).toBeLessThan(120 * 90);
+  });
+
+  it("stops with the stream's error when the output fails (at once, or while waiting for it to drain), no stray error event", async () => {
+    const many = Array.from({ length: 12 }, () => files['a.png']);
+    const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    for (const highWaterMark of [1 << 16, 1]) {
+      let lines = 0;
+      let decoded = 0;
+      let mostErrorListeners = 0;
+      const failing: Writable = new Writable({
+        highWaterMark,
+        write(_chunk, _encoding, done) {
+          lines++;
+          setTimeout(() => {
+            // Counted while the run may wait for 'drain'. stdout has one per worker thread
+            // already: the run adds a single one (Node warns past 10).
+            mostErrorListeners = Math.max(mostErrorListeners, failing.listenerCount('error'));
+            done(lines === 2 ? full() : null);
+          }, 5);
+        },
+      });
+      const decode = (file: string, rule: Predictor['imageSize']) => {
+        decoded++;
+        return decodeImage(file, rule);
+      };
+      const error = await predictFiles({ predictor: detector, files: many, output: failing, progress: false, prefetch: 2, decode }).catch((e: unknown) => e);
+      expect(error).toStrictEqual(new OutputError(full()));
+      expect((error as OutputError).cause).toBe(failing.errored);
+      expect([mostErrorListeners, failing.listenerCount('error')]).toEqual([1, 0]);
+      expect({ highWaterMark, stoppedEarly: decoded < many.length }).toEqual({ highWaterMark, stoppedEarly: true });
+    }
   });
 
   it('never overwrites an input with its drawn image', async () => {

@@ -62,14 +62,52 @@ export function plainMessage(error: unknown): string {
   return message.replace(/^Error in \w+: /, '');
 }
 
-function write(output: Writable, text: string): Promise<void> {
-  return new Promise((resolveWrite, reject) => {
-    const ok = output.write(text, (error) => {
-      if (error) reject(error);
-    });
-    if (ok) resolveWrite();
-    else output.once('drain', () => resolveWrite());
-  });
+/** The output stream failed (a full disk, a closed pipe); `cause` is the stream's error. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+  constructor(cause: unknown) {
+    super(plainMessage(cause), { cause });
+  }
+}
+
+/**
+ * Writes lines to `output`, waiting while its buffer is full. The stream's first error fails
+ * the write in progress and every later one as an OutputError; the one listener that catches
+ * it (without one Node would also throw it as an uncaught 'error' event) stays until
+ * `release`. The error is taken from the event: stdout's `errored` does not keep it, and
+ * stdout already has a listener per worker thread piped into it, so no more are added.
+ */
+function lineWriter(output: Writable) {
+  let failure: OutputError | null = null;
+  let resume: (() => void) | null = null;
+  const onError = (error: unknown) => {
+    failure ??= new OutputError(error);
+    resume?.();
+  };
+  output.on('error', onError);
+  const check = () => {
+    if (failure != null) throw failure;
+    if (!output.writable) throw new OutputError(new Error('the output stream is closed'));
+  };
+  return {
+    async write(text: string): Promise<void> {
+      check();
+      if (output.write(text)) return;
+      // Until 'drain', or the error that means there will be none.
+      await new Promise<void>((resolve) => {
+        resume = resolve;
+        output.once('drain', resolve);
+      });
+      if (resume != null) output.off('drain', resume);
+      resume = null;
+      check();
+    },
+    /** Stops listening; throws the stream's error when one came. */
+    release(): void {
+      output.off('error', onError);
+      if (failure != null) throw failure;
+    },
+  };
 }
 
 /** File names for drawn images, unique within a run ("a.jpg", "a-2.jpg", …), never the input itself. */
@@ -143,9 +181,10 @@ export async function predictFiles(options: PredictOptions): Promise<PredictSumm
       log(`lumen predict: ${item.file}: ${item.error}`);
     }
     objects += line.objects.length;
-    await write(output, JSON.stringify(line) + '\n');
+    await lines.write(JSON.stringify(line) + '\n');
   };
 
+  const lines = lineWriter(output);
   const started = performance.now();
   try {
     await lastValueFrom(
@@ -167,6 +206,7 @@ export async function predictFiles(options: PredictOptions): Promise<PredictSumm
     );
   } finally {
     progress.stop();
+    lines.release();
   }
   const seconds = (performance.now() - started) / 1000;
   return { images: files.length, failed, objects, seconds, imagesPerSecond: seconds > 0 ? files.length / seconds : 0 };

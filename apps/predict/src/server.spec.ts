@@ -2,11 +2,14 @@
 import { decodeImage } from '@lumen/data';
 import { loadDetector, type LoadedDetector } from '@lumen/detector';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toObjects, type PredictedObject } from './objects';
 import type { Predictor } from './predict';
-import { createServer, DEFAULT_MAX_BYTES, type LumenServer } from './server';
+import { UsageError } from './objects';
+import { createServer, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT_SECONDS, memoryBound, type LumenServer } from './server';
 import { makeTinyCheckpoint, testImage, TINY_CLASSES } from './testing/tiny-checkpoint';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -24,6 +27,26 @@ async function post(url: string, body?: Buffer | Uint8Array | string | FormData,
   const payload = Buffer.isBuffer(body) ? new Uint8Array(body) : body;
   const response = await fetch(url, { method: 'POST', body: payload as RequestInit['body'], headers });
   return { status: response.status, type: response.headers.get('content-type') ?? '', headers: response.headers, json: (await response.json()) as { objects?: PredictedObject[]; error?: string } };
+}
+
+/** A raw TCP client: what it received, and when the server closed it (ms after connecting). */
+async function rawClient(url: string): Promise<{ socket: Socket; received: () => string; closed: Promise<number> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk));
+  socket.on('error', () => undefined); // a reset shows as the close below
+  const started = performance.now();
+  const closed = once(socket, 'close').then(() => performance.now() - started);
+  await once(socket, 'connect');
+  return { socket, received: () => received, closed };
+}
+
+const connections = (server: LumenServer) => new Promise<number>((done, fail) => server.app.server.getConnections((error, n) => (error ? fail(error) : done(n))));
+
+/** Waits until `check` holds (tries for 2 s). */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await check()); i++) await sleep(10);
 }
 
 describe('prediction server', () => {
@@ -64,7 +87,15 @@ describe('prediction server', () => {
 
   it('describes the model', async () => {
     const response = await fetch(`${base}/api/model`);
-    expect(await response.json()).toEqual({ classes: TINY_CLASSES, imageSize: detector.imageSize, queue: { admitted: 0, running: 0, size: 8 }, maxBytes: 64 * 1024 });
+    expect(await response.json()).toEqual({
+      classes: TINY_CLASSES,
+      imageSize: detector.imageSize,
+      queue: { admitted: 0, running: 0, size: 8 },
+      maxBytes: 64 * 1024,
+      maxConnections: 32,
+      timeoutSeconds: 30,
+      memoryBound: memoryBound({ maxConnections: 32, maxBytes: 64 * 1024, queue: 8, imageSize: detector.imageSize }),
+    });
   });
 
   it("POST /api/predict: multipart 'image' or a raw image body, min_prob from the query or a field", async () => {
@@ -83,6 +114,8 @@ describe('prediction server', () => {
     expect(field.json.objects).toEqual(await expected(images[1], 0.2));
     const octets = await post(`${base}/api/predict?min_prob=0.9`, images[1], { 'content-type': 'application/octet-stream' });
     expect(octets.json.objects).toEqual(await expected(images[1], 0.9));
+    const withOtherFile = await post(`${base}/api/predict`, form({ notes: { data: Buffer.alloc(1000, 7), type: 'text/plain', name: 'n.txt' }, image: { data: images[2], type: 'image/png', name: 'c.png' } }));
+    expect(withOtherFile.json.objects).toEqual(await expected(images[2]));
   });
 
   it('answers bad requests with 4xx JSON errors', async () => {
@@ -101,6 +134,7 @@ describe('prediction server', () => {
       ['too large, raw', post(url, Buffer.alloc(64 * 1024 + 1), { 'content-type': 'image/jpeg' }), 413, /^image too large: the limit is 0.06 MB \(65536 bytes\)/],
       ['too many fields', post(url, form(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, 'x'])))), 413, /^too many form parts/],
       ['too large, multipart', post(url, form({ image: { data: Buffer.alloc(64 * 1024 + 1), type: 'image/png', name: 'big.png' } })), 413, /^image too large/],
+      ['too large, in another field', post(url, form({ other: { data: Buffer.alloc(64 * 1024 + 1), type: 'image/png', name: 'big.png' }, image: { data: images[0], type: 'image/png', name: 'a.png' } })), 413, /^image too large/],
     ];
     for (const [name, pending, status, message] of cases) {
       const response = await pending;
@@ -162,8 +196,108 @@ describe('prediction server', () => {
     }
   });
 
-  it('defaults: 10 MB images, 8 waiting', () => {
+  it('defaults: 10 MB images, 8 waiting, 30 s to send a request, 32 connections', () => {
     expect(DEFAULT_MAX_BYTES).toBe(10 * 1024 * 1024);
     expect(server.queue.size).toBe(8);
+    expect([DEFAULT_TIMEOUT_SECONDS, DEFAULT_MAX_CONNECTIONS]).toEqual([30, 32]);
+    expect(server.app.server.maxConnections).toBe(32);
+    expect([server.app.server.requestTimeout, server.app.server.headersTimeout, server.app.server.keepAliveTimeout]).toEqual([30000, 30000, 5000]);
+  });
+
+  it('memory bound: bodies of every connection, plus body and decoded image of every request in the model queue', () => {
+    const bound = memoryBound({ maxConnections: 32, maxBytes: 10 * 1024 * 1024, queue: 8, imageSize: { minSize: 600, maxSize: 1000 } });
+    expect(bound).toEqual({ requestBodies: 32 * 10 * 1024 * 1024, queuedRequests: 9 * (10 * 1024 * 1024 + 600 * 1000 * 3), total: 335544320 + 110571840 });
+  });
+
+  it('cuts off a client that stalls or trickles mid-body after the timeout (408, socket closed); others are served', async () => {
+    const strict = await createServer({ predictor: detector, timeoutSeconds: 0.5 });
+    const url = await strict.listen({ port: 0 });
+    try {
+      const head = `POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${images[0].length}\r\n\r\n`;
+      const stalled = await rawClient(url);
+      stalled.socket.write(Buffer.concat([Buffer.from(head), images[0].subarray(0, 100)]));
+      // A byte every 100 ms: never idle, still never done.
+      const trickling = await rawClient(url);
+      trickling.socket.write(head);
+      let sent = 0;
+      const drip = setInterval(() => trickling.socket.write(images[0].subarray(sent, ++sent)), 100);
+      // Served meanwhile, on a connection that ends with its answer (so that the count below is theirs).
+      const served = await rawClient(url);
+      served.socket.write(Buffer.concat([Buffer.from(head.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')), images[0]]));
+      await served.closed;
+      expect(served.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+
+      const [stalledAfter, tricklingAfter] = await Promise.all([stalled.closed, trickling.closed]);
+      clearInterval(drip);
+      for (const [client, after] of [[stalled, stalledAfter], [trickling, tricklingAfter]] as const) {
+        expect(client.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+        expect(after).toBeGreaterThan(450);
+        expect(after).toBeLessThan(2000);
+      }
+      expect(sent).toBeGreaterThan(3);
+      // The server let go of both (and of their bodies with them).
+      await until(async () => (await connections(strict)) === 0);
+      expect(await connections(strict)).toBe(0);
+      expect((await post(`${url}/api/predict`, images[1], { 'content-type': 'image/jpeg' })).status).toBe(200);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('does not time out a request that waits for the model longer than the timeout', async () => {
+    let opened: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (opened = resolve));
+    const gated: Predictor = { ...detector, classes: detector.classes, imageSize: detector.imageSize, detect: async (inputs) => gate.then(() => detector.detect(inputs)) };
+    const strict = await createServer({ predictor: gated, timeoutSeconds: 0.3 });
+    const url = await strict.listen({ port: 0 });
+    try {
+      const waiting = post(`${url}/api/predict`, images[0], { 'content-type': 'image/png' });
+      await sleep(1000);
+      opened();
+      const response = await waiting;
+      expect(response.status).toBe(200);
+      expect(response.json.objects).toEqual(await expected(images[0]));
+    } finally {
+      opened();
+      await strict.close();
+    }
+  });
+
+  it('closes connections beyond maxConnections at once, unanswered, and serves again when one goes', async () => {
+    const small = await createServer({ predictor: detector, maxConnections: 2 });
+    const url = await small.listen({ port: 0 });
+    try {
+      const first = await rawClient(url);
+      const second = await rawClient(url);
+      await until(async () => (await connections(small)) === 2);
+      const third = await rawClient(url);
+      third.socket.write('GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(await third.closed).toBeLessThan(1000);
+      expect(third.received()).toBe('');
+      await expect(fetch(`${url}/api/model`)).rejects.toThrow();
+
+      first.socket.destroy();
+      await until(async () => (await connections(small)) === 1);
+      second.socket.write('GET /api/model HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await second.closed;
+      expect(second.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      const response = await fetch(`${url}/api/model`);
+      expect((await response.json()).maxConnections).toBe(2);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('listen: a port in use is a UsageError naming host:port', async () => {
+    const other = createNetServer().listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const port = (other.address() as { port: number }).port;
+    const second = await createServer({ predictor: detector });
+    try {
+      await expect(second.listen({ port, host: '127.0.0.1' })).rejects.toStrictEqual(new UsageError(`port ${port} on 127.0.0.1 is in use by another program: pick another with --port`));
+    } finally {
+      await second.close();
+      other.close();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import multipart from '@fastify/multipart';
 import { decodeImage, type DecodedImage } from '@lumen/data';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { finished } from 'node:stream/promises';
+import { listenError } from './address';
 import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseProbability, toObjects, UsageError } from './objects';
 import { pageHtml } from './page';
 import { plainMessage, type Predictor } from './predict';
@@ -12,6 +14,18 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** Requests that may wait for the model by default (besides the one on it). */
 export const DEFAULT_QUEUE = 8;
+/**
+ * Seconds a client has by default to send a whole request, headers and body: a 10 MB image
+ * needs about 3 Mbit/s, a 3 MB phone photo 1 Mbit/s.
+ */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+/**
+ * Open connections by default: a few times the queue (requests beyond it get 503 anyway),
+ * room for several browsers (6 connections each), and 32 x 10 MB = 320 MB of bodies at most.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 32;
+/** Node's own default; an idle keep-alive connection holds one of the connections. */
+const KEEP_ALIVE_SECONDS = 5;
 
 export interface ServerOptions {
   predictor: Predictor;
@@ -22,15 +36,40 @@ export interface ServerOptions {
   /** min_prob when a request gives none. */
   minProb?: number;
   maxDetections?: number;
+  /** Seconds a client has to send a whole request, headers and body (then 408, connection closed). */
+  timeoutSeconds?: number;
+  /** Open connections at most; more are closed at once, unanswered. */
+  maxConnections?: number;
   /** The page's title (e.g. the checkpoint's name). */
   title?: string;
   /** Fastify's request log (pino), off by default. */
   logger?: boolean;
 }
 
+/** The most memory, in bytes, that requests can hold in the server (besides the model's own). */
+export interface MemoryBound {
+  /** Bodies being received: maxConnections x maxBytes. */
+  requestBodies: number;
+  /**
+   * Requests holding a place in the model queue (queue + 1), each with its body and its
+   * decoded image (minSize x maxSize x 3 bytes at most); their clients may have gone already.
+   */
+  queuedRequests: number;
+  total: number;
+}
+
+export function memoryBound(limits: { maxConnections: number; maxBytes: number; queue: number; imageSize: Predictor['imageSize'] }): MemoryBound {
+  // torchvision's resize hands the model float32 pixels: four bytes a value.
+  const decodedImage = limits.imageSize.minSize * limits.imageSize.maxSize * 3 * (limits.imageSize.resize === 'torchvision' ? 4 : 1);
+  const requestBodies = limits.maxConnections * limits.maxBytes;
+  const queuedRequests = (limits.queue + 1) * (limits.maxBytes + decodedImage);
+  return { requestBodies, queuedRequests, total: requestBodies + queuedRequests };
+}
+
 export interface LumenServer {
   app: FastifyInstance;
   queue: ModelQueue;
+  memoryBound: MemoryBound;
   /** Starts listening; resolves to the base URL (port 0 picks a free port). */
   listen(options?: { port?: number; host?: string }): Promise<string>;
   close(): Promise<void>;
@@ -48,7 +87,7 @@ class HttpError extends Error {
 
 const MAX_FIELDS = 10;
 
-const megabytes = (bytes: number) => `${Number((bytes / (1024 * 1024)).toFixed(2))} MB`;
+export const megabytes = (bytes: number) => `${Number((bytes / (1024 * 1024)).toFixed(2))} MB`;
 
 const NO_IMAGE = "no image: send multipart/form-data with the file in a field named 'image', or the image itself as the body with an image/* content type";
 
@@ -58,6 +97,12 @@ const NO_IMAGE = "no image: send multipart/form-data with the file in a field na
  * JSON `{ "error": "…" }` with a 4xx status: 400 no image / not an image / bad min_prob,
  * 413 larger than `maxBytes`, 415 a body that is neither multipart nor an image, 503 when
  * the queue in front of the model is full.
+ *
+ * Slow clients: a request not received whole within `timeoutSeconds` gets 408 and its
+ * connection is closed (Node's headersTimeout and requestTimeout; the socket idle timeout is
+ * left off, as it would also cut clients waiting for the model). At most `maxConnections`
+ * are open (Node's maxConnections closes the next ones at once), which bounds the memory
+ * bodies take: see memoryBound.
  */
 export async function createServer(options: ServerOptions): Promise<LumenServer> {
   const { predictor } = options;
@@ -65,9 +110,21 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
   const defaultMinProb = options.minProb ?? DEFAULT_MIN_PROB;
   const maxDetections = options.maxDetections ?? DEFAULT_MAX_DETECTIONS;
   const queue = new ModelQueue(options.queue ?? DEFAULT_QUEUE);
+  const timeout = Math.max(1, Math.round((options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000));
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const bound = memoryBound({ maxConnections, maxBytes, queue: queue.size, imageSize: predictor.imageSize });
   const tooLarge = `image too large: the limit is ${megabytes(maxBytes)} (${maxBytes} bytes)`;
 
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxBytes });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: maxBytes,
+    requestTimeout: timeout,
+    keepAliveTimeout: KEEP_ALIVE_SECONDS * 1000,
+    // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often
+    // enough that a stalled client is cut within a second of its time.
+    http: { headersTimeout: timeout, requestTimeout: timeout, connectionsCheckingInterval: Math.ceil(Math.min(1000, timeout / 4)) },
+  });
+  app.server.maxConnections = maxConnections;
   await app.register(multipart, { limits: { fileSize: maxBytes, fields: MAX_FIELDS, fieldSize: 1024, parts: MAX_FIELDS + 4 } });
   for (const type of [/^image\//, 'application/octet-stream']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: maxBytes }, (_request, body, done) => done(null, body));
@@ -95,6 +152,9 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
     imageSize: predictor.imageSize,
     queue: queue.stats(),
     maxBytes,
+    maxConnections,
+    timeoutSeconds: timeout / 1000,
+    memoryBound: bound,
   }));
 
   app.post('/api/predict', async (request, reply) => {
@@ -102,9 +162,12 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
     let minProbValue = (request.query as Record<string, unknown>).min_prob;
     if (request.isMultipart()) {
       for await (const part of request.parts()) {
-        if (part.type === 'file') {
-          const data = await part.toBuffer(); // consumed even when unused, or the request stalls
-          if (part.fieldname === 'image' && image == null) image = data;
+        if (part.type === 'file' && part.fieldname === 'image' && image == null) {
+          image = await part.toBuffer();
+        } else if (part.type === 'file') {
+          // Read and dropped (unread, the request stalls): one body in memory per request.
+          part.file.resume();
+          await finished(part.file);
         } else if (part.fieldname === 'min_prob') {
           minProbValue = part.value;
         }
@@ -146,8 +209,13 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
   return {
     app,
     queue,
+    memoryBound: bound,
     async listen({ port = DEFAULT_PORT, host = DEFAULT_HOST } = {}) {
-      await app.listen({ port, host });
+      try {
+        await app.listen({ port, host });
+      } catch (error) {
+        throw listenError(error, host, port);
+      }
       const address = app.server.address();
       const actualPort = typeof address === 'object' && address != null ? address.port : port;
       return `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;

@@ -4,7 +4,7 @@ import { tensor2d, type Tensor2D } from '@tensorflow/tfjs-core';
 
 const f32 = Math.fround;
 
-function checkPositiveList(fn: string, name: string, values: unknown): asserts values is number[] {
+export function checkPositiveList(fn: string, name: string, values: unknown): asserts values is number[] {
   const ok = Array.isArray(values) && values.length > 0 && values.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
   if (!ok) fail(fn, `'${name}' must be a non-empty array of positive finite numbers, but got ${JSON.stringify(values)}.`);
 }

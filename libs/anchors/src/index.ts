@@ -1,1 +1,3 @@
 export { gridAnchors, referenceAnchors } from './anchors';
+export { levelStrides, pyramidAnchors } from './pyramid';
+export type { PyramidAnchors } from './pyramid';

@@ -5,6 +5,19 @@ import type { Config } from './schema';
  * feature map) unless its comment says otherwise; named configs in `configs/*.yaml` hold only
  * their differences from this.
  */
+/**
+ * The keys of `model.backbone.fpn` an object may leave out: torchvision's
+ * fasterrcnn_resnet50_fpn (v2: norm 'batch').
+ */
+export const FPN_DEFAULTS = {
+  /** Channels of every pyramid level (the RPN's and the box head's input). */
+  outChannels: 256,
+  /** 'none' (conv with bias, v1) or 'batch' (conv + BatchNorm2d, trained with batch statistics, v2). */
+  norm: 'none',
+  /** 'maxpool' (LastLevelMaxPool: a 'pool' level at twice the last stride, read by the RPN only) or 'none'. */
+  extra: 'maxpool',
+} as const;
+
 export const DEFAULTS: Config = {
   model: {
     backbone: {
@@ -25,6 +38,21 @@ export const DEFAULTS: Config = {
       width: 1,
       /** Dropout in VGG's fc6/fc7 while training. */
       dropout: 0,
+      /**
+       * BatchNorm eps; null = the architecture's own (1e-5; mobilenet_v3_large 1e-3, its
+       * classifier's). torchvision's detection models: 1e-5 for MobileNetV3-FPN, 0 for
+       * fasterrcnn_resnet50_fpn's COCO weights.
+       */
+      bnEps: null,
+      /**
+       * A feature pyramid (torchvision's FeaturePyramidNetwork) over backbone levels, or null for
+       * the C4 design (one stride-16 map). An object names `levels` (@lumen/backbone's
+       * `featureLevels`, finest first: ResNet 'layer1'…'layer4', mobilenet_v3_large
+       * 'features.13', 'features.16'); `FPN_DEFAULTS` fills the keys it leaves out. With a
+       * pyramid, RoIs are pooled by multi-scale RoIAlign (`roiPool.size`, `samplingRatio`) from
+       * every level but 'pool', and the box head is 'mlp' or 'conv-fc'.
+       */
+      fpn: null,
     },
     /** torchvision GeneralizedRCNNTransform: ImageNet normalisation, pad to a multiple of 32. */
     transform: {
@@ -32,7 +60,13 @@ export const DEFAULTS: Config = {
       std: [0.229, 0.224, 0.225],
       sizeDivisible: 32,
     },
-    /** torchvision's single-map example (AnchorGenerator((32..512,), ((0.5, 1, 2),))): 15 per location. */
+    /**
+     * torchvision's single-map example (AnchorGenerator((32..512,), ((0.5, 1, 2),))): 15 per
+     * location. Either key may be a list of lists, one per map the RPN reads (with a pyramid:
+     * its levels, 'pool' included); a flat list is used on every map. Every map needs the same
+     * number of anchors per location (one head). R50-FPN: sizes [[32], [64], [128], [256], [512]];
+     * MobileNetV3-FPN: sizes [32, 64, 128, 256, 512] on its 3 maps; both ratios [0.5, 1, 2].
+     */
     anchors: {
       sizes: [32, 64, 128, 256, 512],
       ratios: [0.5, 1, 2],
@@ -40,6 +74,8 @@ export const DEFAULTS: Config = {
     rpn: {
       /** 'sigmoid' (A logits, torchvision) or 'softmax' (2A logits, original paper / Luminoth). */
       objectness: 'sigmoid',
+      /** 3x3 conv + ReLU layers before the 1x1 predictors: 1 (RPNHead), 2 (fasterrcnn_resnet50_fpn_v2). */
+      convDepth: 1,
       preNmsTopN: { train: 2000, test: 1000 },
       postNmsTopN: { train: 2000, test: 1000 },
       nmsThresh: 0.7,
@@ -59,10 +95,15 @@ export const DEFAULTS: Config = {
       aligned: false,
     },
     rcnn: {
-      /** 'mlp' (TwoMLPHead), 'resnet-tail' (backbone tail, C4) or 'vgg-fc' (fc6/fc7). */
+      /**
+       * 'mlp' (TwoMLPHead), 'conv-fc' (FastRCNNConvFCHead of fasterrcnn_resnet50_fpn_v2: four
+       * 3x3 conv + BatchNorm2d + ReLU, one fc), 'resnet-tail' (backbone tail, C4) or 'vgg-fc' (fc6/fc7).
+       */
       head: 'mlp',
-      /** Width of the 'mlp' head's two layers. */
+      /** Width of the 'mlp' head's two layers and of the 'conv-fc' head's fc. */
       hidden: 1024,
+      /** Channels of the 'conv-fc' head's four convolutions. */
+      convChannels: 256,
       fgIouThresh: 0.5,
       bgIouThresh: 0.5,
       batchSizePerImage: 512,
@@ -85,8 +126,15 @@ export const DEFAULTS: Config = {
       /** How many images the digits generator writes per split (it reads nothing else). */
       digits: { seed: 2024, train: 3000, val: 300, test: 300 },
     },
-    /** Resize so the short side is minSize unless the long side would exceed maxSize (torchvision 800/1333). */
-    image: { minSize: 800, maxSize: 1333 },
+    /**
+     * Resize so the short side is minSize unless the long side would exceed maxSize (torchvision
+     * 800/1333). `resize` is who does it: 'sharp' (libvips' bilinear on the decoded bytes:
+     * fast, slightly different pixels) or 'torchvision' (sharp decodes the original pixels, then
+     * torch's F.interpolate bilinear on [0, 1] floats with torchvision's float32 scale, bit for
+     * bit: run torchvision's pretrained detectors with it; predicted boxes are mapped back
+     * per axis either way).
+     */
+    image: { minSize: 800, maxSize: 1333, resize: 'sharp' },
     /** torchvision's detection references train with a horizontal flip only. */
     augment: {
       flip: 0.5,

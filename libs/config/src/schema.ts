@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FPN_DEFAULTS } from './defaults';
 
 // The shape of a resolved config. Every object is strict: an unknown key is an error naming it
 // (a typo must not silently fall back to a default). Defaults live in defaults.ts.
@@ -15,12 +16,28 @@ export const BACKBONES = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'vgg1
 export const BACKBONE_BATCH_NORM = ['frozen', 'trainable'] as const;
 export const OBJECTNESS_MODES = ['sigmoid', 'softmax'] as const;
 export const ROI_POOL_MODES = ['align', 'crop'] as const;
-export const BOX_HEADS = ['mlp', 'resnet-tail', 'vgg-fc'] as const;
+export const BOX_HEADS = ['mlp', 'conv-fc', 'resnet-tail', 'vgg-fc'] as const;
+export const FPN_NORMS = ['none', 'batch'] as const;
+export const FPN_EXTRA_BLOCKS = ['maxpool', 'none'] as const;
 export const DATASET_TYPES = ['digits', 'voc', 'coco', 'csv'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['step', 'cosine', 'constant'] as const;
 export const METRICS = ['voc', 'voc07', 'coco'] as const;
 export const SPLIT_NAMES = ['train', 'val', 'test'] as const;
+
+const unique = (values: readonly unknown[]) => new Set(values).size === values.length;
+
+/** Omitted keys take `FPN_DEFAULTS`; the level names are checked against the backbone by the detector. */
+export const fpnSchema = z.strictObject({
+  levels: z.array(z.string().min(1)).min(1).refine(unique, 'must not name a level twice'),
+  outChannels: positiveInt.default(FPN_DEFAULTS.outChannels),
+  norm: z.enum(FPN_NORMS).default(FPN_DEFAULTS.norm),
+  extra: z.enum(FPN_EXTRA_BLOCKS).default(FPN_DEFAULTS.extra),
+});
+
+/** One list for every map, or one list per map (checked against the map count by the detector). */
+const perMap = (what: string) =>
+  z.union([z.array(positive).min(1), z.array(z.array(positive).min(1)).min(1)], { error: `must be a list of ${what}, or one such list per feature map` });
 
 export const backboneSchema = z.strictObject({
   name: z.enum(BACKBONES),
@@ -30,6 +47,8 @@ export const backboneSchema = z.strictObject({
   tailStride: z.union([z.literal(1), z.literal(2)]),
   width: positive,
   dropout: z.number().min(0).max(1).lt(1),
+  bnEps: z.number().nonnegative().nullable(),
+  fpn: fpnSchema.nullable(),
 });
 
 export const modelSchema = z.strictObject({
@@ -40,11 +59,12 @@ export const modelSchema = z.strictObject({
     sizeDivisible: positiveInt,
   }),
   anchors: z.strictObject({
-    sizes: z.array(positive).min(1),
-    ratios: z.array(positive).min(1),
+    sizes: perMap('sizes'),
+    ratios: perMap('ratios'),
   }),
   rpn: z.strictObject({
     objectness: z.enum(OBJECTNESS_MODES),
+    convDepth: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }),
     preNmsTopN: trainTest,
     postNmsTopN: trainTest,
     nmsThresh: probability,
@@ -64,6 +84,7 @@ export const modelSchema = z.strictObject({
   rcnn: z.strictObject({
     head: z.enum(BOX_HEADS),
     hidden: positiveInt,
+    convChannels: positiveInt,
     fgIouThresh: probability,
     bgIouThresh: probability,
     batchSizePerImage: positiveInt,
@@ -84,7 +105,7 @@ export const dataSchema = z.strictObject({
     classes: z.array(z.string().min(1)).min(1).nullable(),
     digits: z.strictObject({ seed: z.number().int(), train: nonNegativeInt, val: nonNegativeInt, test: nonNegativeInt }),
   }),
-  image: z.strictObject({ minSize: positiveInt, maxSize: positiveInt }),
+  image: z.strictObject({ minSize: positiveInt, maxSize: positiveInt, resize: z.enum(['sharp', 'torchvision']) }),
   augment: z.strictObject({
     flip: probability,
     scaleJitter: z.strictObject({ prob: probability, minSizes: z.array(positiveInt) }),
@@ -157,6 +178,7 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ModelConfig = Config['model'];
 export type BackboneConfig = ModelConfig['backbone'];
+export type FpnConfig = NonNullable<BackboneConfig['fpn']>;
 export type DataConfig = Config['data'];
 export type TrainConfig = Config['train'];
 export type EvalConfig = Config['eval'];

@@ -2,12 +2,17 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Matrix3x3, type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Window } from './boxes';
 import { fail } from '@lumen/core';
+import { interpolateBilinear } from './interpolate';
+import type { ResizeMode } from './types';
 import { assertSizes } from './validate';
 
 /** A decoded, resized RGB image. */
-export interface DecodedImage {
-  /** RGB, HWC, height*width*3. */
-  pixels: Uint8Array;
+export interface DecodedImage<Pixels extends Uint8Array | Float32Array = Uint8Array | Float32Array> {
+  /**
+   * RGB, HWC, height*width*3: bytes when sharp resized it (`resize: 'sharp'`), float32 in
+   * [0, 1] when torchvision's bilinear did (`resize: 'torchvision'`).
+   */
+  pixels: Pixels;
   width: number;
   height: number;
   /** The resize factor (docs/architecture.md §4); width = floor(originalWidth * scale) (of the crop, when cropped). */
@@ -20,15 +25,34 @@ export interface DecodedImage {
 export interface ResizeRule {
   minSize: number;
   maxSize: number;
+  /** Default 'sharp'. */
+  resize?: ResizeMode;
 }
 
 /**
- * The resize rule of docs/architecture.md §4torchvision's `GeneralizedRCNNTransform`: the short side
- * becomes `minSize` unless the long side would exceed `maxSize`;
+ * torchvision's `_resize_image_and_masks` scale, in float32 as it computes it:
+ * `min_size / short` is `reciprocal(short) * min_size` (Python's float / tensor), so a
+ * 500x375 image at 800 is scaled by 2.1333332, just below 800/375: 799 rows, not 800.
+ */
+export function torchvisionScale(width: number, height: number, minSize: number, maxSize: number): number {
+  const short = Math.fround(Math.fround(1 / Math.min(width, height)) * minSize);
+  const long = Math.fround(Math.fround(1 / Math.max(width, height)) * maxSize);
+  return Math.min(short, long);
+}
+
+/**
+ * The resize rule of docs/architecture.md §4, torchvision's `GeneralizedRCNNTransform`: the
+ * short side becomes `minSize` unless the long side would exceed `maxSize`;
  * `scale = min(minSize / short, maxSize / long)`, size `floor(side * scale)` (at least 1).
+ * 'sharp' computes the scale in double; 'torchvision' in float32 as torchvision does
+ * (`torchvisionScale`), which can make a side one pixel shorter (375x500 at 800/1333:
+ * 1066x799, not 1066x800).
  */
 export function resizedSize(width: number, height: number, rule: ResizeRule): { width: number; height: number; scale: number } {
-  const scale = Math.min(rule.minSize / Math.min(width, height), rule.maxSize / Math.max(width, height));
+  const scale =
+    rule.resize === 'torchvision'
+      ? torchvisionScale(width, height, rule.minSize, rule.maxSize)
+      : Math.min(rule.minSize / Math.min(width, height), rule.maxSize / Math.max(width, height));
   return { width: Math.max(1, Math.floor(width * scale)), height: Math.max(1, Math.floor(height * scale)), scale };
 }
 
@@ -172,9 +196,30 @@ export async function renderImage(data: Buffer, plan: RenderPlan): Promise<Uint8
 }
 
 /**
- * Decodes an image file or buffer, EXIF orientation applied, and resizes it by the rule of
- * docs/architecture.md §4 (bilinear). Errors name the file.
+ * renderImage to `size` by the resize `mode` names: sharp's, inside the render (bytes), or
+ * torchvision's (`interpolateBilinear`, float32 in [0, 1]) after rendering the crop (or the
+ * whole image) at its own size — sharp's same-size resize is a copy.
  */
+export async function renderResized(
+  data: Buffer,
+  plan: Omit<RenderPlan, 'width' | 'height'>,
+  size: { width: number; height: number },
+  mode: ResizeMode = 'sharp',
+): Promise<Uint8Array | Float32Array> {
+  if (mode === 'sharp') return renderImage(data, { ...plan, width: size.width, height: size.height });
+  const area = plan.crop ?? plan.source;
+  const rendered = await renderImage(data, { ...plan, width: area.width, height: area.height });
+  return interpolateBilinear(rendered, area.width, area.height, size.width, size.height);
+}
+
+/**
+ * Decodes an image file or buffer, EXIF orientation applied, and resizes it by the rule of
+ * docs/architecture.md §4 (bilinear, by sharp or as torchvision: `rule.resize`). Errors name
+ * the file.
+ */
+export function decodeImage(input: string | Buffer, rule: ResizeRule & { resize?: 'sharp' }): Promise<DecodedImage<Uint8Array>>;
+export function decodeImage(input: string | Buffer, rule: ResizeRule & { resize: 'torchvision' }): Promise<DecodedImage<Float32Array>>;
+export function decodeImage(input: string | Buffer, rule: ResizeRule): Promise<DecodedImage>;
 export async function decodeImage(input: string | Buffer, rule: ResizeRule): Promise<DecodedImage> {
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) fail('decodeImage', `'input' must be a file path or a Buffer, but got ${typeof input}.`);
   assertSizes('decodeImage', 'options', rule);
@@ -182,7 +227,7 @@ export async function decodeImage(input: string | Buffer, rule: ResizeRule): Pro
     const data = typeof input === 'string' ? await readImageFile(input) : input;
     const original = await imageInfo(data);
     const size = resizedSize(original.width, original.height, rule);
-    const pixels = await renderImage(data, { source: original, width: size.width, height: size.height, flip: false });
+    const pixels = await renderResized(data, { source: original, flip: false }, size, rule.resize);
     return { pixels, width: size.width, height: size.height, scale: size.scale, originalWidth: original.width, originalHeight: original.height };
   } catch (e) {
     const message = (e as Error).message;

@@ -1,9 +1,10 @@
 // @lumen/data: everything between files on disk and a training step (docs/architecture.md §3).
 // Readers validate annotations (skipping and reporting, never failing a run), sharp decodes
-// and resizes images on libuv's pool, augmentation is seeded per (seed, epoch, example),
-// and the streams decode ahead of the consumer within `loader.prefetch`.
-export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, Split } from './types';
-export { SPLITS } from './types';
+// and resizes images on libuv's pool (or decodes, and torch's bilinear resizes in JS),
+// augmentation is seeded per (seed, epoch, example), and the streams decode ahead of the
+// consumer within `loader.prefetch`.
+export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, ResizeMode, Split } from './types';
+export { RESIZE_MODES, SPLITS } from './types';
 
 // Readers.
 export { readVoc } from './voc';
@@ -21,7 +22,8 @@ export type { CheckOptions, CheckReport, ImageCheck } from './check';
 
 // Images.
 export { IMAGE_EXTENSIONS } from './util';
-export { decodeImage, resizedSize } from './decode';
+export { decodeImage, resizedSize, torchvisionScale } from './decode';
+export { interpolateBilinear } from './interpolate';
 export type { DecodedImage, ResizeRule } from './decode';
 
 // Augmentation and box transforms.

@@ -1,5 +1,5 @@
 import { cropBoxes, flipBoxes, pickRows, scaleBoxes } from './boxes';
-import { decodeAllPixels, imageInfo, PixelError, pixelError, readImageFile, renderImage, resizedSize, type ImageInfo, type ResizeRule } from './decode';
+import { decodeAllPixels, imageInfo, PixelError, pixelError, readImageFile, renderResized, resizedSize, type ImageInfo, type ResizeRule } from './decode';
 import { planAugmentation, type AugmentConfig } from './augment';
 import type { ReportCollector } from './report';
 import type { Rng } from '@lumen/core';
@@ -18,9 +18,10 @@ export class SkipExample extends Error {
 /**
  * Decodes one example: reads the file, checks its size (EXIF orientation applied) against
  * the annotation, applies the augmentation drawn from `random` (none when null) and the
- * resize rule, and moves the boxes the same way (crop, scale, flip). An image it cannot use
- * is a SkipExample error whose `reason` is 'undecodable-image' or 'bad-image-size': sharp
- * fails on truncated data (`failOn: 'error'`), so no example is trained on half an image.
+ * resize rule (by sharp or as torchvision: `rule.resize`), and moves the boxes the same way
+ * (crop, scale, flip). An image it cannot use is a SkipExample error whose `reason` is
+ * 'undecodable-image' or 'bad-image-size': sharp fails on truncated data (`failOn: 'error'`),
+ * so no example is trained on half an image.
  */
 export async function decodeExample(
   example: Example,
@@ -54,18 +55,25 @@ export async function decodeExample(
     labels = pickRows(labels, cropped.keep);
     difficult = pickRows(difficult, cropped.keep);
   }
-  const size = resizedSize(area.width, area.height, { minSize: plan.minSize, maxSize: rule.maxSize });
-  let pixels: Uint8Array;
+  const size = resizedSize(area.width, area.height, { minSize: plan.minSize, maxSize: rule.maxSize, resize: rule.resize });
+  let pixels: Uint8Array | Float32Array;
   try {
     // libvips reads a crop's rows only: a crop above a truncation would decode, so whether
     // the example is used would depend on the crop drawn. Every pixel is decoded first.
     if (plan.crop != null) await decodeAllPixels(data);
-    pixels = await renderImage(data, { source, crop: plan.crop, width: size.width, height: size.height, flip: plan.flip, colour: 'colour' in plan ? plan.colour : undefined });
+    pixels = await renderResized(data, { source, crop: plan.crop, flip: plan.flip, colour: 'colour' in plan ? plan.colour : undefined }, size, rule.resize);
   } catch (e) {
     throw new SkipExample(e instanceof PixelError ? e.message : pixelError(e), 'undecodable-image');
   }
-  boxes = scaleBoxes(boxes, size.width / area.width, size.height / area.height, size.width, size.height);
-  if (plan.flip) boxes = flipBoxes(boxes, size.width);
+  if (rule.resize === 'torchvision') {
+    // torchvision's references flip the original image, then its transform resizes: resize_boxes'
+    // ratios are float32 (resized / original), as are the products.
+    if (plan.flip) boxes = flipBoxes(boxes, area.width);
+    boxes = scaleBoxes(boxes, Math.fround(size.width / area.width), Math.fround(size.height / area.height), size.width, size.height);
+  } else {
+    boxes = scaleBoxes(boxes, size.width / area.width, size.height / area.height, size.width, size.height);
+    if (plan.flip) boxes = flipBoxes(boxes, size.width);
+  }
   return {
     id: example.id,
     imagePath: example.imagePath,

@@ -4,6 +4,15 @@ export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
 export type DatasetType = 'digits' | 'voc' | 'coco' | 'csv';
 
+/**
+ * Who resizes an image (`data.image.resize`): 'sharp' (libvips' bilinear on bytes, in the
+ * decode) or 'torchvision' (sharp decodes the original pixels, then torch's `F.interpolate`
+ * bilinear on [0, 1] floats with torchvision's float32 scale: how its pretrained detectors
+ * see an image).
+ */
+export type ResizeMode = 'sharp' | 'torchvision';
+export const RESIZE_MODES: readonly ResizeMode[] = ['sharp', 'torchvision'];
+
 /** Where warnings go: one line each, naming the file (and line / annotation id). */
 export type Log = (message: string) => void;
 
@@ -31,8 +40,8 @@ export interface DataConfig {
     /** Image counts for generating the digits dataset. */
     digits?: DigitsOptions;
   };
-  /** The resize rule of docs/architecture.md §4. */
-  image: { minSize: number; maxSize: number };
+  /** The resize rule of docs/architecture.md §4, and who resizes (default 'sharp'). */
+  image: { minSize: number; maxSize: number; resize?: ResizeMode };
   augment: {
     /** Probability of a horizontal flip. */
     flip: number;
@@ -81,8 +90,11 @@ export interface DecodedExample {
    * boxes were scaled by `width / w` in x and `height / h` in y, as torchvision's `resize_boxes`.
    */
   scale: number;
-  /** RGB, HWC, height*width*3, after resize and augmentation. */
-  pixels: Uint8Array;
+  /**
+   * RGB, HWC, height*width*3, after resize and augmentation: bytes (`resize: 'sharp'`) or
+   * float32 in [0, 1] (`resize: 'torchvision'`).
+   */
+  pixels: Uint8Array | Float32Array;
   /** [K*4] x1, y1, x2, y2 in `pixels`' coordinates. */
   boxes: Float32Array;
   /** [K] 1..N. */

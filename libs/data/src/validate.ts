@@ -1,17 +1,20 @@
 // The dataset and config checks of this lib, with @lumen/core's messages and generic checks.
 import { assertNumber, assertString, describe, fail, isFraction, isNonNegativeInteger, isPositiveInteger } from '@lumen/core';
-import type { DataConfig, Split } from './types';
-import { SPLITS } from './types';
+import type { DataConfig, ResizeMode, Split } from './types';
+import { RESIZE_MODES, SPLITS } from './types';
 
 export function assertSplit(fn: string, value: unknown): asserts value is Split {
   if (!SPLITS.includes(value as Split)) fail(fn, `'split' must be one of ${SPLITS.join(', ')}, but got ${describe(value)}.`);
 }
 
-export function assertSizes(fn: string, name: string, value: unknown): asserts value is { minSize: number; maxSize: number } {
-  const v = value as { minSize?: unknown; maxSize?: unknown } | undefined;
-  if (v == null || typeof v !== 'object') fail(fn, `'${name}' must be { minSize, maxSize }, but got ${describe(value)}.`);
+export function assertSizes(fn: string, name: string, value: unknown): asserts value is { minSize: number; maxSize: number; resize?: ResizeMode } {
+  const v = value as { minSize?: unknown; maxSize?: unknown; resize?: unknown } | undefined;
+  if (v == null || typeof v !== 'object') fail(fn, `'${name}' must be { minSize, maxSize, resize? }, but got ${describe(value)}.`);
   assertNumber(fn, `${name}.minSize`, v.minSize, 'a positive number', (x) => x > 0 && Number.isFinite(x));
   assertNumber(fn, `${name}.maxSize`, v.maxSize, 'a positive number', (x) => x > 0 && Number.isFinite(x));
+  if (v.resize !== undefined && !RESIZE_MODES.includes(v.resize as ResizeMode)) {
+    fail(fn, `'${name}.resize' must be one of ${RESIZE_MODES.join(', ')}, but got ${describe(v.resize)}.`);
+  }
 }
 
 function section(fn: string, config: unknown, path: string): Record<string, unknown> {

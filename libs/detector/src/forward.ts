@@ -4,12 +4,17 @@ import { assignAnchorTargets, generateProposalsSync, rpnLoss } from '@lumen/rpn'
 import * as tf from '@tensorflow/tfjs-core';
 import type { Detector, DetectorParams, Mode, RpnOutputs } from './model';
 import type { ImageTargets } from './targets';
-import type { ImageBatch } from './transform';
+import { resizeBoxes, type ImageBatch } from './transform';
 
 /** torchvision's loss names (FasterRCNN's training output). */
 export const LOSS_NAMES = ['loss_objectness', 'loss_rpn_box_reg', 'loss_classifier', 'loss_box_reg'] as const;
 export type LossName = (typeof LOSS_NAMES)[number];
 export type Losses<T> = Record<LossName, T>;
+
+/** The batch's padded [height, width], which anchors are laid out for. */
+function paddedSize(batch: ImageBatch): [number, number] {
+  return [batch.images.shape[1], batch.images.shape[2]];
+}
 
 /** Proposals per image for the RPN's outputs (no gradient: they read values). */
 function proposalsFor(detector: Detector, rpn: RpnOutputs, batch: ImageBatch, mode: Mode) {
@@ -29,7 +34,7 @@ export function trainingLosses(detector: Detector, params: DetectorParams, batch
   try {
     const ctx = { training: true, rng };
     const features = detector.features(params, batch.images, ctx);
-    const rpnOut = detector.rpn(params, features);
+    const rpnOut = detector.rpn(params, features, paddedSize(batch));
     const anchorTargets = gtBoxes.map((boxes) => assignAnchorTargets(rpnOut.anchors, boxes, settings.anchorTargets, rng));
     const rpn = rpnLoss(rpnOut.objectness, rpnOut.deltas, anchorTargets);
     tf.dispose(anchorTargets.flatMap((t) => [t.labels, t.regressionTargets]));
@@ -58,10 +63,12 @@ export interface Detection {
   labels: number[];
 }
 
-/** Per image of the batch: how its network input relates to the original picture. */
+/**
+ * Per image of the batch: the size of the original picture. Boxes are mapped back from the
+ * image's size in the batch (`batch.sizes`) by torchvision's `resize_boxes`, a ratio per
+ * axis: exact for both resizes, since each stretches every axis to floor(side * scale).
+ */
 export interface ImageScale {
-  /** Resized / original (boxes are divided by it). */
-  scale: number;
   originalWidth: number;
   originalHeight: number;
 }
@@ -75,7 +82,7 @@ export async function detectBatch(detector: Detector, params: DetectorParams, ba
   const ctx = { training: false, rng: seededRandom(0) };
   const { features, rpnOut } = tf.tidy(() => {
     const maps = detector.features(params, batch.images, ctx);
-    return { features: maps, rpnOut: detector.rpn(params, maps) };
+    return { features: maps, rpnOut: detector.rpn(params, maps, paddedSize(batch)) };
   });
   const proposals = proposalsFor(detector, rpnOut, batch, 'test');
   tf.dispose([rpnOut.objectness, rpnOut.deltas]);
@@ -93,15 +100,16 @@ export async function detectBatch(detector: Detector, params: DetectorParams, ba
   const results = await postprocessDetections(head.classLogits, head.boxDeltas, proposals.map((p) => p.boxes), batch.sizes, detector.settings.detections);
   tf.dispose([head.classLogits, head.boxDeltas, ...proposals.flatMap((p) => [p.boxes, p.scores])]);
   return results.map((r, n) => {
-    const { scale, originalWidth, originalHeight } = scales[n];
-    const boxes = r.boxes.dataSync();
+    const { originalWidth, originalHeight } = scales[n];
+    // torchvision's postprocess; the clip only catches a float32 rounding past the edge.
+    const boxes = resizeBoxes(r.boxes.dataSync(), batch.sizes[n], [originalHeight, originalWidth]);
     const out: Detection = { boxes: [], scores: Array.from(r.scores.dataSync()), labels: Array.from(r.labels.dataSync()) };
     for (let i = 0; i < out.scores.length; i++) {
       out.boxes.push([
-        Math.min(originalWidth, Math.max(0, boxes[4 * i] / scale)),
-        Math.min(originalHeight, Math.max(0, boxes[4 * i + 1] / scale)),
-        Math.min(originalWidth, Math.max(0, boxes[4 * i + 2] / scale)),
-        Math.min(originalHeight, Math.max(0, boxes[4 * i + 3] / scale)),
+        Math.min(originalWidth, Math.max(0, boxes[4 * i])),
+        Math.min(originalHeight, Math.max(0, boxes[4 * i + 1])),
+        Math.min(originalWidth, Math.max(0, boxes[4 * i + 2])),
+        Math.min(originalHeight, Math.max(0, boxes[4 * i + 3])),
       ]);
     }
     tf.dispose([r.boxes, r.scores, r.labels]);

@@ -1,9 +1,15 @@
-// Faster R-CNN composed from a Lumen config: backbone -> RPN -> RoI pooling -> box head, with
-// the training step, inference, optimizers and checkpoints (docs/architecture.md §2, §6).
-export { backboneOptions, buildDetector, initDetector } from './model';
+// Faster R-CNN composed from a Lumen config: backbone (-> FPN) -> RPN -> RoI pooling -> box
+// head, with the training step, inference, optimizers and checkpoints (docs/architecture.md
+// §2, §6), and the torchvision name of every parameter.
+export { backboneOptions } from './backbone-options';
+export { buildDetector, initDetector } from './model';
 export type { Detector, DetectorParams, DetectorSettings, FeatureMaps, Mode, RpnOutputs } from './model';
 export { checkModelConfig, resolveComponents } from './components';
-export type { MapPooler, ModelComponents } from './components';
+export type { MapPooler, ModelComponents, RoiPooler } from './components';
+export type { AnchorPlan } from './anchor-plan';
+export type { PyramidPlan } from './pyramid-plan';
+export { torchParamMap, torchToLumen } from './torch-names';
+export type { TorchParam } from './torch-names';
 export { loadPretrainedBackbone } from './pretrained';
 export { detectBatch, LOSS_NAMES, trainingLosses } from './forward';
 export type { Detection, ImageScale, LossName, Losses } from './forward';
@@ -21,7 +27,7 @@ export {
 export type { OptimizerState } from './optimizer';
 export { assignParams, countParams, disposeParams, flattenParams, trainableParams } from './params';
 export type { NamedArray, ParamTree } from './params';
-export { batchImages } from './transform';
+export { batchImages, resizeBoxes } from './transform';
 export type { ImageBatch, ImageInput } from './transform';
 export type { ImageTargets, TrainingExample } from './targets';
 export { CONFIG_FILE, loadCheckpoint, META_FILE, OPTIMIZER_FILE, saveCheckpoint, WEIGHTS_FILE } from './checkpoint';

@@ -18,7 +18,7 @@ export interface LoadedDetector {
   classes: string[];
   meta: CheckpointMeta;
   /** The resize rule the model was trained with (decode images with it). */
-  imageSize: { minSize: number; maxSize: number };
+  imageSize: { minSize: number; maxSize: number; resize?: 'sharp' | 'torchvision' };
   /** Detections per image, boxes in original-image pixels, labels 1..N (`classes[label - 1]`). */
   detect(images: readonly DetectorInput[]): Promise<Detection[]>;
   dispose(): void;
@@ -47,7 +47,7 @@ export function loadDetector(dir: string): LoadedDetector {
     config,
     classes: meta.classes,
     meta,
-    imageSize: { minSize: config.data.image.minSize, maxSize: config.data.image.maxSize },
+    imageSize: { minSize: config.data.image.minSize, maxSize: config.data.image.maxSize, resize: config.data.image.resize },
     async detect(images) {
       if (images.length === 0) return [];
       const batch = batchImages(images, config.model.transform);

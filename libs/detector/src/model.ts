@@ -1,39 +1,50 @@
-import { gridAnchors, referenceAnchors } from '@lumen/anchors';
-import type { Backbone, BackboneParams, ForwardContext } from '@lumen/backbone';
+import type { Backbone, BackboneOptionsInput, BackboneParams, ForwardContext } from '@lumen/backbone';
 import type { Config } from '@lumen/config';
+import { initFpn, type FpnParams } from '@lumen/fpn';
 import {
   getBoxHead,
   initPredictor,
   predictor,
   type BoxHead,
+  type BoxHeadOptions,
   type DetectionOptions,
   type PredictorOutputs,
   type PredictorParams,
   type ProposalTargetOptions,
 } from '@lumen/rcnn-head';
-import { initRpnHead, rpnHead, type AnchorTargetOptions, type ProposalOptions, type RpnHeadOptions, type RpnParams } from '@lumen/rpn';
+import { initRpnHead, rpnHeadLevels, type AnchorTargetOptions, type ProposalOptions, type RpnConvDepth, type RpnHeadOptions, type RpnParams } from '@lumen/rpn';
 import * as tf from '@tensorflow/tfjs-core';
+import { backboneOptions } from './backbone-options';
 import { resolveComponents } from './components';
 import type { ParamTree } from './params';
+import { featurePyramid } from './pyramid';
+import type { PyramidPlan } from './pyramid-plan';
+import { singleMap } from './single-map';
 
 /**
- * Parameters by torchvision's FasterRCNN module paths (docs/architecture.md §2). `box_head` holds the MLP
- * head's layers, or nothing when the head is the backbone's tail (its weights are
+ * Parameters by torchvision's FasterRCNN module paths (docs/architecture.md §2). `fpn` is the
+ * feature pyramid (torchvision's `backbone.fpn`; absent for C4). `box_head` holds the head's
+ * own layers, or nothing when the head is the backbone's tail (its weights are
  * `backbone.layer4.*`, `backbone.classifier.*`: pretrained files bring them).
+ * `torchParamMap` gives every name's torchvision counterpart.
  */
 export type DetectorParams = {
   backbone: BackboneParams;
-  rpn: { head: RpnParams };
+  fpn?: FpnParams;
+  rpn: { head: RpnParams<RpnConvDepth> };
   roi_heads: { box_head: ParamTree; box_predictor: PredictorParams };
 };
 
 /** The maps the RPN and RoI pooling read: one per pyramid level, finest first (one for C4). */
 export type FeatureMaps = tf.Tensor4D[];
 
-/** The RPN's outputs over the feature maps and the anchors they are laid out on ([H*W*A, 4] flat). */
+/**
+ * The RPN head's outputs on each feature map, and the anchors they are laid out on: every
+ * map's [H*W*A, 4], map after map, flat.
+ */
 export type RpnOutputs = {
-  objectness: tf.Tensor4D;
-  deltas: tf.Tensor4D;
+  objectness: tf.Tensor4D[];
+  deltas: tf.Tensor4D[];
   anchors: Float32Array;
 };
 
@@ -58,27 +69,23 @@ export interface Detector {
   readonly classes: string[];
   readonly backbone: Backbone;
   readonly boxHead: BoxHead<ParamTree>;
-  /** Whether the box head is the backbone's tail (C4) rather than layers of its own (`mlp`). */
+  /** Whether the box head is the backbone's tail (C4) rather than layers of its own (`mlp`, `conv-fc`). */
   readonly headIsTail: boolean;
+  /** The feature pyramid over the backbone, or null for one stride-16 map (C4). */
+  readonly pyramid: PyramidPlan | null;
   readonly settings: DetectorSettings;
   /** Fresh parameters: torchvision's initialisation, drawn from `rng`. */
   init(rng: () => number): DetectorParams;
   /** Normalised images [N, H, W, 3] -> the feature maps. */
   features(params: DetectorParams, images: tf.Tensor4D, ctx: ForwardContext): FeatureMaps;
-  /** The RPN head over the maps, and its anchors. */
-  rpn(params: DetectorParams, features: FeatureMaps): RpnOutputs;
+  /** The RPN head over the maps, and its anchors for a padded input of `imageSize` ([height, width]). */
+  rpn(params: DetectorParams, features: FeatureMaps, imageSize: readonly [number, number]): RpnOutputs;
   /** Pooled RoI features [R, s, s, C] of boxes (input pixels) given per image. */
   pool(features: FeatureMaps, boxesPerImage: readonly tf.Tensor2D[]): tf.Tensor4D;
   /** The box head: pooled RoIs -> [R, D]. */
   boxFeatures(params: DetectorParams, pooled: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D;
   /** The predictor: [R, D] -> class logits [R, K+1] and per-class deltas [R, 4(K+1)]. */
   predict(params: DetectorParams, x: tf.Tensor2D): PredictorOutputs;
-}
-
-/** The config's `model.backbone` as @lumen/backbone options. */
-export function backboneOptions(config: Config) {
-  const b = config.model.backbone;
-  return { batchNorm: b.batchNorm, freezeAt: b.freezeAt, tailStride: b.tailStride, width: b.width, dropout: b.dropout };
 }
 
 function settingsOf(config: Config): DetectorSettings {
@@ -115,22 +122,6 @@ function settingsOf(config: Config): DetectorSettings {
   };
 }
 
-/** Grid anchors over a map of the given size, computed once per size. */
-function anchorGrid(sizes: readonly number[], ratios: readonly number[], stride: number): (height: number, width: number) => Float32Array {
-  const cells = tf.tidy(() => referenceAnchors([...sizes], [...ratios]).dataSync() as Float32Array);
-  const cache = new Map<string, Float32Array>();
-  return (height, width) => {
-    const key = `${height}x${width}`;
-    let anchors = cache.get(key);
-    if (!anchors) {
-      anchors = tf.tidy(() => gridAnchors(tf.tensor2d(cells, [cells.length / 4, 4]), height, width, stride).dataSync() as Float32Array);
-      if (cache.size > 64) cache.clear();
-      cache.set(key, anchors);
-    }
-    return anchors;
-  };
-}
-
 /** Image index of every box, for boxes given per image. */
 function boxIndicesOf(boxesPerImage: readonly tf.Tensor2D[]): Int32Array {
   const indices = new Int32Array(boxesPerImage.reduce((sum, b) => sum + b.shape[0], 0));
@@ -142,28 +133,49 @@ function boxIndicesOf(boxesPerImage: readonly tf.Tensor2D[]): Int32Array {
   return indices;
 }
 
+/** The box head a config names, with the backbone's tail injected for the C4 heads. */
+function boxHeadOf(config: Config, backbone: Backbone, headIsTail: boolean): BoxHead<ParamTree> {
+  const head = config.model.rcnn.head;
+  if (!headIsTail) return getBoxHead(head) as BoxHead<ParamTree>;
+  return getBoxHead<ParamTree>(head, {
+    // The tail's weights are the backbone's own: the head itself has none.
+    init: () => ({}),
+    apply: (params, pooled, ctx) => backbone.tail(params as BackboneParams, pooled, ctx),
+    outChannels: backbone.tailChannels(backboneOptions(config)),
+  });
+}
+
+/** The box head's options: `conv-fc` alone takes convChannels. */
+function boxHeadOptions(config: Config, inChannels: number): BoxHeadOptions {
+  const { roiPool, rcnn } = config.model;
+  const options: BoxHeadOptions = { inChannels, poolSize: [roiPool.size, roiPool.size], hidden: rcnn.hidden };
+  if (rcnn.head === 'conv-fc') options.convChannels = rcnn.convChannels;
+  return options;
+}
+
+/**
+ * The config's components and the options each part is built with: what `buildDetector` and
+ * `torchParamMap` share.
+ */
+export function resolveModel(config: Config) {
+  const components = resolveComponents(config);
+  const { backbone, pyramid, anchors } = components;
+  const options = backboneOptions(config);
+  const channels = pyramid?.fpn.outChannels ?? backbone.bodyChannels(options);
+  const rpnOptions: RpnHeadOptions<RpnConvDepth> = { anchorsPerLocation: anchors.perLocation, objectness: config.model.rpn.objectness, convDepth: config.model.rpn.convDepth };
+  return { ...components, options, channels, rpnOptions, headOptions: boxHeadOptions(config, channels) };
+}
+
 /**
  * Builds the detector of a config for `classes`. Errors name the config key (see
  * `resolveComponents`); `checkModelConfig` runs the same checks before classes are known.
  */
 export function buildDetector(config: Config, classes: readonly string[]): Detector {
-  const { backbone, headIsTail, pooler } = resolveComponents(config);
+  const { backbone, headIsTail, pyramid, anchors, pooler, options, channels, rpnOptions, headOptions } = resolveModel(config);
   if (classes.length === 0) throw new Error('buildDetector: the dataset has no classes');
-  const { model } = config;
-  const options = backboneOptions(config);
-  const boxHead = headIsTail
-    ? getBoxHead<ParamTree>(model.rcnn.head, {
-        // The tail's weights are the backbone's own: the head itself has none.
-        init: () => ({}),
-        apply: (params, pooled, ctx) => backbone.tail(params as BackboneParams, pooled, ctx),
-        outChannels: backbone.tailChannels(options),
-      })
-    : (getBoxHead(model.rcnn.head) as BoxHead<ParamTree>);
+  const boxHead = boxHeadOf(config, backbone, headIsTail);
   const headParams: (params: DetectorParams) => ParamTree = headIsTail ? (params) => params.backbone : (params) => params.roi_heads.box_head;
-  const channels = backbone.bodyChannels(options);
-  const headOptions = { inChannels: channels, poolSize: [model.roiPool.size, model.roiPool.size] as [number, number], hidden: model.rcnn.hidden };
-  const rpnOptions: RpnHeadOptions = { anchorsPerLocation: model.anchors.sizes.length * model.anchors.ratios.length, objectness: model.rpn.objectness };
-  const anchors = anchorGrid(model.anchors.sizes, model.anchors.ratios, backbone.bodyStride);
+  const maps = pyramid ? featurePyramid(backbone, pyramid, anchors) : singleMap(backbone, anchors);
 
   return {
     config,
@@ -171,27 +183,30 @@ export function buildDetector(config: Config, classes: readonly string[]): Detec
     backbone,
     boxHead,
     headIsTail,
+    pyramid,
     settings: settingsOf(config),
-    // The order of draws (backbone, box head, RPN head, predictor) is part of what a seed means.
+    // The order of draws (backbone, FPN, box head, RPN head, predictor) is part of what a seed means.
     init(rng) {
       const backboneParams = backbone.init(options, rng);
-      if (!headIsTail) dropTailParams(backbone, options, backboneParams);
+      if (!headIsTail && !pyramid) dropTailParams(backbone, options, backboneParams);
+      const fpnParams = pyramid ? { fpn: initFpn(pyramid.fpn, rng) } : {};
       const boxHeadParams = boxHead.init(headOptions, rng);
       return {
         backbone: backboneParams,
+        ...fpnParams,
         rpn: { head: initRpnHead(rpnOptions, channels, rng) },
         roi_heads: { box_head: boxHeadParams, box_predictor: initPredictor(boxHead.outChannels(headOptions), classes.length + 1, rng) },
       };
     },
-    features: (params, images, ctx) => [backbone.body(params.backbone, images, ctx)],
-    rpn(params, [map]) {
-      const { objectness, deltas } = rpnHead(params.rpn.head, map, rpnOptions);
-      return { objectness, deltas, anchors: anchors(map.shape[1], map.shape[2]) };
+    features: maps.features,
+    rpn(params, features, imageSize) {
+      const { objectness, deltas } = rpnHeadLevels(params.rpn.head, features, rpnOptions);
+      return { objectness, deltas, anchors: maps.anchors(features, imageSize) };
     },
-    pool: ([map], boxesPerImage) =>
+    pool: (features, boxesPerImage) =>
       tf.tidy(() => {
         const boxes = boxesPerImage.length === 1 ? boxesPerImage[0] : (tf.concat([...boxesPerImage], 0) as tf.Tensor2D);
-        return pooler(map, boxes, tf.tensor1d(boxIndicesOf(boxesPerImage), 'int32'));
+        return pooler(features, boxes, tf.tensor1d(boxIndicesOf(boxesPerImage), 'int32'));
       }),
     boxFeatures: (params, pooled, ctx) => boxHead.apply(headParams(params), pooled, ctx),
     predict: (params, x) => predictor(params.roi_heads.box_predictor, x),
@@ -204,10 +219,12 @@ export function initDetector(detector: Detector, rng: () => number): DetectorPar
 }
 
 /**
- * With an `mlp` head the backbone's tail (ResNet layer4, VGG fc6/fc7, MobileNet's last blocks) is
- * never run: its parameters are dropped rather than carried through training and checkpoints.
+ * With a head of its own on the C4 map (`mlp`, `conv-fc`) the backbone's tail (ResNet layer4,
+ * VGG fc6/fc7, MobileNet's last blocks) is never run: its parameters are dropped rather than
+ * carried through training and checkpoints. A pyramid keeps them all: @lumen/backbone's
+ * `features` reads the whole trunk's params.
  */
-function dropTailParams(backbone: Backbone, options: ReturnType<typeof backboneOptions>, params: ParamTree): void {
+function dropTailParams(backbone: Backbone, options: BackboneOptionsInput, params: ParamTree): void {
   const tailStage = backbone.stages.length;
   const tailNames = new Set(
     backbone

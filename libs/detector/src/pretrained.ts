@@ -1,12 +1,14 @@
 import { importWeights } from '@lumen/backbone';
 import { flattenParams, fromWorkspace, UserError } from '@lumen/core';
-import { backboneOptions, type Detector, type DetectorParams } from './model';
+import { backboneOptions } from './backbone-options';
+import type { Detector, DetectorParams } from './model';
 import { assignParams, type NamedArray } from './params';
 
 /**
  * Replaces the backbone's initial weights by those of the config's `model.backbone.weights`
- * file (safetensors; torchvision, timm or Lumen names; a relative path is under the workspace root). The tail is taken too when the box
- * head runs it; with an `mlp` head the file's tail is read and left out. Returns whether a
+ * file (safetensors; torchvision, timm or Lumen names; a relative path is under the workspace
+ * root). The tail is taken too when the box head runs it or a feature pyramid reads it; with
+ * a head of its own on the C4 map the file's tail is read and left out. Returns whether a
  * file was loaded (false when the config names none).
  */
 export async function loadPretrainedBackbone(detector: Detector, params: DetectorParams, onNotice: (message: string) => void): Promise<boolean> {

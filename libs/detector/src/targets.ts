@@ -1,3 +1,5 @@
+import type { ImageInput } from './transform';
+
 /** Ground truth of one image, in the pixels of the (resized) network input. */
 export interface ImageTargets {
   /** [K*4] x1, y1, x2, y2. */
@@ -7,8 +9,4 @@ export interface ImageTargets {
 }
 
 /** A training example as the data pipeline hands it over (structurally @lumen/data's DecodedExample). */
-export interface TrainingExample extends ImageTargets {
-  pixels: Uint8Array;
-  width: number;
-  height: number;
-}
+export interface TrainingExample extends ImageTargets, ImageInput {}

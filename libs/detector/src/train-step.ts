@@ -59,7 +59,7 @@ export function trainStep(detector: Detector, params: DetectorParams, optimizer:
   const trainable = trainableParams(params);
   const nameOf = new Map(trainable.map(([name, v]) => [v.name, name]));
   const values = {} as Losses<number>;
-  const statistics = runningStatistics(params, config);
+  const statistics = runningStatistics(params);
   const before = statistics.map((v) => tf.clone(v));
   try {
     const failures: unknown[] = [];
@@ -96,10 +96,16 @@ export function trainStep(detector: Detector, params: DetectorParams, optimizer:
   }
 }
 
-/** The batch-norm running statistics a training forward pass updates (none when batch norm is frozen). */
-function runningStatistics(params: DetectorParams, config: Config): tf.Variable[] {
-  if (config.model.backbone.batchNorm !== 'trainable') return [];
-  return flattenParams(params)
-    .filter(([name, v]) => !v.trainable && /\.running_(mean|var)$/.test(name))
+/**
+ * The batch-norm running statistics a training forward pass updates: those of every BN
+ * whose affine is trainable (backbone, FPN, box head all decide by `weight.trainable`).
+ */
+function runningStatistics(params: DetectorParams): tf.Variable[] {
+  const byName = new Map(flattenParams(params));
+  return [...byName]
+    .filter(([name]) => {
+      const layer = /^(.*)\.running_(mean|var)$/.exec(name)?.[1];
+      return layer !== undefined && byName.get(`${layer}.weight`)?.trainable === true;
+    })
     .map(([, v]) => v);
 }

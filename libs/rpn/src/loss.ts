@@ -1,6 +1,7 @@
-import { tidy, type Scalar, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
+import { tidy, type Scalar, type Tensor1D, type Tensor2D } from '@tensorflow/tfjs-core';
 import { maskedSmoothL1, weightedSigmoidCrossEntropy, weightedSoftmaxCrossEntropy } from '@lumen/boxes';
 import { assertNumber, assertTensor, describe, fail } from '@lumen/core';
+import { concatLevels, levelLayout, type LevelTensors } from './levels';
 
 /** One image's (or a batch's, concatenated) targets, as `assignAnchorTargets` returns them. */
 export interface RpnTargets {
@@ -22,7 +23,7 @@ export interface RpnLossOptions {
   beta?: number;
 }
 
-function readTargets(fn: string, targets: unknown, total: number): { labels: Int32Array; regression: Float32Array } {
+function readTargets(fn: string, targets: unknown, total: number, anchorsOfBatch: string): { labels: Int32Array; regression: Float32Array } {
   const list = Array.isArray(targets) ? targets : [targets];
   if (list.length === 0) fail(fn, `'targets' must be { labels, regressionTargets } or one per image, but got an empty array.`);
   const labels = new Int32Array(total);
@@ -36,7 +37,7 @@ function readTargets(fn: string, targets: unknown, total: number): { labels: Int
     assertTensor(fn, `${name}.regressionTargets`, r, 2);
     const k = l.shape[0];
     if (r.shape[0] !== k || r.shape[1] !== 4) fail(fn, `'${name}.regressionTargets' must be [${k}, 4] beside ${k} labels, but got [${r.shape.join(',')}].`);
-    if (offset + k > total) fail(fn, `'targets' must cover the ${total} anchors of the batch (N·H·W·A), but got more.`);
+    if (offset + k > total) fail(fn, `'targets' must cover the ${total} anchors of the batch (${anchorsOfBatch}), but got more.`);
     const lv = l.dataSync();
     for (let j = 0; j < k; j++) {
       const v = lv[j];
@@ -46,7 +47,7 @@ function readTargets(fn: string, targets: unknown, total: number): { labels: Int
     regression.set(r.dataSync(), 4 * offset);
     offset += k;
   });
-  if (offset !== total) fail(fn, `'targets' must cover the ${total} anchors of the batch (N·H·W·A), but got ${offset}.`);
+  if (offset !== total) fail(fn, `'targets' must cover the ${total} anchors of the batch (${anchorsOfBatch}), but got ${offset}.`);
   return { labels, regression };
 }
 
@@ -59,23 +60,25 @@ function readTargets(fn: string, targets: unknown, total: number): { labels: Int
  *  - boxReg = Σ smoothL1(deltas − targets, beta 1/9) over positive anchors / S.
  *
  * `objectness` [N, H, W, A] or [N, H, W, 2A], `deltas` [N, H, W, 4A] (as `rpnHead` returns
- * them); `targets` one per image in batch order, or one for the batch with N·H·W·A rows.
- * Differentiable w.r.t. `objectness` and `deltas` (custom gradients, no registered ones
- * needed). With no sampled anchor both losses are 0 (torchvision: NaN).
+ * them), or a list of each, one per pyramid level (`rpnHeadLevels`); `targets` one per
+ * image in batch order, each over the image's anchors level after level (`pyramidAnchors`'
+ * order), or one for the batch with N·Σ H·W·A rows, image after image. Differentiable
+ * w.r.t. `objectness` and `deltas` (custom gradients, no registered ones needed). With no
+ * sampled anchor both losses are 0 (torchvision: NaN).
  */
-export function rpnLoss(objectness: Tensor4D, deltas: Tensor4D, targets: RpnTargets | readonly RpnTargets[], options: RpnLossOptions = {}): RpnLosses {
+export function rpnLoss(objectness: LevelTensors, deltas: LevelTensors, targets: RpnTargets | readonly RpnTargets[], options: RpnLossOptions = {}): RpnLosses {
   const fn = 'rpnLoss';
-  assertTensor(fn, 'objectness', objectness, 4);
-  assertTensor(fn, 'deltas', deltas, 4);
-  const [n, h, w, c] = objectness.shape;
-  const dc = deltas.shape[3];
-  if (deltas.shape[0] !== n || deltas.shape[1] !== h || deltas.shape[2] !== w || dc % 4 !== 0 || dc === 0 || (c !== dc / 4 && c !== dc / 2)) {
-    fail(fn, `'objectness' [N, H, W, A or 2A] and 'deltas' [N, H, W, 4A] must match, but got [${objectness.shape.join(',')}] and [${deltas.shape.join(',')}].`);
-  }
+  const layout = levelLayout(fn, objectness, deltas, ({ objectness: o, deltas: d, objectnessName, deltasName }) => {
+    const [n, h, w, c] = o.shape;
+    const dc = d.shape[3];
+    if (d.shape[0] !== n || d.shape[1] !== h || d.shape[2] !== w || dc % 4 !== 0 || dc === 0 || (c !== dc / 4 && c !== dc / 2)) {
+      fail(fn, `'${objectnessName}' [N, H, W, A or 2A] and '${deltasName}' [N, H, W, 4A] must match, but got [${o.shape.join(',')}] and [${d.shape.join(',')}].`);
+    }
+  });
   const beta = options.beta ?? 1 / 9;
   assertNumber(fn, 'beta', beta, 'a non-negative number', (v) => v >= 0 && Number.isFinite(v));
-  const total = n * h * w * (dc / 4);
-  const { labels, regression } = readTargets(fn, targets, total);
+  const total = layout.n * layout.anchorsPerImage;
+  const { labels, regression } = readTargets(fn, targets, total, layout.levels.length === 1 ? 'N·H·W·A' : 'N·Σ H·W·A');
 
   let sampled = 0;
   for (let i = 0; i < total; i++) if (labels[i] >= 0) sampled++;
@@ -90,8 +93,10 @@ export function rpnLoss(objectness: Tensor4D, deltas: Tensor4D, targets: RpnTarg
   }
 
   return tidy(() => {
+    // The levels in the targets' order: per image, level after level.
+    const logits = concatLevels(objectness, layout.n);
     let objectnessLoss: Scalar;
-    if (c === dc / 4) {
+    if (!layout.softmax) {
       const y = new Float32Array(total);
       const weight = new Float32Array(total);
       for (let i = 0; i < total; i++) {
@@ -99,10 +104,10 @@ export function rpnLoss(objectness: Tensor4D, deltas: Tensor4D, targets: RpnTarg
         y[i] = labels[i];
         weight[i] = scale;
       }
-      objectnessLoss = weightedSigmoidCrossEntropy(objectness, y, weight);
+      objectnessLoss = weightedSigmoidCrossEntropy(logits, y, weight);
     } else {
-      objectnessLoss = weightedSoftmaxCrossEntropy(objectness, 2, labels, new Float32Array(total).fill(scale));
+      objectnessLoss = weightedSoftmaxCrossEntropy(logits, 2, labels, new Float32Array(total).fill(scale));
     }
-    return { objectness: objectnessLoss, boxReg: maskedSmoothL1(deltas, mask, boxTargets, beta, scale) };
+    return { objectness: objectnessLoss, boxReg: maskedSmoothL1(concatLevels(deltas, layout.n), mask, boxTargets, beta, scale) };
   });
 }

@@ -205,7 +205,7 @@ async function benchC4(opts: Options): Promise<C4Result> {
     const loaded = loadDetector(join(checkpoint, 'c4'));
     const random = seededRandom(1);
     const pixels = new Uint8Array(600 * 800 * 3).map(() => Math.floor(random() * 256));
-    const image: DetectorInput = { pixels, width: 800, height: 600, scale: 1, originalWidth: 800, originalHeight: 600 };
+    const image: DetectorInput = { pixels, width: 800, height: 600, originalWidth: 800, originalHeight: 600 };
     let detections = 0;
     let tensors = -1;
     const samples = await sampleRuns(

@@ -113,7 +113,7 @@ async function main(): Promise<number> {
     'inference',
     async () => {
       const batch = batchImages([example], config.model.transform);
-      await detectBatch(detector, params, batch, [{ scale: 1, originalWidth: width, originalHeight: height }]);
+      await detectBatch(detector, params, batch, [{ originalWidth: width, originalHeight: height }]);
       batch.images.dispose();
     },
     opts,

@@ -41,7 +41,7 @@ export function testConfig(dataset: Partial<DataConfig['dataset']> & Pick<DataCo
 }
 
 /** Mean RGB of a region of HWC pixels. */
-export function meanColour(pixels: Uint8Array, width: number, x0: number, y0: number, x1: number, y1: number): [number, number, number] {
+export function meanColour(pixels: ArrayLike<number>, width: number, x0: number, y0: number, x1: number, y1: number): [number, number, number] {
   const sum = [0, 0, 0];
   let n = 0;
   for (let y = y0; y < y1; y++) {
