@@ -81,6 +81,12 @@ describe('validation errors name the key and what is allowed', () => {
     expect(message).toContain('--set model.rpn.nms_thresh=0.5');
   });
 
+  it('unknown key inside a section whose default is null lists the keys the schema allows', () => {
+    expect(errorOf(load('model.backbone.fpn={levels: [layer2, layer3, layer4], outchannels: 64}'))).toContain(
+      "unknown key 'model.backbone.fpn.outchannels' in 'model.backbone.fpn': expected one of levels, outChannels, norm, extra",
+    );
+  });
+
   it('unknown top-level key', () => {
     expect(errorOf(load('trian.steps=1'))).toContain("unknown key 'trian' at the top level: expected one of model, data, train, eval");
   });

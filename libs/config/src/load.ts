@@ -111,11 +111,28 @@ function at(tree: unknown, path: PropertyKey[]): unknown {
   return path.reduce<unknown>((node, key) => (node != null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined), tree);
 }
 
+/** The keys the schema allows in the object at `path` (through nullable, optional and union wrappers). */
+function keysAt(schema: unknown, path: PropertyKey[]): string[] {
+  const objectOf = (node: unknown): Record<string, unknown> | null => {
+    const def = (node as { def?: { type?: string; innerType?: unknown; options?: unknown[]; shape?: Record<string, unknown> } })?.def;
+    if (def == null) return null;
+    if (def.type === 'object') return def.shape ?? null;
+    if (def.innerType != null) return objectOf(def.innerType);
+    for (const option of def.options ?? []) {
+      const shape = objectOf(option);
+      if (shape) return shape;
+    }
+    return null;
+  };
+  let node = schema;
+  for (const key of path) node = objectOf(node)?.[String(key)];
+  return Object.keys(objectOf(node) ?? {});
+}
+
 function describeIssue(issue: core.$ZodIssue, input: unknown): string {
   const key = issue.path.join('.');
   if (issue.code === 'unrecognized_keys') {
-    const parent = at(DEFAULTS, issue.path);
-    const allowed = isTree(parent) ? Object.keys(parent) : [];
+    const allowed = keysAt(configSchema, issue.path);
     const where = key ? `in '${key}'` : 'at the top level';
     return issue.keys
       .map((k) => `unknown key '${key ? `${key}.` : ''}${k}' ${where}: expected one of ${allowed.join(', ')}`)
