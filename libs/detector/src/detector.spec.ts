@@ -86,7 +86,7 @@ describe('checkpoints', () => {
 
     const restored = loadDetector(join(dir, 'ckpt'));
     expect(restored.classes).toEqual(['cat', 'dog']);
-    expect(restored.imageSize).toEqual({ minSize: 64, maxSize: 96 });
+    expect(restored.imageSize).toEqual({ minSize: 64, maxSize: 96, resize: 'sharp' });
     const [name, original] = flattenParams(params)[5];
     expect(Array.from((flattenParams(restored.params).find(([n]) => n === name) as [string, tf.Variable])[1].dataSync())).toEqual(Array.from(original.dataSync()));
     const random = seededRandom(3);
