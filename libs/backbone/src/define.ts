@@ -1,7 +1,7 @@
 import { tidy, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { BN_EPS, BN_MOMENTUM, convOutput, runStageOutputs, type LayerContext, type Stage } from './layers';
+import { convOutput, runStageOutputs, type LayerContext, type Stage } from './layers';
 import { backboneOptionsOf, buildParams, DEFAULT_OPTIONS, resolveOptions } from './params';
-import { assertNumber, assertRng, assertTensor, drawSeed, fail, seededNormalValues, type Rng } from '@lumen/core';
+import { assertNumber, assertRng, assertTensor, BN_EPS, BN_MOMENTUM, drawSeed, fail, seededNormalValues, type Rng } from '@lumen/core';
 import type { Backbone, BackboneOptionsInput, BackboneParams, FeatureLevel, ForwardContext, ParamSpec, ResolvedBackboneOptions, TailKind } from './types';
 import { describe } from './validate';
 

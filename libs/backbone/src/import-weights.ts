@@ -20,8 +20,11 @@ export interface ImportWeightsOptions extends BackboneOptionsInput {
 
 export type WeightsSource = Uint8Array | Record<string, SafeTensor>;
 
-/** torchvision's shape of a parameter whose Lumen shape is `spec.shape`. */
-export function torchShape(spec: ParamSpec): number[] {
+/**
+ * torchvision's shape of a parameter whose Lumen shape is `spec.shape`. The layout fields are
+ * all it reads, so the FPN's, RPN's and heads' specs fit too.
+ */
+export function torchShape(spec: Pick<ParamSpec, 'kind' | 'shape' | 'flattenFrom'>): number[] {
   const s = spec.shape;
   if (spec.kind === 'conv') return [s[3], s[2], s[0], s[1]];
   if (spec.kind === 'depthwise') return [s[2], 1, s[0], s[1]];
@@ -54,7 +57,7 @@ function transposeColumns(data: Float32Array, rows: number, cols: number, column
 }
 
 /** torchvision layout -> Lumen layout (OIHW -> HWIO, [C,1,kh,kw] -> [kh,kw,C,1], [out,in] -> [in,out] with NCHW -> NHWC rows). */
-export function fromTorchLayout(spec: ParamSpec, data: Float32Array): Float32Array {
+export function fromTorchLayout(spec: Pick<ParamSpec, 'kind' | 'shape' | 'flattenFrom'>, data: Float32Array): Float32Array {
   const s = spec.shape;
   if (spec.kind === 'conv') {
     // torch [O, I·kh·kw] with column (i·kh + y)·kw + x; Lumen [kh·kw·I, O] with row (y·kw + x)·I + i.

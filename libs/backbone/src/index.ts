@@ -18,7 +18,7 @@ export type {
   TailKind,
 } from './types';
 export { backboneOptionsOf, DEFAULT_OPTIONS } from './params';
-export { BN_EPS, BN_MOMENTUM } from './layers';
+export { BN_EPS, BN_MOMENTUM } from '@lumen/core';
 export { exportWeights, fromTorchLayout, importWeights, importWeightsSync, torchShape } from './import-weights';
 export type { ImportWeightsOptions, WeightsSource } from './import-weights';
 export { readSafetensors, readSafetensorsMetadata, SAFETENSORS_DTYPES, writeSafetensors } from './safetensors';

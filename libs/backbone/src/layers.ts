@@ -4,9 +4,6 @@ import {
   conv2d,
   customGrad,
   depthwiseConv2d,
-  engine,
-  getBackend,
-  getKernel,
   div,
   dropout,
   fused,
@@ -14,18 +11,10 @@ import {
   less,
   lessEqual,
   logicalAnd,
-  mean as tfMean,
   mul,
   onesLike,
   relu,
   relu6,
-  reshape,
-  rsqrt,
-  sqrt,
-  square,
-  sub,
-  sum,
-  tidy,
   Variable,
   where,
   zeros,
@@ -36,29 +25,20 @@ import {
   type Tensor2D,
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
-import { fail, LumenBatchNormGrad, LumenBatchNormTraining, type ParamTree } from '@lumen/core';
+import { batchNormScaleShift, batchNormTraining, fail, foldBatchNorm, type BatchNormParams, type ParamTree } from '@lumen/core';
 import type { ForwardContext, ParamInit, ParamSpec } from './types';
 
 // Layers with torchvision's arithmetic: explicit symmetric padding (a k x k conv pads
 // (k - 1) / 2 on every side — tfjs 'same' pads stride-2 windows bottom/right only),
-// BatchNorm2d with torch's default eps 1e-5 and momentum 0.1 unless the context says otherwise.
-
-export const BN_EPS = 1e-5;
-export const BN_MOMENTUM = 0.1;
+// BatchNorm2d (@lumen/core's) with torch's default eps 1e-5 and momentum 0.1 unless the
+// context says otherwise.
 
 export type Activation = 'linear' | 'relu' | 'relu6' | 'hardswish';
 
-/** What the layers read: the forward context and the BatchNorm constants (default BN_EPS, BN_MOMENTUM). */
+/** What the layers read: the forward context and the BatchNorm constants (default @lumen/core's BN_EPS, BN_MOMENTUM). */
 export interface LayerContext extends ForwardContext {
   bnEps?: number;
   bnMomentum?: number;
-}
-
-export interface BatchNormParams extends ParamTree {
-  weight: Variable;
-  bias: Variable;
-  running_mean: Variable;
-  running_var: Variable;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -191,95 +171,30 @@ function fusedActivation(activation: Activation): Exclude<Activation, 'hardswish
  */
 export function convBn(x: Tensor4D, kernel: Variable, bn: BatchNormParams, geometry: ConvGeometry, activation: Activation, ctx: LayerContext): Tensor4D {
   const { stride, pad, depthwise = false } = geometry;
-  const eps = ctx.bnEps ?? BN_EPS;
   if (ctx.training && bn.weight.trainable) {
     const y = depthwise ? depthwiseConv2d(x, kernel as Tensor4D, stride, pad) : conv2d(x, kernel as Tensor4D, stride, pad);
-    return activate(batchNormTraining(y, bn, eps, ctx.bnMomentum ?? BN_MOMENTUM), activation);
+    return activate(batchNormTraining(y, bn, ctx.bnEps, ctx.bnMomentum), activation);
   }
-  const scale = div(bn.weight, sqrt(add(bn.running_var, eps))) as Tensor1D;
-  const shift = sub(bn.bias, mul(bn.running_mean, scale)) as Tensor1D;
   const [kh, kw, inC] = kernel.shape as number[];
   const [n, h, w] = x.shape;
   const outPixels = n * convOutput(h, kh, stride, pad) * convOutput(w, kw, stride, pad);
   const fusedAct = fusedActivation(activation);
   const after = (y: Tensor4D) => (activation === 'hardswish' ? hardSwish(y) : y);
   if (depthwise) {
-    const filter = mul(kernel, reshape(scale, [1, 1, -1, 1])) as Tensor4D;
-    return after(fused.depthwiseConv2d({ x, filter, strides: stride, pad, bias: shift, activation: fusedAct }));
+    const { filter, bias } = foldBatchNorm(kernel as Tensor4D, bn, ctx.bnEps, depthwise);
+    return after(fused.depthwiseConv2d({ x, filter, strides: stride, pad, bias, activation: fusedAct }));
   }
   if (3 * outPixels >= kh * kw * inC) {
-    const filter = mul(kernel, scale) as Tensor4D;
-    return after(fused.conv2d({ x, filter, strides: stride, pad, bias: shift, activation: fusedAct }));
+    const { filter, bias } = foldBatchNorm(kernel as Tensor4D, bn, ctx.bnEps);
+    return after(fused.conv2d({ x, filter, strides: stride, pad, bias, activation: fusedAct }));
   }
+  const { scale, shift } = batchNormScaleShift(bn, ctx.bnEps);
   return activate(add(mul(conv2d(x, kernel as Tensor4D, stride, pad), scale), shift), activation);
 }
 
 /** torch's output size of a conv or pool (floor mode). */
 export function convOutput(size: number, kernel: number, stride: number, pad: number): number {
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
-}
-
-/**
- * BatchNorm2d in training mode over N, H, W, updating the running statistics (torch's
- * `momentum`: new = (1 - momentum)·old + momentum·batch). The gradient
- * is torch's closed form — dx = γ·invstd/n · (n·dy - Σdy - x̂·Σ(dy·x̂)), dγ = Σ(dy·x̂),
- * dβ = Σdy — rather than autodiff through moments and batchNorm: as accurate as torch (the
- * composed form loses ~10x more to rounding when the maps are small) and fewer ops.
- * Backends that register the fused kernels `LumenBatchNormTraining` / `LumenBatchNormGrad`
- * (@lumen/runtime does for wasm) run each direction in two or three passes over the map
- * instead of ~7 element-wise kernels.
- */
-function batchNormTraining(y: Tensor4D, bn: BatchNormParams, eps: number, momentum: number): Tensor4D {
-  const [n, h, w] = y.shape;
-  const count = n * h * w;
-  if (count < 2) fail('batchNorm', `training with batch statistics needs more than 1 value per channel, but got input of shape [${y.shape.join(',')}].`);
-  const backend = getBackend();
-  const fusedKernels = getKernel(LumenBatchNormTraining, backend) != null && getKernel(LumenBatchNormGrad, backend) != null;
-  const normalise = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
-    const [x, gamma, beta, save] = args as [Tensor4D, Tensor1D, Tensor1D, GradSaveFunc];
-    const { value, normalised, mean, variance, invstd } = fusedKernels ? fusedStatistics(x, gamma, beta, eps) : composedStatistics(x, gamma, beta, eps);
-    tidy(() => {
-      const m = momentum;
-      bn.running_mean.assign(add(mul(bn.running_mean, 1 - m), mul(mean, m)));
-      bn.running_var.assign(add(mul(bn.running_var, 1 - m), mul(variance, (m * count) / (count - 1))));
-    });
-    save([normalised, invstd, gamma]);
-    return {
-      value,
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xhat, inv, g] = saved;
-        if (fusedKernels) return engine().runKernel(LumenBatchNormGrad, { dy, xhat, gamma: g, invstd: inv }, {}) as Tensor[];
-        const sumDy = sum(dy, [0, 1, 2]);
-        const sumDyX = sum(mul(dy, xhat), [0, 1, 2]);
-        const dx = mul(sub(sub(mul(dy, count), sumDy), mul(xhat, sumDyX)), div(mul(g, inv), count));
-        return [dx, sumDyX, sumDy];
-      },
-    };
-  });
-  return normalise(y, bn.weight as Tensor1D, bn.bias as Tensor1D);
-}
-
-interface BatchStatistics {
-  value: Tensor4D;
-  normalised: Tensor;
-  mean: Tensor;
-  /** Biased (the normalisation's); the running variance gets the unbiased one. */
-  variance: Tensor;
-  invstd: Tensor;
-}
-
-function composedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D, eps: number): BatchStatistics {
-  const mean = tfMean(x, [0, 1, 2]);
-  const centred = sub(x, mean);
-  const variance = tfMean(square(centred), [0, 1, 2]);
-  const invstd = rsqrt(add(variance, eps));
-  const normalised = mul(centred, invstd);
-  return { value: add(mul(normalised, gamma), beta) as Tensor4D, normalised, mean, variance, invstd };
-}
-
-function fusedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D, eps: number): BatchStatistics {
-  const [value, normalised, mean, variance, invstd] = engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: eps }) as Tensor[];
-  return { value: value as Tensor4D, normalised, mean, variance, invstd };
 }
 
 /** conv + bias -> activation (VGG, squeeze-excitation). */

@@ -1,5 +1,6 @@
 import { fail } from '@lumen/core';
 import { Tensor } from '@tensorflow/tfjs-core';
+import { bfloat16ToFloat32, halfToFloat32 } from './half';
 import { describe } from './validate';
 
 // The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N,
@@ -70,39 +71,7 @@ const ARRAY_OF: Record<Exclude<SafetensorsDtype, 'F16' | 'BF16'>, TypedArrayCtor
 };
 
 // ---------------------------------------------------------------------------------------
-// half and bfloat16
-
-let halfTable: Float32Array | null = null;
-
-/** All 65 536 float16 values as float32 (built once: decoding is then one lookup each). */
-function halfToFloatTable(): Float32Array {
-  if (halfTable != null) return halfTable;
-  const table = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const mantissa = h & 0x3ff;
-    if (exponent === 0) table[h] = sign * mantissa * 2 ** -24;
-    else if (exponent === 31) table[h] = mantissa === 0 ? sign * Infinity : NaN;
-    else table[h] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-  }
-  halfTable = table;
-  return table;
-}
-
-function decodeHalf(bits: Uint16Array): Float32Array {
-  const table = halfToFloatTable();
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
-  return out;
-}
-
-function decodeBfloat16(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  const words = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) words[i] = bits[i] << 16;
-  return out;
-}
+// half and bfloat16 encoding (half.ts decodes)
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -227,8 +196,8 @@ function decode(bytes: Uint8Array, start: number, entry: HeaderEntry): Safetenso
   const aligned = byteOffset % itemBytes === 0;
   const buffer = aligned ? bytes.buffer : bytes.slice(start + begin, start + end).buffer;
   const offset = aligned ? byteOffset : 0;
-  if (entry.dtype === 'F16') return decodeHalf(new Uint16Array(buffer, offset, length));
-  if (entry.dtype === 'BF16') return decodeBfloat16(new Uint16Array(buffer, offset, length));
+  if (entry.dtype === 'F16') return halfToFloat32(new Uint16Array(buffer, offset, length));
+  if (entry.dtype === 'BF16') return bfloat16ToFloat32(new Uint16Array(buffer, offset, length));
   return new ARRAY_OF[entry.dtype](buffer, offset, length);
 }
 

@@ -1,7 +1,8 @@
 // What every Lumen library needs once, depending on nothing of ours: argument checks with
 // tfjs-core's messages, a seeded RNG and the draws made from it, parameter trees and their
-// variables, the names of the fused kernels @lumen/runtime registers, and the error a user
-// can fix, and where relative paths are read from.
+// variables, torch's BatchNorm2d (training mode, and folded into a conv), the names of the
+// fused kernels @lumen/runtime registers, and the error a user can fix, and where relative
+// paths are read from.
 export { fail, describe, formatValues } from './arg-checks';
 export { assertDtype, assertRank, assertTensor } from './arg-checks';
 export { assertImageSizes, assertNumber, assertOptions, assertString, isFraction, isNonNegativeInteger, isPositiveInteger } from './arg-checks';
@@ -10,6 +11,8 @@ export type { Rng } from './random';
 export { countParams, disposeParams, flattenParams, trainableParams } from './params';
 export type { ParamTree } from './params';
 export { makeVariable } from './variables';
+export { batchNormScaleShift, batchNormTraining, BN_EPS, BN_MOMENTUM, foldBatchNorm } from './batch-norm';
+export type { BatchNormParams } from './batch-norm';
 export { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUpdate, LumenSumSquares } from './kernel-names';
 export { UserError } from './user-error';
 export { fromWorkspace, workspaceRoot } from './workspace';

@@ -1,4 +1,4 @@
-import { fromTorchLayout, torchShape, type ParamKind, type ParamSpec } from '@lumen/backbone';
+import { fromTorchLayout, torchShape, type ParamKind } from '@lumen/backbone';
 import { ConfigError, type Config } from '@lumen/config';
 import { fpnParamSpecs } from '@lumen/fpn';
 import { BOX_HEAD_PREFIX, convFcHeadParamSpecs } from '@lumen/rcnn-head';
@@ -21,15 +21,10 @@ export interface TorchParam {
   flattenFrom?: [channels: number, height: number, width: number];
 }
 
-// @lumen/backbone's layout functions read a spec's kind, shape and flattenFrom only; the
-// FPN's, RPN's and heads' parameters have no backbone stage or init to give them.
-type Layout = Pick<ParamSpec, 'kind' | 'shape' | 'flattenFrom'>;
-const asSpec = (layout: Layout) => layout as ParamSpec;
-
 function entry(name: string, torchNames: Array<string | null>, shape: number[], kind: ParamKind, flattenFrom?: TorchParam['flattenFrom']): TorchParam {
   const names = [...new Set(torchNames.filter((n): n is string => n !== null))];
   const layout = { kind, shape, ...(flattenFrom && { flattenFrom }) };
-  return { name, torchNames: names, ...layout, torchShape: torchShape(asSpec(layout)) };
+  return { name, torchNames: names, ...layout, torchShape: torchShape(layout) };
 }
 
 /**
@@ -78,5 +73,5 @@ export function torchParamMap(config: Config, classes: readonly string[]): Torch
 
 /** A torchvision tensor's values (row-major in `param.torchShape`) in Lumen's layout for `param`. */
 export function torchToLumen(param: TorchParam, data: Float32Array): Float32Array {
-  return fromTorchLayout(asSpec(param), data);
+  return fromTorchLayout(param, data);
 }

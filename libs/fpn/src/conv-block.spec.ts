@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { makeVariable, seededRandom, uniformValues } from '@lumen/core';
-import { BN_EPS } from './batch-norm';
+import { BN_EPS, makeVariable, seededRandom, uniformValues } from '@lumen/core';
 import { convBlock } from './conv-block';
 import type { BlockVariables } from './params';
 import { scaledError } from './testing/fixtures';

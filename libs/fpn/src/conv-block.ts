@@ -1,5 +1,5 @@
-import { add, conv2d, div, fused, mul, sqrt, sub, tidy, type Tensor1D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { BN_EPS, batchNormTraining } from './batch-norm';
+import { batchNormTraining, foldBatchNorm } from '@lumen/core';
+import { conv2d, fused, tidy, type Tensor1D, type Tensor4D } from '@tensorflow/tfjs-core';
 import type { BlockVariables } from './params';
 
 /** What the forward needs to know of the run: training-mode BN uses batch statistics. */
@@ -22,8 +22,7 @@ export function convBlock(x: Tensor4D, block: BlockVariables, ctx: FpnContext): 
     if (block.bn == null) return fused.conv2d({ x, filter: kernel, strides: 1, pad, bias: block.bias as Tensor1D });
     const bn = block.bn;
     if (ctx.training && bn.weight.trainable) return batchNormTraining(conv2d(x, kernel, 1, pad), bn);
-    const scale = div(bn.weight, sqrt(add(bn.running_var, BN_EPS))) as Tensor1D;
-    const shift = sub(bn.bias, mul(bn.running_mean, scale)) as Tensor1D;
-    return fused.conv2d({ x, filter: mul(kernel, scale) as Tensor4D, strides: 1, pad, bias: shift });
+    const { filter, bias } = foldBatchNorm(kernel, bn);
+    return fused.conv2d({ x, filter, strides: 1, pad, bias });
   });
 }

@@ -5,7 +5,7 @@ export { fpn } from './fpn';
 export type { FpnContext } from './conv-block';
 export { initFpn } from './init';
 export { buildFpnParams } from './params';
-export type { BatchNormParams, ConvBiasBlock, ConvNormBlock, FpnBlock, FpnParams } from './params';
+export type { ConvBiasBlock, ConvNormBlock, FpnBlock, FpnParams } from './params';
 export { fpnParamSpecs } from './param-specs';
 export type { FpnParamInit, FpnParamKind, FpnParamSpec } from './param-specs';
 export { DEFAULT_FPN_BATCH_NORM } from './options';
@@ -13,4 +13,5 @@ export type { FpnBatchNormMode, FpnExtraBlock, FpnNorm, FpnOptions, ResolvedFpnO
 export { fpnLevelNames, fpnLevelStrides } from './levels';
 export { upsampleNearest } from './upsample-nearest';
 export { lastLevelMaxPool } from './last-level-max-pool';
-export { BN_EPS, BN_MOMENTUM } from './batch-norm';
+export { BN_EPS, BN_MOMENTUM } from '@lumen/core';
+export type { BatchNormParams } from '@lumen/core';

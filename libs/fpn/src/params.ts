@@ -1,15 +1,7 @@
-import { describe, fail, makeVariable, type ParamTree } from '@lumen/core';
+import { describe, fail, makeVariable, type BatchNormParams, type ParamTree } from '@lumen/core';
 import { Variable } from '@tensorflow/tfjs-core';
 import { resolveFpnOptions, type FpnOptions, type ResolvedFpnOptions } from './options';
 import { BLOCK_KERNEL_SIZES, resolvedParamSpecs, type BlockGroup, type FpnParamSpec } from './param-specs';
-
-/** BatchNorm2d's parameters, under torch's field names. */
-export interface BatchNormParams extends ParamTree {
-  weight: Variable;
-  bias: Variable;
-  running_mean: Variable;
-  running_var: Variable;
-}
 
 /** A block without a norm layer: conv kernel HWIO and bias. */
 export interface ConvBiasBlock extends ParamTree {

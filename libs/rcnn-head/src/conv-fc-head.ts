@@ -1,8 +1,8 @@
 import { fused, reshape, tidy, Variable, type Rank, type Tensor2D } from '@tensorflow/tfjs-core';
-import { assertNumber, assertRng, assertString, assertTensor, describe, fail, isPositiveInteger, makeVariable, normalValues, type Rng } from '@lumen/core';
+import { assertNumber, assertRng, assertString, assertTensor, describe, fail, isPositiveInteger, makeVariable, normalValues, type BatchNormParams, type Rng } from '@lumen/core';
 import type { BoxHead } from './box-head';
 import { checkHeadSizes, type BatchNormMode, type BoxHeadOptions, type HeadSizes } from './box-head-options';
-import { convBnRelu, type BatchNormParams } from './conv-bn';
+import { convBnRelu } from './conv-bn';
 import { checkDense, initDense, type DenseParams } from './dense';
 
 /** conv 3x3 (no bias) -> BatchNorm2d -> ReLU: `kernel` [3, 3, in, out] (torchvision's OIHW weight as HWIO). */

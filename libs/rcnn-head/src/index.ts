@@ -8,7 +8,7 @@ export type { BatchNormMode, BoxHeadOptions } from './box-head-options';
 export type { DenseParams } from './dense';
 export { BOX_HEAD_PREFIX, convFcHeadParamSpecs, DEFAULT_CONV_FC_CHANNELS } from './conv-fc-head';
 export type { ConvBnParams, ConvFcHeadParams, HeadParamKind, HeadParamSpec } from './conv-fc-head';
-export type { BatchNormParams } from './conv-bn';
+export type { BatchNormParams } from '@lumen/core';
 export { initPredictor, predictor } from './predictor';
 export type { PredictorOutputs, PredictorParams } from './predictor';
 export { DEFAULT_PROPOSAL_TARGET_OPTIONS, sampleProposalTargets } from './proposal-targets';

@@ -5,9 +5,9 @@ import type { NativeKernels } from '@lumen/runtime-native';
 import { nativeEnabled } from './native-switch';
 
 /**
- * Training-mode BatchNorm for the wasm backend, used by @lumen/backbone when the active
- * backend has these kernels (their names, inputs and outputs are @lumen/core's
- * kernel-names.ts). Two passes for the statistics and one to normalise, then two for the
+ * Training-mode BatchNorm for the wasm backend, used by @lumen/core's batchNormTraining
+ * (backbones, FPN, conv-fc head) when the active backend has these kernels (their names,
+ * inputs and outputs are @lumen/core's kernel-names.ts). Two passes for the statistics and one to normalise, then two for the
  * gradient — in place of ~7 element-wise kernels forward and ~6 backward, the largest share
  * of a small ResNet's training step. Sums accumulate in float64.
  */
