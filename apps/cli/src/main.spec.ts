@@ -44,7 +44,7 @@ async function helpOf(path: string[]): Promise<{ text: string; code: number }> {
   }
 }
 
-const EXPECTED = ['train', 'eval', 'dataset', 'dataset check', 'predict', 'server'];
+const EXPECTED = ['train', 'eval', 'dataset', 'dataset check', 'checkpoint', 'checkpoint import', 'predict', 'server'];
 
 describe('lumen command tree', () => {
   it('holds every command of the apps', () => {
@@ -55,7 +55,7 @@ describe('lumen command tree', () => {
     const { text, code } = await helpOf([]);
     expect(code).toBe(0);
     const listed = text.slice(text.indexOf('Commands:')).split('\n').slice(1).filter((l) => /^ {2}\S/.test(l));
-    expect(listed.map((l) => l.trim().split(/\s+/)[0])).toEqual(['train', 'eval', 'dataset', 'predict', 'server', 'help']);
+    expect(listed.map((l) => l.trim().split(/\s+/)[0])).toEqual(['train', 'eval', 'dataset', 'checkpoint', 'predict', 'server', 'help']);
     // One line each: no continuation lines (commander indents a wrapped description).
     const block = text.slice(text.indexOf('Commands:'), text.indexOf('\n\n', text.indexOf('Commands:')));
     expect(block.split('\n').filter((l) => /^ {3,}\S/.test(l))).toEqual([]);

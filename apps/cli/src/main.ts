@@ -2,7 +2,7 @@
 // user got wrong becomes a one-line message and an exit code.
 import { UserError } from '@lumen/core';
 import { predictCommands } from '@lumen/predict';
-import { trainCommands } from '@lumen/train';
+import { checkpointCommands, trainCommands } from '@lumen/train';
 import { Command, CommanderError } from 'commander';
 import { version } from '../package.json';
 
@@ -22,7 +22,7 @@ export function program(): Command {
     .description('Faster R-CNN object detection in TypeScript: train, evaluate, check datasets, predict, serve')
     .version(version, '-V, --version')
     .addHelpText('after', '\nRun `lumen <command> --help` for the options of a command.');
-  for (const command of [...trainCommands(), ...predictCommands()]) cli.addCommand(command);
+  for (const command of [...trainCommands(), ...checkpointCommands(), ...predictCommands()]) cli.addCommand(command);
   return configure(cli);
 }
 

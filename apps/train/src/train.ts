@@ -12,6 +12,7 @@ import {
   loadPretrainedBackbone,
   type Detector,
   type DetectorParams,
+  type LoadedCheckpoint,
   type OptimizerState,
 } from '@lumen/detector';
 import { formatSummary } from '@lumen/eval';
@@ -21,6 +22,7 @@ import type { EvaluationResult } from './evaluate';
 import { evaluateFinalSplits, type FinalEvaluation } from './final-eval';
 import { MetricsLog, openJob, restoreRun, type Job } from './job';
 import type { SavedCheckpoint } from './checkpoints';
+import { assignInitWeights, configForInit, describeInit, readInitCheckpoint } from './init-from';
 import { runSteps, type Position, type TrainingRun } from './loop';
 import { StopRequest, type StopSignal } from './stop';
 
@@ -30,6 +32,11 @@ export interface TrainOptions {
   overrides?: string[];
   jobDir?: string;
   resume?: boolean;
+  /**
+   * A checkpoint folder to start from (fine-tuning): the run takes its model, image sizes
+   * and weights; with other classes its box predictor starts afresh (init-from.ts).
+   */
+  init?: string;
   /** Where progress and warnings go (default stderr). */
   log?: (message: string) => void;
   /** Force plain log lines (no bar), e.g. in tests. */
@@ -103,7 +110,10 @@ export interface PreparedRun {
  */
 export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRun> {
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  if (options.init && options.resume) throw new UserError('--init starts a new run from a checkpoint, --resume continues one: give one of them');
   const job = openJob({ config: options.config ?? 'digits', overrides: options.overrides, jobDir: options.jobDir, resume: options.resume });
+  const init = options.init ? readInitCheckpoint(options.init) : null;
+  if (init) job.loaded = configForInit(job.loaded, init, options.overrides);
   const { config } = job.loaded;
   // A typo in the model fails here, before the backend starts or a dataset is read.
   checkModelConfig(config);
@@ -124,7 +134,7 @@ export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRu
   const optimizer = createOptimizer(config.train.optimizer, params);
   let start: { position: Position; resumedFrom: SavedCheckpoint | null };
   try {
-    start = await startingPoint(job, detector, params, optimizer, log);
+    start = await startingPoint(job, init, detector, params, optimizer, log);
   } catch (error) {
     disposeOptimizer(optimizer);
     disposeParams(params);
@@ -143,12 +153,16 @@ export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRu
   return { run, finalSplits };
 }
 
-/** Restores a resumed run's weights, optimizer and data position, or loads a new run's pretrained backbone. */
-async function startingPoint(job: Job, detector: Detector, params: DetectorParams, optimizer: OptimizerState, log: (m: string) => void) {
+/** Restores a resumed run's weights, optimizer and data position, or loads a new run's initial weights (--init) or pretrained backbone. */
+async function startingPoint(job: Job, init: LoadedCheckpoint | null, detector: Detector, params: DetectorParams, optimizer: OptimizerState, log: (m: string) => void) {
   if (job.checkpoint) {
     const position = restoreRun(job.checkpoint, params, optimizer);
     log(`resumed from ${job.checkpoint.dir} at step ${optimizer.step}`);
     return { position, resumedFrom: { dir: job.checkpoint.dir, step: optimizer.step } };
+  }
+  if (init) {
+    log(describeInit(init, detector.classes, assignInitWeights(init, params, detector.classes)));
+    return { position: { epoch: 0, offset: 0 }, resumedFrom: null };
   }
   const { backbone } = job.loaded.config.model;
   if (await loadPretrainedBackbone(detector, params, log)) log(`loaded pretrained ${backbone.name} weights from ${backbone.weights}`);

@@ -34,3 +34,4 @@ export { CONFIG_FILE, loadCheckpoint, META_FILE, OPTIMIZER_FILE, saveCheckpoint,
 export type { CheckpointMeta, LoadCheckpointOptions, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint';
 export { loadDetector } from './load';
 export type { DetectorInput, LoadedDetector } from './load';
+export { architectureConfig, COCO_CLASSES, importedClasses, importTorchvision, isTorchvisionArchitecture, mapTorchvisionState, TORCHVISION_ARCHITECTURES, TORCHVISION_COCO_CATEGORIES, type ImportedCheckpoint, type ImportTorchvisionOptions, type TorchvisionArchitecture } from './torchvision';
