@@ -67,10 +67,7 @@ export function exitCodeFor(error: unknown, output: Output = stderr, debug = deb
  * program the same way, with the same one line.
  */
 function handleStrayErrors(): void {
-  const fatal = (error: unknown) => {
-    process.exitCode = exitCodeFor(error);
-    process.exit();
-  };
+  const fatal = (error: unknown) => process.exit(exitCodeFor(error));
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
 }

@@ -110,7 +110,7 @@ describe('batchNormTraining', () => {
  * given: what the op passes to them and does with their outputs, not their arithmetic
  * (@lumen/runtime tests that; rcnn-head's conv-fc spec runs real cpu versions end to end).
  */
-function registerStubKernels(which: Array<typeof LumenBatchNormTraining | typeof LumenBatchNormGrad>) {
+function registerStandInKernels(which: Array<typeof LumenBatchNormTraining | typeof LumenBatchNormGrad>) {
   interface CpuBackend {
     readSync(dataId: tf.TensorInfo['dataId']): Float32Array;
     makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
@@ -139,7 +139,7 @@ function registerStubKernels(which: Array<typeof LumenBatchNormTraining | typeof
 
 describe('batchNormTraining through the fused kernels', () => {
   it('runs them when the backend registers both: their outputs are the value, the running statistics and the gradients', () => {
-    const stubs = registerStubKernels([LumenBatchNormTraining, LumenBatchNormGrad]);
+    const standIns = registerStandInKernels([LumenBatchNormTraining, LumenBatchNormGrad]);
     try {
       const bn = bnParams();
       const [gamma, runningMean, runningVar] = [bn.weight, bn.running_mean, bn.running_var].map(values);
@@ -147,36 +147,36 @@ describe('batchNormTraining through the fused kernels', () => {
       const dy = tf.randomNormal<tf.Rank.R4>([N, H, W, C], 0, 1, 'float32', 5);
       const before = tf.memory().numTensors;
       const out = batchNormTraining(y, bn, 1e-3, 0.01);
-      expect(stubs.seen.epsilon).toBeCloseTo(1e-3, 10);
+      expect(standIns.seen.epsilon).toBeCloseTo(1e-3, 10);
       expect(values(out)).toEqual(new Array(N * H * W * C).fill(7));
       expect(scaledError(bn.running_mean, runningMean.map((v, c) => 0.99 * v + 0.01 * (c + 1)))).toBeLessThan(1e-6);
       expect(scaledError(bn.running_var, runningVar.map((v, c) => 0.99 * v + (0.01 * (c + 4) * COUNT) / (COUNT - 1)))).toBeLessThan(1e-6);
       const grads = gradients(y, bn, dy);
       // The backward gets the forward's x̂ and invstd, and γ.
-      expect(stubs.seen.grad?.xhat.map((v, i) => v - i / 10).every((d) => Math.abs(d) < 1e-6)).toBe(true);
-      expect(stubs.seen.grad?.invstd).toEqual([0, 0.1, 0.2].map(Math.fround));
-      expect(stubs.seen.grad?.gamma).toEqual(gamma.map(Math.fround));
-      expect(stubs.seen.grad?.dy).toEqual(values(dy));
+      expect(standIns.seen.grad?.xhat.map((v, i) => v - i / 10).every((d) => Math.abs(d) < 1e-6)).toBe(true);
+      expect(standIns.seen.grad?.invstd).toEqual([0, 0.1, 0.2].map(Math.fround));
+      expect(standIns.seen.grad?.gamma).toEqual(gamma.map(Math.fround));
+      expect(standIns.seen.grad?.dy).toEqual(values(dy));
       expect(grads.map(values)).toEqual([new Array(N * H * W * C).fill(9), [3, 2, 1], [0, 2, 4]]);
       tf.dispose([out, ...grads]);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([y, dy, ...Object.values(bn)]);
     } finally {
-      stubs.unregister();
+      standIns.unregister();
     }
   });
 
   it('uses tensor ops unless both are registered', () => {
-    const stubs = registerStubKernels([LumenBatchNormTraining]);
+    const standIns = registerStandInKernels([LumenBatchNormTraining]);
     try {
       const bn = bnParams();
       const y = tf.randomNormal<tf.Rank.R4>([N, H, W, C], 0, 1, 'float32', 6);
       const out = batchNormTraining(y, bn);
-      expect(stubs.seen.epsilon).toBeUndefined();
+      expect(standIns.seen.epsilon).toBeUndefined();
       expect(values(out)).not.toContain(7);
       tf.dispose([out, y, ...Object.values(bn)]);
     } finally {
-      stubs.unregister();
+      standIns.unregister();
     }
   });
 });

@@ -15,6 +15,9 @@ export class SkipExample extends Error {
   }
 }
 
+/** Image files whose every pixel decoded (a bad one stays out: it fails, and is skipped, each time). */
+const fullyDecoded = new Set<string>();
+
 /**
  * Decodes one example: reads the file, checks its size (EXIF orientation applied) against
  * the annotation, applies the augmentation drawn from `random` (none when null) and the
@@ -59,8 +62,11 @@ export async function decodeExample(
   let pixels: Uint8Array | Float32Array;
   try {
     // libvips reads a crop's rows only: a crop above a truncation would decode, so whether
-    // the example is used would depend on the crop drawn. Every pixel is decoded first.
-    if (plan.crop != null) await decodeAllPixels(data);
+    // the example is used would depend on the crop drawn. Every pixel is decoded once per file.
+    if (plan.crop != null && !fullyDecoded.has(example.imagePath)) {
+      await decodeAllPixels(data);
+      fullyDecoded.add(example.imagePath);
+    }
     pixels = await renderResized(data, { source, crop: plan.crop, flip: plan.flip, colour: 'colour' in plan ? plan.colour : undefined }, size, rule.resize);
   } catch (e) {
     throw new SkipExample(e instanceof PixelError ? e.message : pixelError(e), 'undecodable-image');
