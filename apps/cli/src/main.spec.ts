@@ -3,7 +3,7 @@
 import { ConfigError } from '@lumen/config';
 import { UserError } from '@lumen/core';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -67,6 +67,18 @@ describe('lumen command tree', () => {
     expect(text).toContain(`Usage: lumen ${path}`);
     expect(text).toMatch(/-h, --help/);
   });
+
+  it("the README shows every command's help as `lumen … --help` prints it", async () => {
+    const check = await new Promise<{ code: number; stderr: string }>((done) => {
+      execFile(process.execPath, [join(ROOT, 'tools/docs/readme-help.mjs'), '--check'], { cwd: ROOT, timeout: 120000 }, (error, _stdout, stderr) =>
+        done({ code: error == null ? 0 : typeof error.code === 'number' ? error.code : -1, stderr }),
+      );
+    });
+    expect(check).toEqual({ code: 0, stderr: '' });
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const leaves = EXPECTED.filter((p) => !EXPECTED.some((other) => other.startsWith(`${p} `)));
+    expect(leaves.filter((p) => !readme.includes(`<summary><code>lumen ${p} --help</code></summary>`))).toEqual([]);
+  }, 130000);
 
   it('documents the options users need', async () => {
     expect((await helpOf(['train'])).text).toMatch(/--config <name>[\s\S]*--set <key=value>[\s\S]*--resume/);

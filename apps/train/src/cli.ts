@@ -28,7 +28,7 @@ function trainCommand(): Command {
     .addOption(setOption('train.steps=500'))
     .option('--job-dir <dir>', 'where checkpoints and metrics.jsonl go (default jobs/<config>-<time>)')
     .option('--resume', 'continue the last run of this config (or of --job-dir) from its last checkpoint', false)
-    .option('--init <dir>', "start from a checkpoint's model and weights (fine-tuning); with other classes its box predictor starts afresh")
+    .option('--init <dir>', "start from a checkpoint's model and weights (fine-tuning; a config's model.init does the same); with other classes its box predictor starts afresh")
     .option('--plain', 'plain log lines instead of a progress bar', false)
     .action(async (opts) => {
       const result = await runTraining({ config: opts.config, overrides: opts.set, jobDir: opts.jobDir, resume: opts.resume, init: opts.init, plain: opts.plain });

@@ -1,9 +1,10 @@
 import { parseOverride, mergeConfig, validateConfig, type Config, type LoadedConfig } from '@lumen/config';
 import { UserError } from '@lumen/core';
 import { assignParams, loadCheckpoint, WEIGHTS_FILE, type DetectorParams, type LoadedCheckpoint } from '@lumen/detector';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-// `lumen train --init DIR`: fine-tuning, as torchvision's recipe does it. The run takes the
+// `lumen train --init DIR` (or `model.init` in a config): fine-tuning, as torchvision's recipe does it. The run takes the
 // checkpoint's model (what its weights are for) and image sizes, and starts from its weights;
 // when the dataset's classes are not the checkpoint's, the box predictor alone is left to its
 // fresh initialisation (torchvision replaces `roi_heads.box_predictor` with a new
@@ -12,21 +13,33 @@ import { join } from 'node:path';
 /** The params a new class list re-initialises. */
 export const PREDICTOR_PREFIX = 'roi_heads.box_predictor.';
 
-/** The checkpoint a run starts from, read without its optimizer state (a new run has its own). */
-export function readInitCheckpoint(dir: string): LoadedCheckpoint {
-  return loadCheckpoint(dir, { optimizer: false });
+/**
+ * The checkpoint a run starts from, read without its optimizer state (a new run has its own).
+ * `key` is the config key that named it, put before a read error.
+ */
+export function readInitCheckpoint(dir: string, key?: string): LoadedCheckpoint {
+  if (key != null && !existsSync(dir)) {
+    throw new UserError(`${key}: checkpoint ${dir} does not exist: write it from a torchvision .pth with lumen checkpoint import FILE --arch NAME --out ${dir} (see the README), or name a trained one`);
+  }
+  try {
+    return loadCheckpoint(dir, { optimizer: false });
+  } catch (error) {
+    if (key != null && error instanceof UserError) throw new UserError(`${key}: ${error.message}`);
+    throw error;
+  }
 }
 
 /**
  * The run's config with the model and `data.image` of the checkpoint it starts from, then the
  * run's --set overrides again on top (a threshold, `model.backbone.freezeAt`). The
- * checkpoint's weights replace any pretrained backbone, so `model.backbone.weights` is null.
+ * checkpoint's weights replace any pretrained backbone, so `model.backbone.weights` is null;
+ * `model.init` names the checkpoint, so the job's config.yaml says where the run started.
  */
 export function configForInit(loaded: LoadedConfig, checkpoint: LoadedCheckpoint, overrides: readonly string[] = []): LoadedConfig {
   const from = checkpoint.config;
   const base: Config = {
     ...loaded.config,
-    model: { ...from.model, backbone: { ...from.model.backbone, weights: null } },
+    model: { ...from.model, init: checkpoint.dir, backbone: { ...from.model.backbone, weights: null } },
     data: { ...loaded.config.data, image: from.data.image },
   };
   let tree = base as unknown as Record<string, unknown>;

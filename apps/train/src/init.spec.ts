@@ -1,4 +1,6 @@
+import { loadConfig } from '@lumen/config';
 import { seededRandom } from '@lumen/core';
+import { ensureDigits } from '@lumen/data';
 import { buildDetector, disposeParams, flattenParams, initDetector, loadCheckpoint } from '@lumen/detector';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,15 +17,20 @@ const FIXTURES = resolve(__dirname, '../../../libs/detector/src/fixtures/torchvi
 const ARCH = 'fasterrcnn_mobilenet_v3_large_320_fpn';
 const PREDICTOR = ['cls_score.kernel', 'cls_score.bias', 'bbox_pred.kernel', 'bbox_pred.bias'].map((n) => `roi_heads.box_predictor.${n}`);
 
+/** Imports the narrow torchvision fixture of `arch` into `out`, with its class list. */
+async function importFixture(arch: string, out: string): Promise<void> {
+  const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { cases: Array<{ arch: string; file: string; classes: string; set: string[] }> };
+  const fixture = manifest.cases.find((c) => c.arch === arch);
+  if (!fixture) throw new Error(`no ${arch} fixture`);
+  await runCheckpointImport({ file: join(FIXTURES, fixture.file), arch, out, classes: fixture.classes === 'coco' ? 'coco' : join(FIXTURES, fixture.classes), overrides: fixture.set });
+}
+
 let work: string;
 let imported: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'lumen-init-'));
   imported = join(work, 'imported');
-  const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { cases: Array<{ arch: string; file: string; set: string[] }> };
-  const fixture = manifest.cases.find((c) => c.arch === ARCH);
-  if (!fixture) throw new Error(`no ${ARCH} fixture`);
-  await runCheckpointImport({ file: join(FIXTURES, fixture.file), arch: ARCH, out: imported, classes: join(FIXTURES, 'classes.txt'), overrides: fixture.set });
+  await importFixture(ARCH, imported);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -58,7 +65,7 @@ describe('lumen train --init', () => {
     const after = loadCheckpoint(checkpointOf(result));
     expect(after.meta.classes).toEqual(['1', '7']);
     // The checkpoint's model, the run's --set on top; image sizes from --set, resize still torchvision's.
-    expect(after.config.model).toEqual({ ...before.config.model, rpn: { ...before.config.model.rpn, batchSizePerImage: 32 }, rcnn: { ...before.config.model.rcnn, batchSizePerImage: 16 } });
+    expect(after.config.model).toEqual({ ...before.config.model, init: imported, rpn: { ...before.config.model.rpn, batchSizePerImage: 32 }, rcnn: { ...before.config.model.rcnn, batchSizePerImage: 16 } });
     expect(after.config.data.image).toEqual({ minSize: 96, maxSize: 128, resize: 'torchvision' });
     // Every tensor kept its shape but the predictor's (3 outputs: background + 2 classes).
     expect(Object.keys(after.weights).sort()).toEqual(Object.keys(before.weights).sort());
@@ -75,6 +82,43 @@ describe('lumen train --init', () => {
     const mean = (key: string, records: typeof train) => records.reduce((sum, r) => sum + (r[key] as number), 0) / records.length;
     expect(mean('loss_classifier', train.slice(-4))).toBeLessThan(0.8 * mean('loss_classifier', train.slice(0, 4)));
     expect(mean('loss', train.slice(-4))).toBeLessThan(mean('loss', train.slice(0, 4)));
+  });
+
+  it('model.init in a config starts a run as --init does; a missing checkpoint is named with the key', async () => {
+    const lines: string[] = [];
+    const steps = overrides().map((o) => (o.startsWith('train.steps=') ? 'train.steps=1' : o));
+    const result = await runTraining({ config: DIGITS_CONFIG, overrides: [...steps, `model.init=${imported}`], jobDir: join(work, 'by-config'), log: (m) => lines.push(m), plain: true });
+    expect(lines).toContain(`initialised from ${imported}; the dataset's 2 classes are not its 5, so roi_heads.box_predictor starts afresh`);
+    const after = loadCheckpoint(checkpointOf(result));
+    expect(after.config.model.init).toBe(imported);
+    expect(after.config.model.backbone.name).toBe('mobilenet_v3_large');
+    const missing = join(work, 'no-such-checkpoint');
+    await expect(runTraining({ config: DIGITS_CONFIG, overrides: [...steps, `model.init=${missing}`], jobDir: join(work, 'missing'), log: () => undefined, plain: true })).rejects.toThrow(
+      new RegExp(`^model\\.init: .*${missing}`),
+    );
+  });
+
+  it('configs/voc-fpn.yaml fine-tunes an imported fasterrcnn_resnet50_fpn on a VOC-layout dataset', async () => {
+    const r50 = join(work, 'r50-fpn');
+    await importFixture('fasterrcnn_resnet50_fpn', r50);
+    // Digits are written in VOC's layout; one step at a small size.
+    const data = ['data.dataset.dir', 'data.dataset.classes', 'data.image.minSize', 'data.image.maxSize', 'eval.', 'train.checkpointEvery', 'train.logEvery', 'model.'];
+    const set = [
+      ...overrides().filter((o) => data.some((key) => o.startsWith(key))),
+      'data.dataset.splits={train: train, val: val, test: test}',
+      'train.steps=1',
+      'train.schedule.warmupSteps=0',
+      `model.init=${r50}`,
+    ];
+    await ensureDigits(loadConfig(DIGITS_CONFIG, { overrides: overrides() }).config.data);
+    const lines: string[] = [];
+    const result = await runTraining({ config: 'voc-fpn', overrides: set, jobDir: join(work, 'voc-fpn'), log: (m) => lines.push(m), plain: true });
+    expect(lines).toContain(`initialised from ${r50}; the dataset's 2 classes are not its 90, so roi_heads.box_predictor starts afresh`);
+    const after = loadCheckpoint(checkpointOf(result));
+    expect(after.config.model.backbone.fpn?.levels).toEqual(['layer1', 'layer2', 'layer3', 'layer4']);
+    expect(after.config.model.backbone.freezeAt).toBe(2);
+    expect(after.config.data.dataset.type).toBe('voc');
+    expect(after.config.eval.metric).toBe('voc07');
   });
 
   it("takes every tensor, the predictor's too, when the classes are the checkpoint's", () => {

@@ -18,6 +18,7 @@ import {
 import { formatSummary } from '@lumen/eval';
 import { initBackend } from '@lumen/runtime';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { EvaluationResult } from './evaluate';
 import { evaluateFinalSplits, type FinalEvaluation } from './final-eval';
 import { MetricsLog, openJob, restoreRun, type Job } from './job';
@@ -81,10 +82,9 @@ export function checkInputsExist(config: Config, configName: string): void {
   if (weights && !existsSync(weights)) {
     throw new UserError(
       `The '${configName}' config starts from pretrained ${config.model.backbone.name} weights at ${weights}, which do not exist.\n` +
-        `Convert torchvision's ImageNet weights once, on a machine with PyTorch:\n` +
-        `  python -c "import torchvision; torchvision.models.${config.model.backbone.name}(weights='DEFAULT')"   # downloads the .pth into ~/.cache/torch\n` +
-        `  npx nx run tools:convert-weights -- ~/.cache/torch/hub/checkpoints/<file>.pth ${weights}\n` +
-        `or train from scratch with --set model.backbone.weights=null.`,
+        `Get torchvision's ImageNet weights once, on a machine with internet, and copy the .pth file there as it is:\n` +
+        `  python3 -c "import torchvision; torchvision.models.${config.model.backbone.name}(weights='DEFAULT')"   # downloads ~/.cache/torch/hub/checkpoints/${config.model.backbone.name}-*.pth\n` +
+        `(a .pth or a .safetensors file is read, whatever its name), or train from scratch with --set model.backbone.weights=null.`,
     );
   }
 }
@@ -112,7 +112,10 @@ export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRu
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
   if (options.init && options.resume) throw new UserError('--init starts a new run from a checkpoint, --resume continues one: give one of them');
   const job = openJob({ config: options.config ?? 'digits', overrides: options.overrides, jobDir: options.jobDir, resume: options.resume });
-  const init = options.init ? readInitCheckpoint(options.init) : null;
+  // A resumed run has its own weights; a new one starts from --init (a path as typed), else
+  // from model.init (under the workspace root, as every path in a config).
+  const { init: configInit } = job.loaded.config.model;
+  const init = job.checkpoint ? null : options.init ? readInitCheckpoint(resolve(options.init)) : configInit ? readInitCheckpoint(fromWorkspace(configInit), 'model.init') : null;
   if (init) job.loaded = configForInit(job.loaded, init, options.overrides);
   const { config } = job.loaded;
   // A typo in the model fails here, before the backend starts or a dataset is read.

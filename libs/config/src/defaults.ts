@@ -20,6 +20,12 @@ export const FPN_DEFAULTS = {
 
 export const DEFAULTS: Config = {
   model: {
+    /**
+     * A checkpoint folder to fine-tune from (as `lumen train --init`, which overrides it): the
+     * run takes its model and image sizes, then starts from its weights; with other classes its
+     * box predictor starts afresh. null starts from `backbone.weights` or from scratch.
+     */
+    init: null,
     backbone: {
       /** resnet18 | resnet34 | resnet50 | resnet101 | vgg16 | mobilenet_v2 (@lumen/backbone). */
       name: 'resnet50',

@@ -19,7 +19,7 @@ function errorOf(fn: () => unknown): string {
 describe('named configs', () => {
   it('every file in configs/ validates', () => {
     const names = listConfigs(repoConfigs);
-    expect(names).toEqual(expect.arrayContaining(['coco', 'digits', 'voc', 'voc-mobilenet', 'voc-resnet101', 'voc-vgg16']));
+    expect(names).toEqual(expect.arrayContaining(['coco', 'digits', 'voc', 'voc-fpn', 'voc-mobilenet', 'voc-resnet101', 'voc-vgg16', 'digits-fpn']));
     for (const name of names) expect(() => loadConfig(name, { configDir: repoConfigs })).not.toThrow();
   });
 

@@ -52,6 +52,7 @@ export const backboneSchema = z.strictObject({
 });
 
 export const modelSchema = z.strictObject({
+  init: z.string().min(1).nullable(),
   backbone: backboneSchema,
   transform: z.strictObject({
     mean: z.tuple([z.number(), z.number(), z.number()]),
