@@ -1,7 +1,7 @@
 // The train app's subcommands of `lumen` (assembled with the others in apps/cli): train, eval,
 // dataset check. Errors are left to the CLI's one handler.
 import { loadConfig } from '@lumen/config';
-import { checkDataset, formatCheckReport, SPLITS } from '@lumen/data';
+import { checkDataset, formatCheckReport } from '@lumen/data';
 import { UserError } from '@lumen/core';
 import { Command, Option } from 'commander';
 import { runEvaluation } from './run-eval';
@@ -43,7 +43,7 @@ function evalCommand(): Command {
     .requiredOption('--checkpoint <dir>', 'a checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)')
     .option('--config <name>', "config for the data (default: the checkpoint's own config.yaml)")
     .addOption(setOption('data.dataset.dir=DIR'))
-    .addOption(new Option('--split <split>', 'which split').choices(SPLITS).default('test'))
+    .option('--split <split>', 'which split: train, val, test or another key of the config\'s data.dataset.splits (digits: shift)', 'test')
     .option('--max-images <n>', 'evaluate only the first n images (a positive integer)', positiveInteger('--max-images'))
     .action(async (opts) => {
       await runEvaluation({ checkpoint: opts.checkpoint, config: opts.config, overrides: opts.set, split: opts.split, maxImages: opts.maxImages });

@@ -28,6 +28,22 @@ describe('lumen eval --max-images', () => {
   });
 });
 
+describe('lumen eval --split', () => {
+  it('takes any split name (runEvaluation checks it against the config), test by default', async () => {
+    const seen: unknown[] = [];
+    const parse = (...args: string[]) =>
+      command('eval')
+        .action((opts) => {
+          seen.push(opts.split);
+        })
+        .parseAsync(['--checkpoint', 'jobs/x', ...args], { from: 'user' });
+    await parse('--split', 'shift');
+    await parse();
+    await parse('--split=val');
+    expect(seen).toEqual(['shift', 'test', 'val']);
+  });
+});
+
 describe('lumen dataset check', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lumen-check-'));
   const output: string[] = [];

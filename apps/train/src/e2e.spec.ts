@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runEvaluation } from './run-eval';
 import { checkpointOf, QUIET, tinyOverrides } from './testing/tiny-run';
 import { runTraining } from './train';
 
@@ -116,10 +117,13 @@ describe('lumen train', () => {
 
   const overrides = () => tinyOverrides(join(dir, 'digits'));
   const quiet = QUIET;
+  /** The last checkpoint of the first run. */
+  let lastCheckpoint = '';
 
   it('resumes to the same parameters as an uninterrupted run', async () => {
     const straight = await runTraining({ ...quiet, config: CONFIG, overrides: [...overrides(), 'train.steps=4'], jobDir: join(dir, 'straight') });
     expect(straight.step).toBe(4);
+    lastCheckpoint = checkpointOf(straight);
     const first = await runTraining({ ...quiet, config: CONFIG, overrides: [...overrides(), 'train.steps=2'], jobDir: join(dir, 'split') });
     expect(first.step).toBe(2);
     const resumed = await runTraining({ ...quiet, config: CONFIG, overrides: ['train.steps=4'], jobDir: join(dir, 'split'), resume: true });
@@ -135,11 +139,37 @@ describe('lumen train', () => {
     const lines = readFileSync(join(dir, 'straight', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === 'train').map((l) => l.step)).toEqual([1, 2, 3, 4]);
     expect(lines.some((l) => l.type === 'eval' && l.step === 4 && l.split === 'val')).toBe(true);
-    // digits ends with the whole test split scored on the last checkpoint, as `lumen eval` would.
-    expect(straight.finalEvaluations.map((e) => [e.split, e.images])).toEqual([['test', 2]]);
+    // digits ends with the whole test and shift splits scored on the last checkpoint, as `lumen eval` would.
+    expect(straight.finalEvaluations.map((e) => [e.split, e.images])).toEqual([
+      ['test', 2],
+      ['shift', 2],
+    ]);
     const written = JSON.parse(readFileSync(join(checkpointOf(straight), 'eval-test.json'), 'utf8'));
     expect(written).toMatchObject({ split: 'test', images: 2, metric: 'voc', mAP: straight.finalEvaluations[0].map });
-    expect(lines.filter((l) => l.type === 'eval' && l.final === true).map((l) => [l.split, l.step])).toEqual([['test', 4]]);
+    const shift = JSON.parse(readFileSync(join(checkpointOf(straight), 'eval-shift.json'), 'utf8'));
+    expect(shift).toMatchObject({ split: 'shift', images: 2, metric: 'voc', mAP: straight.finalEvaluations[1].map });
+    expect(lines.filter((l) => l.type === 'eval' && l.final === true).map((l) => [l.split, l.step])).toEqual([
+      ['test', 4],
+      ['shift', 4],
+    ]);
+  });
+
+  it('lumen eval --split takes any split the config names (digits: shift), printing its table; another is refused with the list', async () => {
+    const checkpoint = lastCheckpoint;
+    const printed: string[] = [];
+    const logged: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => printed.push(String(chunk)) > 0);
+    try {
+      const result = await runEvaluation({ checkpoint, split: 'shift', log: (m) => logged.push(m) });
+      expect(result).toMatchObject({ split: 'shift', images: 2, path: join(checkpoint, 'eval-shift.json') });
+    } finally {
+      write.mockRestore();
+    }
+    expect(printed.join('')).toMatch(/AP/);
+    expect(logged.at(-1)).toMatch(/^voc mAP \S+ on 2 shift images; wrote .*eval-shift\.json$/);
+    await expect(runEvaluation({ checkpoint, split: 'holdout', log: () => undefined })).rejects.toThrow(
+      '--split holdout: the config names the splits train, val, test, shift (data.dataset.splits)',
+    );
   });
 
   it('refuses a job dir with checkpoints unless resuming, and names what is missing', async () => {

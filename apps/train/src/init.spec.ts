@@ -40,6 +40,7 @@ const overrides = () => [
   'data.dataset.digits.train=8',
   'data.dataset.digits.val=2',
   'data.dataset.digits.test=2',
+  'data.dataset.digits.shift=0',
   "data.dataset.classes=['1', '7']",
   'data.image.minSize=96',
   'data.image.maxSize=128',

@@ -12,7 +12,8 @@ export interface EvalOptions {
   /** Config for the data; default the checkpoint's config.yaml. */
   config?: string;
   overrides?: string[];
-  split?: 'train' | 'val' | 'test';
+  /** A key of the config's data.dataset.splits (default test). */
+  split?: string;
   maxImages?: number;
   log?: (message: string) => void;
 }
@@ -21,7 +22,8 @@ export interface EvalOptions {
 const EVAL_OVERRIDABLE = /^\s*(data|eval)\./;
 
 /**
- * `lumen eval`: scores a checkpoint on a split, prints the table, writes eval-<split>.json
+ * `lumen eval`: scores a checkpoint on a split (any key of the config's data.dataset.splits:
+ * train, val, test, digits' shift, …), prints the table, writes eval-<split>.json
  * beside it. The model, its classes and its weights come from the checkpoint; --config and
  * --set choose the data and the metric.
  */
@@ -42,6 +44,12 @@ export async function runEvaluation(options: EvalOptions): Promise<EvaluationRes
   const data = { ...config.data, dataset: { ...config.data.dataset, classes } };
   const modelConfig = { ...checkpoint.config, data, eval: config.eval };
   const split = options.split ?? 'test';
+  const names = Object.keys(config.data.dataset.splits);
+  if (!names.includes(split)) {
+    throw new UserError(
+      `--split ${split}: the config names the splits ${names.join(', ')} (data.dataset.splits); name another with --set data.dataset.splits.${split}=<its name in the dataset>`,
+    );
+  }
   await initBackend({ log });
   const dataset = await openDataset(data, split, { log });
   if (dataset.size === 0) throw new UserError(`the ${split} split of ${data.dataset.dir} has no usable example`);

@@ -89,7 +89,8 @@ export function checkInputsExist(config: Config, configName: string): void {
   }
 }
 
-async function openSplit(config: Config, split: 'train' | 'val' | 'test', log: (m: string) => void): Promise<Dataset> {
+/** A split of the config (a key of data.dataset.splits), which must hold a usable example. */
+async function openSplit(config: Config, split: string, log: (m: string) => void): Promise<Dataset> {
   const dataset = await openDataset(config.data, split, { log });
   if (dataset.size === 0) {
     throw new UserError(`The ${split} split of ${config.data.dataset.dir} has no usable example:\n${formatDatasetReport(dataset.report())}`);

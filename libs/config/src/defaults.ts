@@ -126,11 +126,20 @@ export const DEFAULTS: Config = {
       /** 'digits' (embedded, generated on first use), 'voc', 'coco' or 'csv'. */
       type: 'digits',
       dir: 'data/digits',
+      /**
+       * The dataset's name of each split. train, val and test are required; other keys name more
+       * splits to evaluate (`lumen eval --split <key>`, eval.finalSplits): configs/digits.yaml
+       * adds `shift: shift`. Classes are discovered from train, val and test only.
+       */
       splits: { train: 'train', val: 'val', test: 'test' },
       /** Explicit class list (labels 1..N in this order); discovered from the data when absent. */
       classes: null,
-      /** How many images the digits generator writes per split (it reads nothing else). */
-      digits: { seed: 2024, train: 3000, val: 300, test: 300 },
+      /**
+       * How many images the digits generator writes per split (it reads nothing else). `shift`:
+       * images of a second, independent generator (other canvases, inks, poses, blur, noise,
+       * JPEG qualities; test glyphs), for evaluation only; 0 for none.
+       */
+      digits: { seed: 2024, train: 3000, val: 300, test: 300, shift: 300 },
     },
     /**
      * Resize so the short side is minSize unless the long side would exceed maxSize (torchvision
@@ -147,6 +156,22 @@ export const DEFAULTS: Config = {
       scaleJitter: { prob: 0, minSizes: [] },
       photometric: { prob: 0, brightness: 0.125, contrast: 0.5, saturation: 0.5, hue: 0.05 },
       crop: { prob: 0, minScale: 0.3, minBoxVisible: 0.5 },
+      // Not in torchvision's references (probability 0). Drawn after the keys above, in this
+      // order; applied geometry first, then colour, blur, noise, JPEG last (@lumen/data's augment.ts).
+      /** Rotation by a uniform angle in [-degrees, degrees] about the centre, the size kept (corners: the image's mean colour); a box becomes the box of its rotated corners, dropped when < minBoxVisible of that stays inside. */
+      rotate: { prob: 0, degrees: 10, minBoxVisible: 0.5 },
+      /** ITU-R 601 grey on all three channels. */
+      grayscale: { prob: 0 },
+      /** A random permutation of RGB other than the identity. */
+      channelShuffle: { prob: 0 },
+      /** 255 - v. */
+      invert: { prob: 0 },
+      /** Gaussian blur, sigma in pixels uniform in [min, max] (sharp's minimum: 0.3). */
+      blur: { prob: 0, sigma: [0.3, 1.5] },
+      /** Gaussian noise per pixel and channel, sigma in 0-255 units uniform in [min, max], clamped. */
+      noise: { prob: 0, sigma: [3, 10] },
+      /** JPEG re-compression at an integer quality uniform in [min, max]. */
+      jpeg: { prob: 0, quality: [40, 95] },
     },
     /** Images decoded at once, and decoded examples held ahead of the training step. */
     loader: { concurrency: 2, prefetch: 4, shuffle: true },
@@ -201,7 +226,8 @@ export const DEFAULTS: Config = {
     /**
      * Splits evaluated in full on the last checkpoint when training ends: the table is printed
      * and eval-<split>.json written beside the checkpoint, as `lumen eval` does. Empty by
-     * default (VOC2007's test split takes hours on a CPU); digits names `test`.
+     * default (VOC2007's test split takes hours on a CPU); digits names `test` and `shift`. Any
+     * key of data.dataset.splits.
      */
     finalSplits: [],
   },

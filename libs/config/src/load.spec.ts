@@ -105,11 +105,47 @@ describe('validation errors name the key and what is allowed', () => {
     expect(errorOf(load('data.image.minSize=320', 'data.image.maxSize=100'))).toContain('data.image.maxSize: must be >= data.image.minSize (320)');
     expect(errorOf(load('train.schedule.milestones=[10, 5]'))).toContain('train.schedule.milestones: must be strictly increasing');
     expect(errorOf(load('model.rcnn.bgIouThresh=0.9'))).toContain('model.rcnn.bgIouThresh');
-    expect(errorOf(load('eval.finalSplits=[test,holdout]'))).toContain('eval.finalSplits.1: "holdout" is not allowed: expected one of "train", "val", "test"');
+    expect(errorOf(load('eval.finalSplits=[test,holdout]'))).toContain('eval.finalSplits.1: must be a split data.dataset.splits names: one of "train", "val", "test", "shift" (got "holdout")');
     expect(errorOf(load('model.anchors.sizes=[32,-64]'))).toContain('model.anchors.sizes.1: ');
     expect(errorOf(load('model.anchors.sizes=[32,-64]'))).toContain('(got -64)');
     expect(errorOf(load('eval.finalSplits=[test,test]'))).toContain('eval.finalSplits: must not name a split twice');
     expect(load('eval.finalSplits=[val,test]')().config.eval.finalSplits).toEqual(['val', 'test']);
+  });
+
+  it('data.dataset.splits: train, val and test required, other keys name more splits; eval.finalSplits names any of them', () => {
+    const digits = load()().config;
+    expect(digits.data.dataset.splits).toEqual({ train: 'train', val: 'val', test: 'test', shift: 'shift' });
+    expect(digits.eval.finalSplits).toEqual(['test', 'shift']);
+    expect(digits.data.dataset.digits.shift).toBe(300);
+    const more = load('data.dataset.splits.hard=hard_v2', 'eval.finalSplits=[hard, val]')().config;
+    expect(more.data.dataset.splits.hard).toBe('hard_v2');
+    expect(more.eval.finalSplits).toEqual(['hard', 'val']);
+    // Without the key, naming it is an error listing the splits there are.
+    const withSplits = (splits: Record<string, string>, finalSplits: string[]) => () =>
+      validateConfig({ ...DEFAULTS, data: { ...DEFAULTS.data, dataset: { ...DEFAULTS.data.dataset, splits } }, eval: { ...DEFAULTS.eval, finalSplits } });
+    expect(errorOf(withSplits({ train: 'a', val: 'b', test: 'c' }, ['test', 'shift']))).toContain(
+      'eval.finalSplits.1: must be a split data.dataset.splits names: one of "train", "val", "test" (got "shift")',
+    );
+    expect(errorOf(withSplits({ val: 'b', test: 'c' }, []))).toContain('data.dataset.splits.train: expected string');
+    expect(errorOf(load('data.dataset.splits.shift=3'))).toContain('data.dataset.splits.shift: expected string');
+    expect(errorOf(load('data.dataset.splits.shift=""'))).toContain('data.dataset.splits.shift: ');
+    expect(errorOf(load('data.dataset.splits={train: a, val: b, test: c, "../x": d}'))).toContain('data.dataset.splits.../x: must be a split name');
+    expect(errorOf(load('data.dataset.digits.shift=-1'))).toContain('data.dataset.digits.shift');
+    expect(load('data.dataset.digits.shift=0')().config.data.dataset.digits.shift).toBe(0);
+  });
+
+  it('augmentation ranges: [min, max] pairs, sharp blur sigmas, integer JPEG qualities, degrees to 180', () => {
+    expect(errorOf(load('data.augment.blur.sigma=[2, 1]'))).toContain('data.augment.blur.sigma: must be [min, max] with min <= max (got [2,1])');
+    expect(errorOf(load('data.augment.blur.sigma=[0.1, 1]'))).toContain('data.augment.blur.sigma.0: ');
+    expect(errorOf(load('data.augment.noise.sigma=[0, 5]'))).toContain('data.augment.noise.sigma.0: ');
+    expect(errorOf(load('data.augment.noise.sigma=[5]'))).toContain('data.augment.noise.sigma');
+    expect(errorOf(load('data.augment.jpeg.quality=[50.5, 90]'))).toContain('data.augment.jpeg.quality.0: ');
+    expect(errorOf(load('data.augment.jpeg.quality=[0, 90]'))).toContain('data.augment.jpeg.quality.0: ');
+    expect(errorOf(load('data.augment.rotate.degrees=200'))).toContain('data.augment.rotate.degrees');
+    expect(errorOf(load('data.augment.invert.prob=2'))).toContain('data.augment.invert.prob');
+    expect(errorOf(load('data.augment.grayscale.p=1'))).toContain("unknown key 'data.augment.grayscale.p' in 'data.augment.grayscale': expected one of prob");
+    const { augment } = load('data.augment.noise={prob: 0.5, sigma: [1, 4]}', 'data.augment.jpeg.quality=[60, 60]')().config.data;
+    expect([augment.noise, augment.jpeg.quality, augment.rotate.prob]).toEqual([{ prob: 0.5, sigma: [1, 4] }, [60, 60], 0.5]);
   });
 
   it('lists every problem at once', () => {

@@ -23,9 +23,14 @@ export const DATASET_TYPES = ['digits', 'voc', 'coco', 'csv'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['step', 'cosine', 'constant'] as const;
 export const METRICS = ['voc', 'voc07', 'coco'] as const;
+/** The splits every data.dataset.splits names; it may name more (digits: `shift`), for evaluation. */
 export const SPLIT_NAMES = ['train', 'val', 'test'] as const;
+/** A split's key in data.dataset.splits: it names files (`eval-<split>.json`) and `lumen eval --split`. */
+export const SPLIT_KEY = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 const unique = (values: readonly unknown[]) => new Set(values).size === values.length;
+/** A `[min, max]` pair of `item`s, min <= max. */
+const range = (item: z.ZodNumber) => z.tuple([item, item]).refine(([min, max]) => min <= max, 'must be [min, max] with min <= max');
 
 /** Omitted keys take `FPN_DEFAULTS`; the level names are checked against the backbone by the detector. */
 export const fpnSchema = z.strictObject({
@@ -102,9 +107,10 @@ export const dataSchema = z.strictObject({
   dataset: z.strictObject({
     type: z.enum(DATASET_TYPES),
     dir: z.string().min(1),
-    splits: z.strictObject({ train: z.string().min(1), val: z.string().min(1), test: z.string().min(1) }),
+    // train, val and test, and any other split names (checked in configSchema's superRefine).
+    splits: z.object({ train: z.string().min(1), val: z.string().min(1), test: z.string().min(1) }).catchall(z.string().min(1)),
     classes: z.array(z.string().min(1)).min(1).nullable(),
-    digits: z.strictObject({ seed: z.number().int(), train: nonNegativeInt, val: nonNegativeInt, test: nonNegativeInt }),
+    digits: z.strictObject({ seed: z.number().int(), train: nonNegativeInt, val: nonNegativeInt, test: nonNegativeInt, shift: nonNegativeInt }),
   }),
   image: z.strictObject({ minSize: positiveInt, maxSize: positiveInt, resize: z.enum(['sharp', 'torchvision']) }),
   augment: z.strictObject({
@@ -118,6 +124,13 @@ export const dataSchema = z.strictObject({
       hue: z.number().min(0).max(0.5),
     }),
     crop: z.strictObject({ prob: probability, minScale: z.number().gt(0).max(1), minBoxVisible: probability }),
+    rotate: z.strictObject({ prob: probability, degrees: z.number().min(0).max(180), minBoxVisible: probability }),
+    grayscale: z.strictObject({ prob: probability }),
+    channelShuffle: z.strictObject({ prob: probability }),
+    invert: z.strictObject({ prob: probability }),
+    blur: z.strictObject({ prob: probability, sigma: range(z.number().min(0.3).max(1000)) }),
+    noise: z.strictObject({ prob: probability, sigma: range(z.number().positive().max(255)) }),
+    jpeg: z.strictObject({ prob: probability, quality: range(z.number().int().min(1).max(100)) }),
   }),
   loader: z.strictObject({ concurrency: positiveInt, prefetch: positiveInt, shuffle: z.boolean() }),
 });
@@ -152,7 +165,8 @@ export const trainSchema = z.strictObject({
 export const evalSchema = z.strictObject({
   metric: z.enum(METRICS),
   maxImages: positiveInt.nullable(),
-  finalSplits: z.array(z.enum(SPLIT_NAMES)).refine((splits) => new Set(splits).size === splits.length, 'must not name a split twice'),
+  // Keys of data.dataset.splits (checked in configSchema's superRefine).
+  finalSplits: z.array(z.string().min(1)).refine((splits) => new Set(splits).size === splits.length, 'must not name a split twice'),
 });
 
 export const configSchema = z
@@ -170,6 +184,21 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['model', name, 'bgIouThresh'], message: `must be <= model.${name}.fgIouThresh (${rule.fgIouThresh})` });
       }
     }
+    const splits = Object.keys(config.data.dataset.splits);
+    for (const key of splits) {
+      if (!SPLIT_KEY.test(key)) {
+        ctx.addIssue({ code: 'custom', path: ['data', 'dataset', 'splits', key], message: 'must be a split name: a letter, then letters, digits, _ or -' });
+      }
+    }
+    config.eval.finalSplits.forEach((split, i) => {
+      if (!splits.includes(split)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['eval', 'finalSplits', i],
+          message: `must be a split data.dataset.splits names: one of ${splits.map((s) => JSON.stringify(s)).join(', ')}`,
+        });
+      }
+    });
     const milestones = config.train.schedule.milestones;
     if (milestones.some((m, i) => i > 0 && m <= milestones[i - 1])) {
       ctx.addIssue({ code: 'custom', path: ['train', 'schedule', 'milestones'], message: 'must be strictly increasing' });

@@ -3,10 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CROP_ATTEMPTS, colourMatrix, planAugmentation, type AugmentConfig } from './augment';
 import { LUMA } from './decode';
+import { CHANNEL_PERMUTATIONS } from './effects';
 import { decodeExample } from './pipeline';
 import { seededRandom } from '@lumen/core';
-import { FIXTURES, meanColour, tempDir, truncatedJpeg } from './testing/helpers';
+import { FIXTURES, meanColour, tempDir, testConfig, truncatedJpeg } from './testing/helpers';
 import type { Example } from './types';
+import { assertStreamConfig } from './validate';
 
 const none: AugmentConfig = {
   flip: 0,
@@ -188,5 +190,149 @@ describe('decodeExample', () => {
     } finally {
       tmp.remove();
     }
+  });
+});
+
+describe('the augmentations drawn after the crop', () => {
+  const later: Partial<AugmentConfig> = {
+    rotate: { prob: 1, degrees: 20, minBoxVisible: 0.3 },
+    grayscale: { prob: 0.5 },
+    channelShuffle: { prob: 0.5 },
+    invert: { prob: 0.5 },
+    blur: { prob: 1, sigma: [0.5, 1.5] },
+    noise: { prob: 1, sigma: [2, 6] },
+    jpeg: { prob: 1, quality: [30, 90] },
+  };
+  const off: Partial<AugmentConfig> = {
+    rotate: { prob: 0, degrees: 20, minBoxVisible: 0.3 },
+    grayscale: { prob: 0 },
+    channelShuffle: { prob: 0 },
+    invert: { prob: 0 },
+    blur: { prob: 0, sigma: [0.5, 1.5] },
+    noise: { prob: 0, sigma: [2, 6] },
+    jpeg: { prob: 0, quality: [30, 90] },
+  };
+  const source = { width: 64, height: 48 };
+  const boxes = Float32Array.from([4, 5, 30, 40, 40, 10, 60, 45]);
+
+  it('leave flip, scale jitter, photometric and crop as a seed drew them before', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const before = planAugmentation(seededRandom(seed), all, rule, source, boxes);
+        const { minSize, flip, crop, colour } = planAugmentation(seededRandom(seed), { ...all, ...later }, rule, source, boxes);
+        expect({ minSize, flip, crop, colour }).toEqual(before);
+      }),
+    );
+  });
+
+  it('plan nothing at probability 0, as when left out', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        expect(planAugmentation(seededRandom(seed), { ...all, ...off }, rule, source, boxes)).toEqual(planAugmentation(seededRandom(seed), all, rule, source, boxes));
+      }),
+    );
+  });
+
+  it('draw their values from their ranges', () => {
+    const seen = { grayscale: new Set<boolean>(), invert: new Set<boolean>(), channels: new Set<string>() };
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const plan = planAugmentation(seededRandom(seed), { ...all, ...later }, rule, source, boxes);
+        expect(Math.abs(plan.rotate as number)).toBeLessThanOrEqual(20);
+        expect(plan.blur).toBeGreaterThanOrEqual(0.5);
+        expect(plan.blur).toBeLessThanOrEqual(1.5);
+        expect(plan.noise?.sigma).toBeGreaterThanOrEqual(2);
+        expect(plan.noise?.sigma).toBeLessThanOrEqual(6);
+        expect(Number.isInteger(plan.noise?.seed) && (plan.noise?.seed as number) >= 0 && (plan.noise?.seed as number) < 2 ** 32).toBe(true);
+        expect(Number.isInteger(plan.jpeg) && (plan.jpeg as number) >= 30 && (plan.jpeg as number) <= 90).toBe(true);
+        if (plan.channels != null) expect(CHANNEL_PERMUTATIONS).toContainEqual(plan.channels);
+        seen.grayscale.add(plan.grayscale === true);
+        seen.invert.add(plan.invert === true);
+        seen.channels.add(String(plan.channels));
+      }),
+      { numRuns: 300 },
+    );
+    expect(seen.grayscale.size).toBe(2);
+    expect(seen.invert.size).toBe(2);
+    expect(seen.channels.size).toBe(CHANNEL_PERMUTATIONS.length + 1); // the five, and none
+  });
+
+  const example: Example = {
+    id: '000001',
+    imagePath: join(FIXTURES, 'voc', 'JPEGImages', '000001.jpg'),
+    width: 64,
+    height: 48,
+    boxes: Float32Array.from([4, 5, 30, 40, 19, 9, 60, 45]),
+    labels: Int32Array.from([2, 1]),
+    difficult: Uint8Array.from([0, 1]),
+  };
+  const same = (a: { pixels: Uint8Array | Float32Array; boxes: Float32Array }, b: { pixels: Uint8Array | Float32Array; boxes: Float32Array }) =>
+    Buffer.from(a.pixels.buffer, a.pixels.byteOffset, a.pixels.byteLength).equals(Buffer.from(b.pixels.buffer, b.pixels.byteOffset, b.pixels.byteLength)) &&
+    Buffer.from(a.boxes.buffer).equals(Buffer.from(b.boxes.buffer));
+
+  it.each(['sharp', 'torchvision'] as const)('at probability 0 give the bytes and boxes of a config without them (%s)', async (resize) => {
+    for (let seed = 0; seed < 12; seed++) {
+      const without = await decodeExample(example, 0, { ...rule, resize }, all, seededRandom(seed));
+      const zero = await decodeExample(example, 0, { ...rule, resize }, { ...all, ...off }, seededRandom(seed));
+      expect(same(without, zero)).toBe(true);
+    }
+  });
+
+  it.each(['sharp', 'torchvision'] as const)('are seeded: the same seed gives the same bytes, others differ; pixels stay in range (%s)', async (resize) => {
+    const every = { ...all, ...later };
+    const outputs = [];
+    for (let seed = 0; seed < 6; seed++) {
+      const a = await decodeExample(example, 0, { ...rule, resize }, every, seededRandom(seed));
+      const b = await decodeExample(example, 0, { ...rule, resize }, every, seededRandom(seed));
+      expect(same(a, b)).toBe(true);
+      if (resize === 'torchvision') expect([Math.min(...a.pixels), Math.max(...a.pixels)].every((v) => v >= 0 && v <= 1)).toBe(true);
+      expect(a.pixels.length).toBe(a.width * a.height * 3);
+      expect(a.labels.length * 4).toBe(a.boxes.length);
+      for (let i = 0; i < a.boxes.length; i += 4) {
+        expect(a.boxes[i]).toBeGreaterThanOrEqual(0);
+        expect(a.boxes[i + 1]).toBeGreaterThanOrEqual(0);
+        expect(a.boxes[i + 2]).toBeLessThanOrEqual(a.width);
+        expect(a.boxes[i + 3]).toBeLessThanOrEqual(a.height);
+      }
+      outputs.push(a);
+    }
+    for (let i = 0; i < outputs.length; i++) for (let j = i + 1; j < outputs.length; j++) expect(same(outputs[i], outputs[j])).toBe(false);
+  });
+
+  it.each([
+    ['rotate', { rotate: { prob: 1, degrees: 20, minBoxVisible: 0.3 } }],
+    ['channelShuffle', { channelShuffle: { prob: 1 } }],
+    ['blur', { blur: { prob: 1, sigma: [0.3, 3] } }],
+    ['noise', { noise: { prob: 1, sigma: [2, 6] } }],
+    ['jpeg', { jpeg: { prob: 1, quality: [5, 95] } }],
+  ] as const)('%s alone: the same seed gives the same bytes, another seed other bytes', async (_, key) => {
+    const config = { ...none, ...key } as AugmentConfig;
+    const a = await decodeExample(example, 0, rule, config, seededRandom(1));
+    const b = await decodeExample(example, 0, rule, config, seededRandom(1));
+    expect(same(a, b)).toBe(true);
+    let differ = 0;
+    for (let seed = 2; seed < 8; seed++) if (!same(a, await decodeExample(example, 0, rule, config, seededRandom(seed)))) differ++;
+    expect(differ).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('assertStreamConfig on the later augmentation keys', () => {
+  const config = testConfig({ type: 'voc', dir: 'x' });
+  const check = (augment: Record<string, unknown>) => () => assertStreamConfig('trainingStream', { ...config, augment: { ...config.augment, ...augment } });
+
+  it('accepts them left out or well formed', () => {
+    expect(check({})).not.toThrow();
+    expect(check({ rotate: { prob: 0.5, degrees: 180, minBoxVisible: 0 }, grayscale: { prob: 1 }, blur: { prob: 0, sigma: [0.3, 0.3] }, noise: { prob: 1, sigma: [1, 255] }, jpeg: { prob: 1, quality: [1, 100] } })).not.toThrow();
+  });
+
+  it('says what was wrong', () => {
+    expect(check({ grayscale: 0.5 })).toThrow("Error in trainingStream: 'config.augment.grayscale' must be an object, but got 0.5.");
+    expect(check({ invert: { prob: 1.5 } })).toThrow("Error in trainingStream: 'config.augment.invert.prob' must be a probability in [0, 1], but got 1.5.");
+    expect(check({ rotate: { prob: 1, degrees: -5, minBoxVisible: 0.5 } })).toThrow("'config.augment.rotate.degrees' must be a number of degrees in [0, 180], but got -5.");
+    expect(check({ rotate: { prob: 1, degrees: 5 } })).toThrow("'config.augment.rotate.minBoxVisible' must be a number in [0, 1], but got undefined.");
+    expect(check({ blur: { prob: 1, sigma: [0.1, 1] } })).toThrow("'config.augment.blur.sigma' must be [min, max] with min <= max, each in [0.3, 1000] (sharp's blur), but got [0.1, 1].");
+    expect(check({ noise: { prob: 1, sigma: [5, 2] } })).toThrow("'config.augment.noise.sigma' must be [min, max] with min <= max, each in (0, 255], but got [5, 2].");
+    expect(check({ jpeg: { prob: 1, quality: [50.5, 90] } })).toThrow("'config.augment.jpeg.quality' must be [min, max] with min <= max, each an integer in [1, 100], but got [50.5, 90].");
+    expect(check({ jpeg: { prob: 1, quality: 50 } })).toThrow("'config.augment.jpeg.quality' must be [min, max] with min <= max, each an integer in [1, 100], but got 50.");
   });
 });

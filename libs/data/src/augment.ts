@@ -1,13 +1,22 @@
 import { cropBoxes, type Window } from './boxes';
-import { LUMA, type ColourPlan, type ImageInfo, type ResizeRule } from './decode';
+import { LUMA, type ColourPlan, type ImageInfo, type RenderEffects, type ResizeRule } from './decode';
+import { CHANNEL_PERMUTATIONS, multiply } from './effects';
 import type { Rng } from '@lumen/core';
 import type { DataConfig } from './types';
 import { randomInt, uniform } from './random';
 
 export type AugmentConfig = DataConfig['augment'];
 
-/** The random choices for one training example. */
-export interface AugmentPlan {
+/**
+ * The random choices for one training example. An example is rendered in this order
+ * (renderImage, decodeExample), geometry first, then colour, blur, noise and JPEG last, as
+ * a camera would: crop (a window of the source), resize (`minSize`), flip, `rotate` (about
+ * the centre of the resized image — of the crop, before torchvision's resize), `colour`
+ * (brightness/saturation/hue matrix, then contrast), `grayscale`, `channels` (shuffle),
+ * `invert`, `blur`, `noise`, `jpeg`. A field left out is not applied. The boxes follow crop,
+ * resize, flip and rotation (rotate.ts); the rest leave them alone.
+ */
+export interface AugmentPlan extends RenderEffects {
   /** The short-side target used (scale jitter picks it from `minSizes`). */
   minSize: number;
   flip: boolean;
@@ -20,8 +29,6 @@ export interface AugmentPlan {
 export const CROP_ATTEMPTS = 10;
 
 type Matrix = number[][];
-
-const multiply = (a: Matrix, b: Matrix): Matrix => a.map((row) => [0, 1, 2].map((c) => row[0] * b[0][c] + row[1] * b[1][c] + row[2] * b[2][c]));
 
 /**
  * The 3x3 RGB matrix of a brightness factor (x b), a saturation factor (blend with the
@@ -49,11 +56,17 @@ export function colourMatrix(brightness: number, saturation: number, hue: number
 
 /**
  * Draws one example's augmentation from `random`, always in the same order (flip, scale
- * jitter, photometric, crop), so a seed gives the same plan whatever else happens.
- * Photometric factors are ColorJitter's: brightness, contrast and saturation uniform in
- * [1 - x, 1 + x], hue in [-hue, hue] turns. A crop window has each side scaled uniformly
- * in [minScale, 1] and a uniform position; up to CROP_ATTEMPTS windows are tried for one
- * that keeps a box (`minBoxVisible` of its area) when the image has boxes, else no crop.
+ * jitter, photometric, crop, then rotate, grayscale, channelShuffle, invert, blur, noise,
+ * jpeg), so a seed gives the same plan whatever else happens — and the same flip, jitter,
+ * photometric and crop as before the later keys existed. Each key draws its gate (one
+ * uniform against `prob`, also when the key is left out: probability 0), then, when it
+ * applies, its values. Photometric factors are ColorJitter's: brightness, contrast and
+ * saturation uniform in [1 - x, 1 + x], hue in [-hue, hue] turns. A crop window has each side
+ * scaled uniformly in [minScale, 1] and a uniform position; up to CROP_ATTEMPTS windows are
+ * tried for one that keeps a box (`minBoxVisible` of its area) when the image has boxes, else
+ * no crop. The rotation angle is uniform in [-degrees, degrees] (0: none), the channel
+ * permutation one of the five that move a channel, blur and noise sigmas uniform in their
+ * [min, max], the noise's seed one draw, the JPEG quality an integer uniform in [min, max].
  */
 export function planAugmentation(random: Rng, augment: AugmentConfig, image: ResizeRule, source: ImageInfo, boxes: Float32Array): AugmentPlan {
   const flip = random() < augment.flip;
@@ -80,5 +93,22 @@ export function planAugmentation(random: Rng, augment: AugmentConfig, image: Res
       }
     }
   }
+  const rotate = augment.rotate;
+  if (random() < (rotate?.prob ?? 0) && rotate != null) {
+    const angle = uniform(random, -rotate.degrees, rotate.degrees);
+    if (angle !== 0) plan.rotate = angle;
+  }
+  if (random() < (augment.grayscale?.prob ?? 0)) plan.grayscale = true;
+  if (random() < (augment.channelShuffle?.prob ?? 0)) plan.channels = CHANNEL_PERMUTATIONS[randomInt(random, 0, CHANNEL_PERMUTATIONS.length - 1)];
+  if (random() < (augment.invert?.prob ?? 0)) plan.invert = true;
+  const blur = augment.blur;
+  if (random() < (blur?.prob ?? 0) && blur != null) plan.blur = uniform(random, blur.sigma[0], blur.sigma[1]);
+  const noise = augment.noise;
+  if (random() < (noise?.prob ?? 0) && noise != null) {
+    const sigma = uniform(random, noise.sigma[0], noise.sigma[1]);
+    plan.noise = { sigma, seed: Math.floor(random() * 4294967296) };
+  }
+  const jpeg = augment.jpeg;
+  if (random() < (jpeg?.prob ?? 0) && jpeg != null) plan.jpeg = randomInt(random, jpeg.quality[0], jpeg.quality[1]);
   return plan;
 }

@@ -3,16 +3,15 @@ import { decodeAllPixels, imageInfo } from './decode';
 import { ensureDigits } from './digits/generate';
 import { formatDatasetReport, type DatasetReport } from './report';
 import type { DataConfig, Example, Log, Split } from './types';
-import { SPLITS } from './types';
 import { mapOrdered } from './util';
 import { fail, fromWorkspace } from '@lumen/core';
-import { assertDatasetConfig, assertSplit } from './validate';
+import { assertDatasetConfig, assertSplit, splitNames } from './validate';
 
 /** How deeply checkDataset opens images. */
 export type ImageCheck = 'none' | 'header' | 'decode';
 
 export interface CheckOptions {
-  /** Splits to check (default all three). */
+  /** Splits to check (default every split the config names: train, val, test, then its others). */
   splits?: Split[];
   /**
    * 'header' (default): every image's header is read (format, size as displayed, which must
@@ -32,7 +31,7 @@ export interface CheckReport {
   type: DataConfig['dataset']['type'];
   dir: string;
   images: ImageCheck;
-  /** One report per checked split. */
+  /** One report per checked split, in the order checked. */
   splits: Partial<Record<Split, DatasetReport>>;
   /** Findings across splits: differing class lists, an empty train split, classes without boxes. */
   notes: string[];
@@ -56,8 +55,8 @@ async function checkImage(path: string, mode: ImageCheck): Promise<{ width: numb
  */
 export async function checkDataset(config: Pick<DataConfig, 'dataset'>, options: CheckOptions = {}): Promise<CheckReport> {
   assertDatasetConfig('checkDataset', config);
-  const splits = options.splits ?? [...SPLITS];
-  splits.forEach((split) => assertSplit('checkDataset', split));
+  const splits = options.splits ?? splitNames(config);
+  splits.forEach((split) => assertSplit('checkDataset', config, split));
   const mode = options.images ?? 'header';
   if (!['none', 'header', 'decode'].includes(mode)) fail('checkDataset', `'options.images' must be one of none, header, decode, but got ${JSON.stringify(mode)}.`);
   const started = performance.now();
@@ -119,10 +118,7 @@ export async function checkDataset(config: Pick<DataConfig, 'dataset'>, options:
 export function formatCheckReport(report: CheckReport, options: { issues?: number } = {}): string {
   const images = { none: 'annotations only', header: 'image headers read', decode: 'images decoded' }[report.images];
   const lines = [`dataset ${report.type} at ${report.dir} (${images}, ${report.seconds} s)`];
-  for (const split of SPLITS) {
-    const r = report.splits[split];
-    if (r != null) lines.push(formatDatasetReport(r, options));
-  }
+  for (const r of Object.values(report.splits)) if (r != null) lines.push(formatDatasetReport(r, options));
   for (const note of report.notes) lines.push(`note: ${note}`);
   lines.push(report.usable ? `usable: ${report.examples} example(s)` : 'NOT USABLE: no split has a usable example');
   return lines.join('\n');

@@ -32,6 +32,17 @@ describe('openDataset', () => {
     expect([dataset.split, dataset.name, dataset.size]).toEqual(['train', 'val', 2]);
   });
 
+  it('opens another split the config names; classes are still discovered from train, val and test only', async () => {
+    const config = testConfig({ type: 'voc', dir: join(FIXTURES, 'voc'), splits: { train: 'val', val: 'val', test: 'val', hard: 'train' } });
+    const { log } = logLines();
+    const hard = await openDataset(config, 'hard', { log });
+    expect([hard.split, hard.name]).toEqual(['hard', 'train']);
+    expect(hard.report()).toMatchObject({ role: 'hard', split: 'train' });
+    // 'unicorn' appears only in the train list, which here only the extra split reads.
+    expect(hard.classes).toEqual((await openDataset(config, 'val', { log })).classes);
+    expect(hard.classes).not.toContain('unicorn');
+  });
+
   it('opens a missing split empty with the reason, logged once', async () => {
     const { log, lines } = logLines();
     const dataset = await openDataset(testConfig({ type: 'voc', dir: join(FIXTURES, 'voc') }), 'test', { log });
@@ -86,7 +97,15 @@ describe('openDataset', () => {
 
   it('names a bad config', async () => {
     await expect(openDataset({ dataset: { type: 'pascal' } } as never, 'train')).rejects.toThrow("Error in openDataset: 'config.dataset.type' must be one of digits, voc, coco, csv, but got \"pascal\".");
-    await expect(openDataset(testConfig({ type: 'voc', dir: 'x' }), 'dev' as never)).rejects.toThrow("Error in openDataset: 'split' must be one of train, val, test, but got \"dev\".");
+    await expect(openDataset(testConfig({ type: 'voc', dir: 'x' }), 'dev')).rejects.toThrow(
+      "Error in openDataset: 'split' must be one of the splits config.dataset.splits names (train, val, test), but got \"dev\".",
+    );
+    await expect(openDataset(testConfig({ type: 'voc', dir: 'x', splits: { train: 'a', val: 'b', test: 'c', hard: 'd' } }), 'dev')).rejects.toThrow(
+      "Error in openDataset: 'split' must be one of the splits config.dataset.splits names (train, val, test, hard), but got \"dev\".",
+    );
+    await expect(openDataset(testConfig({ type: 'voc', dir: 'x', splits: { train: 'a', val: 'b', test: 'c', 'a/b': 'd' } }), 'train')).rejects.toThrow(
+      "Error in openDataset: 'config.dataset.splits' keys must be split names (a letter, then letters, digits, _ or -), but got \"a/b\".",
+    );
     await expect(openDataset({ dataset: { type: 'voc', dir: 'x', splits: { train: 'a', val: 'b' } } } as never, 'train')).rejects.toThrow(
       "Error in openDataset: 'config.dataset.splits.test' must be a non-empty string, but got undefined.",
     );

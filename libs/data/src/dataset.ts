@@ -16,7 +16,7 @@ export interface Dataset {
   type: DatasetType;
   /** The dataset root, absolute (a relative config dir is read under the workspace root). */
   dir: string;
-  /** Which config split. */
+  /** Which config split: a key of config.dataset.splits (train, val, test or another it names). */
   split: Split;
   /** The split's name in the dataset (`trainval`, `train2017`, …). */
   name: string;
@@ -40,8 +40,13 @@ export interface OpenOptions {
   concurrency?: number;
 }
 
-/** The reader for a config: VOC layout for digits and voc, COCO JSON, Luminoth CSV. */
+/**
+ * The reader for a config's split (a key of config.dataset.splits): VOC layout for digits and
+ * voc, COCO JSON, Luminoth CSV. Classes are discovered from train, val and test only, whatever
+ * other splits the config names.
+ */
 export function openReader(config: Pick<DataConfig, 'dataset'>, split: Split, options: OpenOptions = {}): Promise<AnnotationReader> {
+  assertSplit('openReader', config, split);
   const { dataset } = config;
   const readerOptions: ReaderOptions = {
     classes: dataset.classes ?? (dataset.type === 'digits' ? [...DIGIT_CLASSES] : undefined),
@@ -64,7 +69,8 @@ export function openReader(config: Pick<DataConfig, 'dataset'>, split: Split, op
 }
 
 /**
- * Opens one split of the configured dataset: reads and validates every annotation (a
+ * Opens one split of the configured dataset (train, val, test, or another key of
+ * config.dataset.splits, e.g. digits' `shift`): reads and validates every annotation (a
  * warning per skipped box or image, through `log`), keeping the examples — small
  * records — in memory so epochs can be shuffled. Images are not opened here beyond their
  * headers where an annotation lacks a size. For the `digits` type the dataset is
@@ -75,7 +81,7 @@ export function openReader(config: Pick<DataConfig, 'dataset'>, split: Split, op
  */
 export async function openDataset(config: Pick<DataConfig, 'dataset'>, split: Split, options: OpenOptions = {}): Promise<Dataset> {
   assertDatasetConfig('openDataset', config);
-  assertSplit('openDataset', split);
+  assertSplit('openDataset', config, split);
   if (config.dataset.type === 'digits') await ensureDigits(config, { log: options.log });
   const reader = await openReader(config, split, options);
   const examples: Example[] = [];

@@ -2,9 +2,13 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Matrix3x3, type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Window } from './boxes';
 import { fail } from '@lumen/core';
+import { addNoise, LUMA, mixMatrix, multiply, recompress } from './effects';
 import { interpolateBilinear } from './interpolate';
 import type { ResizeMode } from './types';
+import { rotationWindow } from './rotate';
 import { assertSizes } from './validate';
+
+export { LUMA };
 
 /** A decoded, resized RGB image. */
 export interface DecodedImage<Pixels extends Uint8Array | Float32Array = Uint8Array | Float32Array> {
@@ -56,9 +60,6 @@ export function resizedSize(width: number, height: number, rule: ResizeRule): { 
   return { width: Math.max(1, Math.floor(width * scale)), height: Math.max(1, Math.floor(height * scale)), scale };
 }
 
-/** ITU-R 601 luma, torchvision's `rgb_to_grayscale`. */
-export const LUMA = [0.299, 0.587, 0.114] as const;
-
 /** Colour changes applied to the decoded pixels (see augment.ts). */
 export interface ColourPlan {
   /** 3x3 matrix applied to RGB (brightness, saturation, hue). */
@@ -67,8 +68,26 @@ export interface ColourPlan {
   contrast: number;
 }
 
+/** What renderImage does after crop, resize, flip and colour plan, in its order (see augment.ts). */
+export interface RenderEffects {
+  /** Degrees clockwise about the centre, the size kept; corners from outside take the image's mean colour. */
+  rotate?: number;
+  /** ITU-R 601 grey (LUMA) on every channel. */
+  grayscale?: boolean;
+  /** A channel permutation: output channel k is channel `channels[k]`. */
+  channels?: readonly [number, number, number];
+  /** 255 - v. */
+  invert?: boolean;
+  /** Gaussian blur sigma in pixels (sharp's `blur`: 0.3 to 1000). */
+  blur?: number;
+  /** Gaussian noise: sigma in byte units, and the seed of its stream. */
+  noise?: { sigma: number; seed: number };
+  /** JPEG re-compression quality, an integer 1..100. */
+  jpeg?: number;
+}
+
 /** What to make of a decoded image. */
-export interface RenderPlan {
+export interface RenderPlan extends RenderEffects {
   /** Size of the image as displayed (EXIF orientation applied). */
   source: ImageInfo;
   /** Window of the oriented image to keep. */
@@ -159,39 +178,91 @@ function meanRgb(data: Uint8Array): [number, number, number] {
 const asBytes = (buffer: Buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 
 /**
+ * A rotation about the centre that keeps the size: libvips' rotate (expanding the canvas,
+ * corners filled with `fill`), then the image-sized window of rotationWindow, padded with
+ * `fill` where the canvas is smaller. `image` must have a resize before it (a same-size one
+ * is a no-op) so that sharp's extract comes after its rotate.
+ */
+function rotateKeepingSize(image: Sharp, width: number, height: number, degrees: number, fill: readonly number[]): Sharp {
+  const { canvas, left, top } = rotationWindow(width, height, degrees);
+  const background = { r: Math.round(fill[0]), g: Math.round(fill[1]), b: Math.round(fill[2]) };
+  // A whole multiple of 90 would take libvips' exact quarter turn, whose geometry differs by a pixel.
+  const angle = Number.isInteger(degrees) && degrees % 90 === 0 ? degrees + 1e-9 : degrees;
+  const x0 = Math.max(0, left);
+  const y0 = Math.max(0, top);
+  const x1 = Math.min(canvas.width, left + width);
+  const y1 = Math.min(canvas.height, top + height);
+  let out = image.rotate(angle, { background }).extract({ left: x0, top: y0, width: x1 - x0, height: y1 - y0 });
+  if (x1 - x0 < width || y1 - y0 < height) out = out.extend({ left: x0 - left, right: left + width - x1, top: y0 - top, bottom: top + height - y1, background });
+  return out;
+}
+
+/**
  * Decodes an encoded image (JPEG, PNG, WebP, GIF, TIFF, AVIF…) into RGB bytes following a
- * plan: EXIF orientation, crop, resize (bilinear), flip, colour. Alpha is dropped, grey and
- * CMYK images become RGB, 16-bit images 8-bit. Without colour changes one sharp pipeline
- * does everything. With them the contrast needs the image's mean, so a first pipeline
- * decodes (and applies the colour matrix to 3-band sRGB images — at the source
- * resolution when upscaling, the cheaper side) and a second resizes, flips and applies
- * the contrast (and the matrix, for other images).
+ * plan: EXIF orientation, crop, resize (bilinear), flip, rotation, colour (matrix, contrast,
+ * grey, channel shuffle, invert), blur, then noise (JS, on the bytes) and JPEG re-compression.
+ * Alpha is dropped, grey and CMYK images become RGB, 16-bit images 8-bit. sharp runs its
+ * operations in an order of its own: blur before recomb and linear, which commute with it
+ * (linear maps; only clamping could tell them apart). Without colour changes or a rotation
+ * one sharp pipeline does everything. With them the contrast and the rotation's fill need
+ * the image's mean, so a first pipeline decodes (and applies the colour matrix to 3-band
+ * sRGB images — at the source resolution when upscaling, the cheaper side) and a second
+ * resizes, flips, rotates, blurs and applies the rest (the matrix too, for other images).
  */
 export async function renderImage(data: Buffer, plan: RenderPlan): Promise<Uint8Array> {
+  let pixels = await renderWithSharp(data, plan);
+  if (plan.noise != null) addNoise(pixels, plan.noise.sigma, plan.noise.seed);
+  if (plan.jpeg != null) pixels = await recompress(pixels, plan.width, plan.height, plan.jpeg);
+  return pixels;
+}
+
+/** renderImage's sharp pipelines: everything but noise and JPEG. */
+async function renderWithSharp(data: Buffer, plan: RenderPlan): Promise<Uint8Array> {
   let first = sharp(data, SHARP_OPTIONS).autoOrient();
   if (plan.crop != null) first = first.extract(plan.crop);
   const source = plan.crop ?? plan.source;
   const upscale = plan.width * plan.height > source.width * source.height;
   const resize = (s: Sharp) => s.resize(plan.width, plan.height, { fit: 'fill', kernel: 'linear' });
-  if (plan.colour == null) {
-    first = resize(first);
+  const blur = (s: Sharp) => (plan.blur != null ? s.blur(plan.blur) : s);
+  // recomb needs 3 bands; grey, alpha and CMYK images get the matrices in the second pipeline.
+  const early = plan.source.channels === 3 && plan.source.space === 'srgb';
+  const mix = mixMatrix(plan.grayscale === true, plan.channels);
+  const rotate = plan.rotate != null && plan.rotate !== 0;
+  if (plan.colour == null && !rotate && (early || (mix == null && plan.invert !== true))) {
+    first = blur(resize(first));
     if (plan.flip) first = first.flop();
+    if (mix != null) first = first.recomb(mix as Matrix3x3);
+    if (plan.invert === true) first = first.linear(-1, 255);
     return asBytes(await first.removeAlpha().toColourspace('srgb').raw().toBuffer());
   }
   if (!upscale) first = resize(first);
-  const { matrix, contrast } = plan.colour;
-  // recomb needs 3 bands; grey, alpha and CMYK images get the matrix in the second pipeline.
-  const early = plan.source.channels === 3 && plan.source.space === 'srgb';
-  if (early) first = first.recomb(matrix as Matrix3x3);
+  const colour = plan.colour;
+  if (early && colour != null) first = first.recomb(colour.matrix as Matrix3x3);
   const { data: rgb, info } = await first.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  // The contrast pivot: the grey mean after the matrix (linear: the matrix of the mean).
   const mean = meanRgb(rgb);
-  const grey = early ? LUMA[0] * mean[0] + LUMA[1] * mean[1] + LUMA[2] * mean[2] : LUMA.reduce((acc, w, row) => acc + w * matrix[row].reduce((s, m, col) => s + m * mean[col], 0), 0);
   let second = sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 } });
-  if (upscale) second = resize(second);
+  if (upscale || rotate) second = resize(second);
   if (plan.flip) second = second.flop();
-  if (!early) second = second.recomb(matrix as Matrix3x3);
-  second = second.linear(contrast, (1 - contrast) * grey);
+  // The fill is the mean of the pixels entering this pipeline: the changes after it change both alike.
+  if (rotate) second = rotateKeepingSize(second, plan.width, plan.height, plan.rotate as number, mean);
+  second = blur(second);
+  const matrix = colour == null || early ? mix : mix == null ? colour.matrix : multiply(mix, colour.matrix);
+  if (matrix != null) second = second.recomb(matrix as Matrix3x3);
+  // Contrast (c x + (1 - c) grey), then invert (255 - that): one linear. The mix keeps greys, so the order with it is free.
+  let scale = 1;
+  let offset = 0;
+  if (colour != null) {
+    // The contrast pivot: the grey mean after the matrix (linear: the matrix of the mean).
+    const m = colour.matrix;
+    const grey = early ? LUMA[0] * mean[0] + LUMA[1] * mean[1] + LUMA[2] * mean[2] : LUMA.reduce((acc, w, row) => acc + w * m[row].reduce((s, v, col) => s + v * mean[col], 0), 0);
+    scale = colour.contrast;
+    offset = (1 - colour.contrast) * grey;
+  }
+  if (plan.invert === true) {
+    scale = -scale;
+    offset = 255 - offset;
+  }
+  if (colour != null || plan.invert === true) second = second.linear(scale, offset);
   return asBytes(await second.raw().toBuffer());
 }
 

@@ -3,8 +3,9 @@
 // and resizes images on libuv's pool (or decodes, and torch's bilinear resizes in JS),
 // augmentation is seeded per (seed, epoch, example), and the streams decode ahead of the
 // consumer within `loader.prefetch`.
-export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, ResizeMode, Split } from './types';
+export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, ResizeMode, Split, StandardSplit } from './types';
 export { RESIZE_MODES, SPLITS } from './types';
+export { splitNames } from './validate';
 
 // Readers.
 export { readVoc } from './voc';
@@ -31,6 +32,9 @@ export { CROP_ATTEMPTS, colourMatrix, planAugmentation } from './augment';
 export type { AugmentConfig, AugmentPlan } from './augment';
 export { checkBox, cropBoxes, flipBoxes, scaleBoxes } from './boxes';
 export type { BoxCheck, Window } from './boxes';
+export { rotateBoxes, rotationWindow } from './rotate';
+export type { RotationWindow } from './rotate';
+export { CHANNEL_PERMUTATIONS } from './effects';
 export { decodeExample, SkipExample } from './pipeline';
 
 // Streams.
@@ -41,9 +45,11 @@ export type { PrefetchBounds, PrefetchSource, PrefetchStats } from './prefetch';
 export { mixSeed } from './random';
 
 // The digits dataset.
-export { DEFAULT_DIGITS, DIGIT_CLASSES, ensureDigits, generateDigits } from './digits/generate';
-export type { DigitsSummary } from './digits/generate';
+export { DEFAULT_DIGITS, DIGIT_CLASSES, DIGITS_SPLITS, ensureDigits, generateDigits } from './digits/generate';
+export type { DigitsSplit, DigitsSummary } from './digits/generate';
 export { INK_THRESHOLD, renderDigitsImage } from './digits/render';
 export type { RenderedDigit, RenderedImage } from './digits/render';
+export { renderShiftImage, SHIFT_DEFAULTS } from './digits/shift-render';
+export type { ShiftDigit, ShiftImage, ShiftOptions } from './digits/shift-render';
 export { glyphRanges, loadMnist } from './digits/mnist';
 export type { GlyphBank, GlyphRange } from './digits/mnist';

@@ -1,6 +1,7 @@
 import { cropBoxes, flipBoxes, pickRows, scaleBoxes } from './boxes';
 import { decodeAllPixels, imageInfo, PixelError, pixelError, readImageFile, renderResized, resizedSize, type ImageInfo, type ResizeRule } from './decode';
-import { planAugmentation, type AugmentConfig } from './augment';
+import { planAugmentation, type AugmentConfig, type AugmentPlan } from './augment';
+import { rotateBoxes, rotationWindow } from './rotate';
 import type { ReportCollector } from './report';
 import type { Rng } from '@lumen/core';
 import type { DecodedExample, Example } from './types';
@@ -22,9 +23,10 @@ const fullyDecoded = new Set<string>();
  * Decodes one example: reads the file, checks its size (EXIF orientation applied) against
  * the annotation, applies the augmentation drawn from `random` (none when null) and the
  * resize rule (by sharp or as torchvision: `rule.resize`), and moves the boxes the same way
- * (crop, scale, flip). An image it cannot use is a SkipExample error whose `reason` is
- * 'undecodable-image' or 'bad-image-size': sharp fails on truncated data (`failOn: 'error'`),
- * so no example is trained on half an image.
+ * (crop, scale, flip, rotation — about the resized image's centre with sharp, the crop's with
+ * torchvision, which resizes last). An image it cannot use is a SkipExample error whose
+ * `reason` is 'undecodable-image' or 'bad-image-size': sharp fails on truncated data
+ * (`failOn: 'error'`), so no example is trained on half an image.
  */
 export async function decodeExample(
   example: Example,
@@ -47,7 +49,7 @@ export async function decodeExample(
       'bad-image-size',
     );
   }
-  const plan = augment != null && random != null ? planAugmentation(random, augment, rule, source, example.boxes) : { minSize: rule.minSize, flip: false };
+  const plan: AugmentPlan = augment != null && random != null ? planAugmentation(random, augment, rule, source, example.boxes) : { minSize: rule.minSize, flip: false };
   let boxes = example.boxes;
   let labels = example.labels;
   let difficult = example.difficult;
@@ -67,18 +69,29 @@ export async function decodeExample(
       await decodeAllPixels(data);
       fullyDecoded.add(example.imagePath);
     }
-    pixels = await renderResized(data, { source, crop: plan.crop, flip: plan.flip, colour: 'colour' in plan ? plan.colour : undefined }, size, rule.resize);
+    const { minSize: _minSize, ...render } = plan;
+    pixels = await renderResized(data, { ...render, source }, size, rule.resize);
   } catch (e) {
     throw new SkipExample(e instanceof PixelError ? e.message : pixelError(e), 'undecodable-image');
   }
+  // The rotation drops the boxes it moves out of the image (rotate.minBoxVisible).
+  const rotate = (width: number, height: number) => {
+    if (plan.rotate == null || augment?.rotate == null) return;
+    const rotated = rotateBoxes(boxes, width, height, plan.rotate, augment.rotate.minBoxVisible, rotationWindow(width, height, plan.rotate).shift);
+    boxes = rotated.boxes;
+    labels = pickRows(labels, rotated.keep);
+    difficult = pickRows(difficult, rotated.keep);
+  };
   if (rule.resize === 'torchvision') {
     // torchvision's references flip the original image, then its transform resizes: resize_boxes'
     // ratios are float32 (resized / original), as are the products.
     if (plan.flip) boxes = flipBoxes(boxes, area.width);
+    rotate(area.width, area.height);
     boxes = scaleBoxes(boxes, Math.fround(size.width / area.width), Math.fround(size.height / area.height), size.width, size.height);
   } else {
     boxes = scaleBoxes(boxes, size.width / area.width, size.height / area.height, size.width, size.height);
     if (plan.flip) boxes = flipBoxes(boxes, size.width);
+    rotate(size.width, size.height);
   }
   return {
     id: example.id,

@@ -1,6 +1,11 @@
-/** The three splits a dataset config names. */
-export type Split = 'train' | 'val' | 'test';
-export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+/** The three splits every dataset config names (classes are discovered from these). */
+export type StandardSplit = 'train' | 'val' | 'test';
+export const SPLITS: readonly StandardSplit[] = ['train', 'val', 'test'];
+/**
+ * A split of a config: a key of `dataset.splits` — train, val, test, or another the config
+ * names (digits: `shift`), for evaluation.
+ */
+export type Split = string;
 
 export type DatasetType = 'digits' | 'voc' | 'coco' | 'csv';
 
@@ -22,6 +27,8 @@ export interface DigitsOptions {
   train: number;
   val: number;
   test: number;
+  /** Images of the `shift` split (the second generator, for evaluation only); absent: none. */
+  shift?: number;
 }
 
 /**
@@ -33,8 +40,11 @@ export interface DataConfig {
     type: DatasetType;
     /** Dataset root: digits `data/digits`; voc `data/VOCdevkit/VOC2007`; coco: the root with `annotations/` and `<split>/`; csv: the folder with `<split>.csv` and the images. */
     dir: string;
-    /** VOC/digits: `ImageSets/Main/<name>.txt`; COCO: `annotations/instances_<name>.json`; CSV: `<name>.csv`. */
-    splits: { train: string; val: string; test: string };
+    /**
+     * VOC/digits: `ImageSets/Main/<name>.txt`; COCO: `annotations/instances_<name>.json`; CSV:
+     * `<name>.csv`. Keys beyond train/val/test name more splits (evaluation only).
+     */
+    splits: { train: string; val: string; test: string; [split: string]: string };
     /** Explicit class list (labels 1..N in this order); otherwise (absent or null) discovered. */
     classes?: string[] | null;
     /** Image counts for generating the digits dataset. */
@@ -51,6 +61,21 @@ export interface DataConfig {
     photometric: { prob: number; brightness: number; contrast: number; saturation: number; hue: number };
     /** With probability `prob`, a window of each side scaled in [minScale, 1]; boxes keeping < minBoxVisible of their area are dropped. */
     crop: { prob: number; minScale: number; minBoxVisible: number };
+    // The rest may be left out (probability 0): @lumen/config always gives them. augment.ts has the order.
+    /** With probability `prob`, a rotation by a uniform angle in [-degrees, degrees] about the centre; a box becomes the box of its rotated corners, dropped when < minBoxVisible of it stays inside. */
+    rotate?: { prob: number; degrees: number; minBoxVisible: number };
+    /** With probability `prob`, ITU-R 601 grey on all three channels. */
+    grayscale?: { prob: number };
+    /** With probability `prob`, a random permutation of RGB other than the identity. */
+    channelShuffle?: { prob: number };
+    /** With probability `prob`, 255 - v. */
+    invert?: { prob: number };
+    /** With probability `prob`, a Gaussian blur of sigma (pixels) uniform in [min, max] (sharp: >= 0.3). */
+    blur?: { prob: number; sigma: [number, number] };
+    /** With probability `prob`, Gaussian noise of sigma (0-255 units) uniform in [min, max], per pixel and channel. */
+    noise?: { prob: number; sigma: [number, number] };
+    /** With probability `prob`, JPEG re-compression at an integer quality uniform in [min, max] (1..100). */
+    jpeg?: { prob: number; quality: [number, number] };
   };
   loader: { concurrency: number; prefetch: number; shuffle: boolean };
 }

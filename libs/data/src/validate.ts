@@ -1,10 +1,22 @@
 // The dataset and config checks of this lib, with @lumen/core's messages and generic checks.
-import { assertNumber, assertString, describe, fail, isFraction, isNonNegativeInteger, isPositiveInteger } from '@lumen/core';
+import { assertNumber, assertString, describe, fail, formatValues, isFraction, isNonNegativeInteger, isPositiveInteger } from '@lumen/core';
 import type { DataConfig, ResizeMode, Split } from './types';
 import { RESIZE_MODES, SPLITS } from './types';
 
-export function assertSplit(fn: string, value: unknown): asserts value is Split {
-  if (!SPLITS.includes(value as Split)) fail(fn, `'split' must be one of ${SPLITS.join(', ')}, but got ${describe(value)}.`);
+/** A split's key in `dataset.splits`: it names files (`eval-<split>.json`) and CLI choices. */
+export const SPLIT_KEY = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/** The splits a config names: train, val, test, then its others in their order. */
+export function splitNames(config: Pick<DataConfig, 'dataset'>): Split[] {
+  return [...SPLITS, ...Object.keys(config.dataset.splits).filter((key) => !(SPLITS as readonly string[]).includes(key))];
+}
+
+/** `value` is a split `config` names (a key of config.dataset.splits). */
+export function assertSplit(fn: string, config: Pick<DataConfig, 'dataset'>, value: unknown): asserts value is Split {
+  const names = splitNames(config);
+  if (typeof value !== 'string' || !names.includes(value)) {
+    fail(fn, `'split' must be one of the splits config.dataset.splits names (${names.join(', ')}), but got ${describe(value)}.`);
+  }
 }
 
 export function assertSizes(fn: string, name: string, value: unknown): asserts value is { minSize: number; maxSize: number; resize?: ResizeMode } {
@@ -33,6 +45,10 @@ export function assertDatasetConfig(fn: string, config: unknown): asserts config
   assertString(fn, 'config.dataset.dir', dataset.dir);
   const splits = section(fn, config, 'dataset.splits');
   for (const split of SPLITS) assertString(fn, `config.dataset.splits.${split}`, splits[split]);
+  for (const [key, name] of Object.entries(splits)) {
+    if (!SPLIT_KEY.test(key)) fail(fn, `'config.dataset.splits' keys must be split names (a letter, then letters, digits, _ or -), but got ${JSON.stringify(key)}.`);
+    assertString(fn, `config.dataset.splits.${key}`, name);
+  }
   if (dataset.classes != null) assertClasses(fn, 'config.dataset.classes', dataset.classes);
   if (dataset.digits !== undefined) assertDigitsOptions(fn, 'config.dataset.digits', dataset.digits);
 }
@@ -50,9 +66,10 @@ export function assertClasses(fn: string, name: string, value: unknown): asserts
 
 export function assertDigitsOptions(fn: string, name: string, value: unknown): void {
   const v = value as Record<string, unknown> | undefined;
-  if (v == null || typeof v !== 'object') fail(fn, `'${name}' must be { seed, train, val, test }, but got ${describe(value)}.`);
+  if (v == null || typeof v !== 'object') fail(fn, `'${name}' must be { seed, train, val, test, shift? }, but got ${describe(value)}.`);
   assertNumber(fn, `${name}.seed`, v.seed, 'an integer', Number.isInteger);
   for (const split of SPLITS) assertNumber(fn, `${name}.${split}`, v[split], 'a non-negative integer', isNonNegativeInteger);
+  if (v.shift !== undefined) assertNumber(fn, `${name}.shift`, v.shift, 'a non-negative integer', isNonNegativeInteger);
 }
 
 /** Everything the decoding streams read: image sizes, augmentation and loader settings. */
@@ -78,8 +95,38 @@ export function assertStreamConfig(fn: string, config: unknown): asserts config 
   assertNumber(fn, 'config.augment.crop.prob', crop.prob, 'a probability in [0, 1]', isFraction);
   assertNumber(fn, 'config.augment.crop.minScale', crop.minScale, 'a number in (0, 1]', (v) => v > 0 && v <= 1);
   assertNumber(fn, 'config.augment.crop.minBoxVisible', crop.minBoxVisible, 'a number in [0, 1]', isFraction);
+  assertLaterAugmentations(fn, config, augment);
   const loader = section(fn, config, 'loader');
   assertNumber(fn, 'config.loader.concurrency', loader.concurrency, 'a positive integer', isPositiveInteger);
   assertNumber(fn, 'config.loader.prefetch', loader.prefetch, 'a positive integer', isPositiveInteger);
   if (typeof loader.shuffle !== 'boolean') fail(fn, `'config.loader.shuffle' must be a boolean, but got ${describe(loader.shuffle)}.`);
+}
+
+/** A `[min, max]` pair of numbers that pass `ok`, min <= max. */
+function assertRange(fn: string, name: string, value: unknown, expected: string, ok: (v: number) => boolean): void {
+  if (!Array.isArray(value) || value.length !== 2 || value.some((v) => typeof v !== 'number' || Number.isNaN(v) || !ok(v)) || value[0] > value[1]) {
+    fail(fn, `'${name}' must be [min, max] with min <= max, each ${expected}, but got ${Array.isArray(value) && value.length <= 4 ? formatValues(value) : describe(value)}.`);
+  }
+}
+
+/** The augmentation keys after crop: each may be left out (probability 0). */
+function assertLaterAugmentations(fn: string, config: unknown, augment: Record<string, unknown>): void {
+  const present = (key: string) => {
+    if (augment[key] === undefined) return null;
+    const value = section(fn, config, `augment.${key}`);
+    assertNumber(fn, `config.augment.${key}.prob`, value.prob, 'a probability in [0, 1]', isFraction);
+    return value;
+  };
+  for (const key of ['grayscale', 'channelShuffle', 'invert']) present(key);
+  const rotate = present('rotate');
+  if (rotate != null) {
+    assertNumber(fn, 'config.augment.rotate.degrees', rotate.degrees, 'a number of degrees in [0, 180]', (v) => v >= 0 && v <= 180);
+    assertNumber(fn, 'config.augment.rotate.minBoxVisible', rotate.minBoxVisible, 'a number in [0, 1]', isFraction);
+  }
+  const blur = present('blur');
+  if (blur != null) assertRange(fn, 'config.augment.blur.sigma', blur.sigma, "in [0.3, 1000] (sharp's blur)", (v) => v >= 0.3 && v <= 1000);
+  const noise = present('noise');
+  if (noise != null) assertRange(fn, 'config.augment.noise.sigma', noise.sigma, 'in (0, 255]', (v) => v > 0 && v <= 255);
+  const jpeg = present('jpeg');
+  if (jpeg != null) assertRange(fn, 'config.augment.jpeg.quality', jpeg.quality, 'an integer in [1, 100]', (v) => Number.isInteger(v) && v >= 1 && v <= 100);
 }

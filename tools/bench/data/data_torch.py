@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """PyTorch peer for tools/bench/data/main.ts: the same images through a torchvision-style
 detection input pipeline (PIL decode, crop, ColorJitter-style photometric changes, the
-GeneralizedRCNNTransform resize, horizontal flip) in a DataLoader with worker processes.
+GeneralizedRCNNTransform resize, horizontal flip, then Lumen's later augmentations when a row
+asks for them: rotation, grey, channel shuffle, invert, blur, noise, JPEG) in a DataLoader
+with worker processes.
 Reads the rows the TypeScript side wrote (--rows=JSON), prints one JSON object.
 
     /usr/bin/python3 tools/bench/data/data_torch.py --rows=FILE [--examples=120] [--warmup=1] [--runs=3] [--workers=2]
 """
 import json
+import math
 import os
 import random
 import statistics
@@ -14,11 +17,59 @@ import sys
 
 import torch
 import torch.nn.functional as F
+import torchvision
 import torchvision.transforms.functional as TF
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, 'kit'))
 import peer  # noqa: E402
+
+
+PERMUTATIONS = [[0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
+
+
+def rotate_boxes(boxes, degrees, width, height):
+    """Each box as the box of its corners turned about the centre as TF.rotate turns the image
+    (anticlockwise on screen for a positive angle), clipped; empty ones dropped."""
+    t = math.radians(-degrees)
+    c, s = math.cos(t), math.sin(t)
+    xs = boxes[:, [0, 2, 0, 2]] - width / 2
+    ys = boxes[:, [1, 1, 3, 3]] - height / 2
+    rx = c * xs - s * ys + width / 2
+    ry = s * xs + c * ys + height / 2
+    out = torch.stack([rx.min(1).values.clamp(0, width), ry.min(1).values.clamp(0, height),
+                       rx.max(1).values.clamp(0, width), ry.max(1).values.clamp(0, height)], 1)
+    return out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
+
+
+def later_augmentations(x, boxes, aug, rng):
+    """Lumen's augmentations after the flip, in its order, on [0, 1] floats (CHW)."""
+    def drawn(key):
+        return key in aug and rng.random() < aug[key]['prob']
+    if drawn('rotate'):
+        angle = rng.uniform(-aug['rotate']['degrees'], aug['rotate']['degrees'])
+        fill = x.mean(dim=(1, 2)).tolist()
+        x = TF.rotate(x, angle, interpolation=TF.InterpolationMode.BILINEAR, fill=fill)
+        boxes = rotate_boxes(boxes, angle, x.shape[2], x.shape[1])
+    if drawn('grayscale'):
+        x = TF.rgb_to_grayscale(x, num_output_channels=3)
+    if drawn('channelShuffle'):
+        x = x[rng.choice(PERMUTATIONS)]
+    if drawn('invert'):
+        x = 1 - x
+    if drawn('blur'):
+        sigma = rng.uniform(*aug['blur']['sigma'])
+        k = 2 * math.ceil(3 * sigma) + 1
+        x = TF.gaussian_blur(x, [k, k], [sigma, sigma])
+    if drawn('noise'):
+        sigma = rng.uniform(*aug['noise']['sigma'])
+        g = torch.Generator().manual_seed(rng.getrandbits(32))
+        x = (x + torch.randn(x.shape, generator=g) * (sigma / 255)).clamp(0, 1)
+    if drawn('jpeg'):
+        quality = rng.randint(*aug['jpeg']['quality'])
+        u8 = (x * 255).round().clamp(0, 255).to(torch.uint8)
+        x = torchvision.io.decode_jpeg(torchvision.io.encode_jpeg(u8, quality=quality)).float() / 255
+    return x, boxes
 
 
 class Examples(torch.utils.data.Dataset):
@@ -64,7 +115,7 @@ class Examples(torch.utils.data.Dataset):
         if rng.random() < aug['flip']:
             x = x.flip(-1)
             boxes = torch.stack([x.shape[2] - boxes[:, 2], boxes[:, 1], x.shape[2] - boxes[:, 0], boxes[:, 3]], 1)
-        return x, boxes
+        return later_augmentations(x, boxes, aug, rng)
 
 
 def one_thread(_):

@@ -10,7 +10,7 @@ export const DIGITS_CONFIG = join(WORKSPACE, 'configs/digits.yaml');
 export const LUMEN_BIN = join(WORKSPACE, 'apps/cli/bin/lumen.js');
 
 /**
- * --set overrides for a tiny digits run: 6/2/2 images generated under `dataDir` (once; later
+ * --set overrides for a tiny digits run: 6/2/2/2 train/val/test/shift images generated under `dataDir` (once; later
  * runs read them), 96-128 px, an eighth-width ResNet-18 with small heads, constant lr, a
  * checkpoint every 2 steps, a metrics line per step, no periodic evaluation.
  */
@@ -20,6 +20,7 @@ export function tinyOverrides(dataDir: string): string[] {
     'data.dataset.digits.train=6',
     'data.dataset.digits.val=2',
     'data.dataset.digits.test=2',
+    'data.dataset.digits.shift=2',
     'data.image.minSize=96',
     'data.image.maxSize=128',
     'model.backbone.width=0.125',

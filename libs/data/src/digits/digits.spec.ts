@@ -1,12 +1,27 @@
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { seededRandom } from '@lumen/core';
 import { mixSeed } from '../random';
 import { collect, logLines, tempDir } from '../testing/helpers';
 import { readVoc } from '../voc';
-import { DIGIT_CLASSES, ensureDigits, generateDigits, MANIFEST, vocXml } from './generate';
+import { DIGIT_CLASSES, DIGITS_SPLITS, DIGITS_VERSION, ensureDigits, generateDigits, MANIFEST, vocXml } from './generate';
 import { GLYPH_SIZE, glyphRanges, loadMnist } from './mnist';
 import { INK_THRESHOLD, MAX_OVERLAP, renderDigitsImage, scaleGlyph } from './render';
+import { renderShiftImage } from './shift-render';
+
+/** The quantisation tables (DQT segments) of a JPEG file: they follow from its quality. */
+function quantTables(jpeg: Buffer): string {
+  const tables: string[] = [];
+  for (let o = 2; o + 4 <= jpeg.length && jpeg[o] === 0xff; ) {
+    const marker = jpeg[o + 1];
+    const length = jpeg.readUInt16BE(o + 2);
+    if (marker === 0xdb) tables.push(jpeg.subarray(o + 4, o + 2 + length).toString('hex'));
+    if (marker === 0xda) break;
+    o += 2 + length;
+  }
+  return tables.join('/');
+}
 
 const bank = loadMnist();
 
@@ -146,16 +161,17 @@ describe('vocXml', () => {
 describe('generateDigits', () => {
   const tmp = tempDir('lumen-digits-');
   afterAll(() => tmp.remove());
-  const options = { seed: 11, train: 24, val: 6, test: 6 };
+  const options = { seed: 11, train: 24, val: 6, test: 6, shift: 4 };
 
-  it('writes a VOC dataset that reads back with the rendered boxes; val/test digits never in train', async () => {
+  it('writes a VOC dataset that reads back with the rendered boxes; val/test/shift digits never in train', async () => {
     const dir = join(tmp.dir, 'a');
     const summary = await generateDigits(dir, options);
-    expect(summary.images).toEqual({ train: 24, val: 6, test: 6 });
-    expect(readdirSync(join(dir, 'JPEGImages'))).toHaveLength(36);
-    expect(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'))).toMatchObject({ generator: 'lumen-digits', seed: 11 });
+    expect(summary.images).toEqual({ train: 24, val: 6, test: 6, shift: 4 });
+    expect(summary.glyphs.shift).toEqual(glyphRanges(bank, 'test'));
+    expect(readdirSync(join(dir, 'JPEGImages'))).toHaveLength(40);
+    expect(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'))).toMatchObject({ generator: 'lumen-digits', version: DIGITS_VERSION, seed: 11, images: { shift: 4 } });
     const glyphs: Record<string, Set<string>> = {};
-    for (const split of ['train', 'val', 'test'] as const) {
+    for (const split of DIGITS_SPLITS) {
       const reader = await readVoc(dir, split, { type: 'digits', classes: [...DIGIT_CLASSES], log: () => undefined });
       const examples = await collect(reader.examples);
       expect(examples).toHaveLength(options[split]);
@@ -168,23 +184,48 @@ describe('generateDigits', () => {
       // The boxes are those the renderer drew for this image.
       const first = examples[0];
       const index = Number(first.id.split('_')[1]);
-      const s = ['train', 'val', 'test'].indexOf(split);
-      const rendered = renderDigitsImage(seededRandom(mixSeed(11, s, index)), bank, glyphRanges(bank, split));
+      const s = DIGITS_SPLITS.indexOf(split);
+      const random = seededRandom(mixSeed(11, s, index));
+      const rendered = split === 'shift' ? renderShiftImage(random, bank, glyphRanges(bank, 'test')) : renderDigitsImage(random, bank, glyphRanges(bank, split));
       expect(Array.from(first.boxes)).toEqual(rendered.digits.flatMap((d) => d.box));
       expect(Array.from(first.labels)).toEqual(rendered.digits.map((d) => d.digit + 1));
     }
-    for (const held of ['val', 'test']) for (const g of glyphs[held]) expect(glyphs.train.has(g)).toBe(false);
+    for (const held of ['val', 'test', 'shift']) for (const g of glyphs[held]) expect(glyphs.train.has(g)).toBe(false);
     for (const g of glyphs.val) expect(glyphs.test.has(g)).toBe(false);
+    // Shift digits are drawn from the test half of the reserved glyphs.
+    const test = glyphRanges(bank, 'test');
+    for (const g of glyphs.shift) {
+      const [digit, index] = g.split('/').map(Number);
+      expect(index).toBeGreaterThanOrEqual(test[digit].start);
+      expect(index).toBeLessThan(test[digit].end);
+    }
   }, 30000);
+
+  it('encodes each shift image at its own JPEG quality (60..95), train/val/test at 90', async () => {
+    const dir = join(tmp.dir, 'a');
+    const pixels = Buffer.alloc(16 * 16 * 3, 128);
+    const tablesAt = async (quality: number) => quantTables(await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } }).jpeg({ quality }).toBuffer());
+    const tables = (id: string) => quantTables(readFileSync(join(dir, 'JPEGImages', `${id}.jpg`)));
+    expect(tables('train_00000')).toBe(await tablesAt(90));
+    expect(tables('test_00005')).toBe(await tablesAt(90));
+    const qualities: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { quality } = renderShiftImage(seededRandom(mixSeed(11, 3, i)), bank, glyphRanges(bank, 'test'));
+      expect(tables(`shift_0000${i}`)).toBe(await tablesAt(quality));
+      qualities.push(quality);
+    }
+    expect(new Set(qualities).size).toBeGreaterThan(1);
+  });
 
   it('gives the same files for the same options', async () => {
     const a = join(tmp.dir, 'a');
     const b = join(tmp.dir, 'b');
     await generateDigits(b, options);
-    for (const name of ['train_00003.jpg', 'val_00001.jpg', 'test_00005.jpg']) {
+    for (const name of ['train_00003.jpg', 'val_00001.jpg', 'test_00005.jpg', 'shift_00002.jpg']) {
       expect(readFileSync(join(a, 'JPEGImages', name)).equals(readFileSync(join(b, 'JPEGImages', name)))).toBe(true);
     }
     expect(readFileSync(join(a, 'Annotations', 'train_00007.xml'), 'utf8')).toBe(readFileSync(join(b, 'Annotations', 'train_00007.xml'), 'utf8'));
+    expect(readFileSync(join(a, 'Annotations', 'shift_00003.xml'), 'utf8')).toBe(readFileSync(join(b, 'Annotations', 'shift_00003.xml'), 'utf8'));
   }, 30000);
 
   it('refuses to replace a folder that is not a generated dataset', async () => {
@@ -205,6 +246,11 @@ describe('generateDigits', () => {
     const again = await ensureDigits({ dataset: { ...config.dataset, digits: { seed: 2, train: 4, val: 2, test: 2 } } }, { log });
     expect(again).toMatchObject({ generated: true, summary: { seed: 2 } });
     expect(lines[2]).toBe(`digits: ${dir} holds another digits dataset (seed 1, 4 train, 2 val, 2 test): generating 8 images (4 train, 2 val, 2 test, seed 2) into ${dir}`);
+    // A shift count is an option like the others: another one regenerates.
+    const shift = await ensureDigits({ dataset: { ...config.dataset, digits: { seed: 2, train: 4, val: 2, test: 2, shift: 1 } } }, { log });
+    expect(shift).toMatchObject({ generated: true, summary: { images: { shift: 1 } } });
+    expect(lines[4]).toBe(`digits: ${dir} holds another digits dataset (seed 2, 4 train, 2 val, 2 test): generating 9 images (4 train, 2 val, 2 test, 1 shift, seed 2) into ${dir}`);
+    expect(lines[5]).toMatch(/^digits: generated 4\/2\/2\/1 images/);
     expect(readdirSync(tmp.dir).filter((name) => name.includes('partial'))).toEqual([]);
     expect(await ensureDigits({ dataset: { ...config.dataset, type: 'voc' } })).toBeNull();
   }, 30000);

@@ -8,33 +8,47 @@ import { isDirectory, mapOrdered } from '../util';
 import { assertDigitsOptions } from '../validate';
 import { glyphRanges, loadMnist, type GlyphRange } from './mnist';
 import { RENDER_DEFAULTS, renderDigitsImage, type RenderedDigit } from './render';
+import { renderShiftImage, SHIFT_DEFAULTS } from './shift-render';
 
 export const DIGIT_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 /** Counts sized for a detector trained from scratch on a 2-core CPU in under 30 minutes. */
-export const DEFAULT_DIGITS: DigitsOptions = { seed: 2024, train: 3000, val: 300, test: 300 };
+export const DEFAULT_DIGITS: DigitsOptions = { seed: 2024, train: 3000, val: 300, test: 300, shift: 300 };
 
-/** Bumped when the generator's output changes, so ensureDigits regenerates old datasets. */
-export const DIGITS_VERSION = 1;
+/** Bumped when the generator's output changes, so ensureDigits regenerates old datasets. 2: the `shift` split. */
+export const DIGITS_VERSION = 2;
 export const MANIFEST = 'digits.json';
+/** JPEG quality of the train/val/test images (shift images draw theirs, 60..95). */
 export const JPEG_QUALITY = 90;
 
-const SPLIT_NAMES = ['train', 'val', 'test'] as const;
+/**
+ * The splits generated, in seed order (image i of split s is rendered from mixSeed(seed, s, i)):
+ * train/val/test by renderDigitsImage, `shift` — for evaluation only — by the independent
+ * renderShiftImage (shift-render.ts).
+ */
+export const DIGITS_SPLITS = ['train', 'val', 'test', 'shift'] as const;
+export type DigitsSplit = (typeof DIGITS_SPLITS)[number];
+type PerSplit<T> = Record<DigitsSplit, T>;
+
+/** The image count of a split (`shift` absent: none). */
+const countOf = (options: DigitsOptions, split: DigitsSplit) => (split === 'shift' ? (options.shift ?? 0) : options[split]);
+/** The splits worth naming in a message: shift only when it has images. */
+const named = (counts: Partial<Record<DigitsSplit, number>>) => DIGITS_SPLITS.filter((split) => split !== 'shift' || (counts.shift ?? 0) > 0);
 
 export interface DigitsSummary {
   generator: 'lumen-digits';
   version: number;
   seed: number;
   /** Images per split. */
-  images: { train: number; val: number; test: number };
+  images: PerSplit<number>;
   /** Boxes per split. */
-  boxes: { train: number; val: number; test: number };
+  boxes: PerSplit<number>;
   /** Images without a digit, per split. */
-  empty: { train: number; val: number; test: number };
+  empty: PerSplit<number>;
   /** Boxes per class over all splits. */
   perClass: Record<string, number>;
-  /** The mnist sample ranges (per class, [start, end)) each split drew from. */
-  glyphs: { train: GlyphRange[]; val: GlyphRange[]; test: GlyphRange[] };
+  /** The mnist sample ranges (per class, [start, end)) each split drew from (shift: test's). */
+  glyphs: PerSplit<GlyphRange[]>;
   classes: string[];
   seconds: number;
 }
@@ -91,11 +105,14 @@ async function isEmptyDir(dir: string): Promise<boolean> {
 
 /**
  * Generates the digits dataset in Pascal VOC layout under `dir`: `JPEGImages/<id>.jpg`
- * (quality 90), `Annotations/<id>.xml` (classes "0".."9"; each object also records its
- * mnist sample as `<glyph>`), `ImageSets/Main/{train,val,test}.txt`, and `digits.json`
- * (this summary). Images are rendered by renderDigitsImage, image i of split s from the
- * seed mixSeed(seed, s, i): the same options give the same files. Train digits come from
- * the first 80% of each class's mnist samples, val and test from the last 20% (halves).
+ * (quality 90; shift images 60..95), `Annotations/<id>.xml` (classes "0".."9"; each object
+ * also records its mnist sample as `<glyph>`), `ImageSets/Main/{train,val,test,shift}.txt`,
+ * and `digits.json` (this summary). Train, val and test images are rendered by
+ * renderDigitsImage, `shift` images (evaluation only: other canvases, inks, poses, blur,
+ * noise and compression) by renderShiftImage; image i of split s (DIGITS_SPLITS order) from
+ * the seed mixSeed(seed, s, i): the same options give the same files. Train digits come
+ * from the first 80% of each class's mnist samples, val and test from the last 20%
+ * (halves), shift from the test half.
  * Written to a sibling folder first and moved into place, so an interrupted run leaves no
  * half dataset; refuses to replace a non-empty `dir` that is not a generated dataset. A
  * relative `dir` is under the workspace root (fromWorkspace), not the working directory.
@@ -117,28 +134,30 @@ export async function generateDigits(dir: string, options: DigitsOptions, extra:
     generator: 'lumen-digits',
     version: DIGITS_VERSION,
     seed: options.seed,
-    images: { train: options.train, val: options.val, test: options.test },
-    boxes: { train: 0, val: 0, test: 0 },
-    empty: { train: 0, val: 0, test: 0 },
+    images: { train: options.train, val: options.val, test: options.test, shift: countOf(options, 'shift') },
+    boxes: { train: 0, val: 0, test: 0, shift: 0 },
+    empty: { train: 0, val: 0, test: 0, shift: 0 },
     perClass: Object.fromEntries(DIGIT_CLASSES.map((c) => [c, 0])),
-    glyphs: { train: glyphRanges(bank, 'train'), val: glyphRanges(bank, 'val'), test: glyphRanges(bank, 'test') },
+    glyphs: { train: glyphRanges(bank, 'train'), val: glyphRanges(bank, 'val'), test: glyphRanges(bank, 'test'), shift: glyphRanges(bank, 'test') },
     classes: [...DIGIT_CLASSES],
     seconds: 0,
   };
   try {
-    for (const [s, split] of SPLIT_NAMES.entries()) {
-      const count = options[split];
+    for (const [s, split] of DIGITS_SPLITS.entries()) {
+      const count = countOf(options, split);
       const ids = Array.from({ length: count }, (_, i) => `${split}_${String(i).padStart(5, '0')}`);
       const ranges = summary.glyphs[split];
       // Rendering is JS on this thread; encoding and writing overlap it on libuv's pool.
       const write = async (id: string, i: number) => {
-        const image = renderDigitsImage(seededRandom(mixSeed(options.seed, s, i)), bank, ranges, RENDER_DEFAULTS);
+        const random = seededRandom(mixSeed(options.seed, s, i));
+        const image =
+          split === 'shift' ? renderShiftImage(random, bank, ranges, SHIFT_DEFAULTS) : { ...renderDigitsImage(random, bank, ranges, RENDER_DEFAULTS), quality: JPEG_QUALITY };
         summary.boxes[split] += image.digits.length;
         if (image.digits.length === 0) summary.empty[split]++;
         for (const d of image.digits) summary.perClass[String(d.digit)]++;
         await Promise.all([
           sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } })
-            .jpeg({ quality: JPEG_QUALITY })
+            .jpeg({ quality: image.quality })
             .toFile(join(folders.images, `${id}.jpg`)),
           writeFile(join(folders.annotations, `${id}.xml`), vocXml(id, image.width, image.height, image.digits)),
         ]);
@@ -162,9 +181,9 @@ export async function generateDigits(dir: string, options: DigitsOptions, extra:
     await rm(work, { recursive: true, force: true });
     throw e;
   }
-  extra.log?.(
-    `digits: generated ${options.train}/${options.val}/${options.test} images (${summary.boxes.train + summary.boxes.val + summary.boxes.test} digits) in ${target} in ${summary.seconds} s`,
-  );
+  const boxes = DIGITS_SPLITS.reduce((n, split) => n + summary.boxes[split], 0);
+  const counts = named(summary.images).map((split) => summary.images[split]);
+  extra.log?.(`digits: generated ${counts.join('/')} images (${boxes} digits) in ${target} in ${summary.seconds} s`);
   return summary;
 }
 
@@ -173,10 +192,13 @@ async function generationReason(configured: string, dir: string, manifest: Digit
   if (manifest == null) return (await isDirectory(dir)) ? `${configured} holds no digits dataset (no ${MANIFEST})` : `${configured} is missing`;
   if (manifest.version !== DIGITS_VERSION) return `${configured} was made by generator version ${manifest.version}, not ${DIGITS_VERSION}`;
   const counts: Partial<DigitsSummary['images']> = manifest.images ?? {};
-  return `${configured} holds another digits dataset (seed ${manifest.seed}, ${counts.train ?? '?'} train, ${counts.val ?? '?'} val, ${counts.test ?? '?'} test)`;
+  return `${configured} holds another digits dataset (seed ${manifest.seed}, ${named(counts).map((split) => `${counts[split] ?? '?'} ${split}`).join(', ')})`;
 }
 
-const describeCounts = (o: DigitsOptions) => `${o.train + o.val + o.test} images (${o.train} train, ${o.val} val, ${o.test} test, seed ${o.seed})`;
+const describeCounts = (o: DigitsOptions) => {
+  const counts = Object.fromEntries(DIGITS_SPLITS.map((split) => [split, countOf(o, split)]));
+  return `${DIGITS_SPLITS.reduce((n, split) => n + counts[split], 0)} images (${named(counts).map((split) => `${counts[split]} ${split}`).join(', ')}, seed ${o.seed})`;
+};
 
 /**
  * For a `digits` config: generates `config.dataset.dir` when it holds no generated dataset,
@@ -194,7 +216,7 @@ export async function ensureDigits(config: Pick<DataConfig, 'dataset'>, extra: {
     manifest != null &&
     manifest.version === DIGITS_VERSION &&
     manifest.seed === options.seed &&
-    SPLIT_NAMES.every((split) => manifest.images?.[split] === options[split]);
+    DIGITS_SPLITS.every((split) => manifest.images?.[split] === countOf(options, split));
   if (same) return { generated: false, summary: manifest };
   const log = extra.log ?? ((message: string) => console.warn(message));
   log(`digits: ${await generationReason(config.dataset.dir, dir, manifest)}: generating ${describeCounts(options)} into ${dir}`);
