@@ -61,7 +61,7 @@ export default [
     files: ['apps/cli/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', {
-        allow: ['@lumen/train', '@lumen/predict'],
+        allow: ['@lumen/train', '@lumen/predict', '@lumen/board'],
         depConstraints: [{ sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] }],
       }],
     },

@@ -17,7 +17,7 @@ module.exports = {
     // The native kernels are a built package (node-gyp), not TypeScript sources.
     '^@lumen/runtime-native$': path.join(root, 'libs/runtime-native/index.js'),
     // The apps the CLI assembles.
-    '^@lumen/(train|predict)$': path.join(root, 'apps/$1/src/index.ts'),
+    '^@lumen/(train|predict|board)$': path.join(root, 'apps/$1/src/index.ts'),
     '^@lumen/([a-z0-9-]+)$': path.join(root, 'libs/$1/src/index.ts'),
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/**/*.spec.ts'],

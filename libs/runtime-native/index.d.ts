@@ -10,6 +10,11 @@ export interface NativeKernels {
   conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: ConvGeometryArray, bias: Float32Array | null, activation: NativeActivation): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: ConvGeometryArray): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: ConvGeometryArray): void;
+  /** Depthwise conv, channel multiplier 1 (geometry's inC == outC; filter [kH, kW, C, 1]), then bias and activation. */
+  depthwiseConv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: ConvGeometryArray, bias: Float32Array | null, activation: NativeActivation): void;
+  depthwiseConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: ConvGeometryArray): void;
+  /** Its filter gradient, summed in float64 across output rows. */
+  depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: ConvGeometryArray): void;
   /** torch.optim.SGD's update of one variable into outW/outBuffer; hyper [lr, momentum, weightDecay, gradScale]. */
   sgdUpdate(w: Float32Array, g: Float32Array, momentumBuffer: Float32Array | null, outW: Float32Array, outBuffer: Float32Array | null, hyper: readonly number[]): void;
   /** torch.optim.Adam's update; hyper [stepSize, beta1, beta2, sqrt(1 - beta2^t), epsilon, weightDecay, gradScale]. */

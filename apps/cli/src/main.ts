@@ -1,5 +1,6 @@
 // The `lumen` command: every app's subcommands in one tree, and the one place where what a
 // user got wrong becomes a one-line message and an exit code.
+import { boardCommands } from '@lumen/board';
 import { UserError } from '@lumen/core';
 import { predictCommands } from '@lumen/predict';
 import { checkpointCommands, trainCommands } from '@lumen/train';
@@ -19,10 +20,10 @@ function configure(command: Command): Command {
 
 export function program(): Command {
   const cli = new Command('lumen')
-    .description('Faster R-CNN object detection in TypeScript: train, evaluate, check datasets, predict, serve')
+    .description('Faster R-CNN object detection in TypeScript: train, evaluate, check datasets, predict, serve, watch training')
     .version(version, '-V, --version')
     .addHelpText('after', '\nRun `lumen <command> --help` for the options of a command.');
-  for (const command of [...trainCommands(), ...checkpointCommands(), ...predictCommands()]) cli.addCommand(command);
+  for (const command of [...trainCommands(), ...checkpointCommands(), ...predictCommands(), ...boardCommands()]) cli.addCommand(command);
   return configure(cli);
 }
 

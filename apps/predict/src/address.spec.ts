@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { checkAddress, listenError } from './address';
-import { UsageError } from './objects';
+import { UserError } from '@lumen/core';
+import { checkAddress } from './address';
 
 async function listening(): Promise<{ server: Server; port: number }> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -10,10 +10,10 @@ async function listening(): Promise<{ server: Server; port: number }> {
 }
 
 describe('checkAddress', () => {
-  it('a port in use: a UsageError naming host and port', async () => {
+  it('a port in use: a UserError naming host and port', async () => {
     const { server, port } = await listening();
     try {
-      await expect(checkAddress('127.0.0.1', port)).rejects.toStrictEqual(new UsageError(`port ${port} on 127.0.0.1 is in use by another program: pick another with --port`));
+      await expect(checkAddress('127.0.0.1', port)).rejects.toStrictEqual(new UserError(`port ${port} on 127.0.0.1 is in use by another program: pick another with --port`));
     } finally {
       server.close();
     }
@@ -21,10 +21,10 @@ describe('checkAddress', () => {
 
   it("an address the machine lacks (192.0.2.1 is for documentation only) and a host name that does not resolve", async () => {
     await expect(checkAddress('192.0.2.1', 5000)).rejects.toStrictEqual(
-      new UsageError('cannot listen on 192.0.2.1:5000: 192.0.2.1 is not an address of this machine; use --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its own addresses'),
+      new UserError('cannot listen on 192.0.2.1:5000: 192.0.2.1 is not an address of this machine; use --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its own addresses'),
     );
     await expect(checkAddress('nowhere.invalid', 5000)).rejects.toStrictEqual(
-      new UsageError("cannot listen on nowhere.invalid:5000: 'nowhere.invalid' is not a known host name; use --host with an address such as 127.0.0.1 or 0.0.0.0"),
+      new UserError("cannot listen on nowhere.invalid:5000: 'nowhere.invalid' is not a known host name; use --host with an address such as 127.0.0.1 or 0.0.0.0"),
     );
   });
 
@@ -35,21 +35,5 @@ describe('checkAddress', () => {
     const again = createServer().listen(port, '127.0.0.1');
     await once(again, 'listening');
     again.close();
-  });
-});
-
-describe('listenError', () => {
-  const failure = (code: string) => Object.assign(new Error(`listen ${code}`), { code });
-
-  it('privileged ports and other refusals (tests may run as root, so the errors are made here)', () => {
-    expect(listenError(failure('EACCES'), '0.0.0.0', 80)).toStrictEqual(
-      new UsageError('port 80 on 0.0.0.0 needs administrator rights (ports below 1024 do): pick one from 1024 up with --port'),
-    );
-    expect(listenError(failure('EACCES'), '::1', 8080)).toStrictEqual(new UsageError('not allowed to listen on [::1]:8080 (EACCES): pick another --port, or ask the administrator'));
-  });
-
-  it('any other error is returned as it is', () => {
-    const other = failure('EMFILE');
-    expect(listenError(other, '127.0.0.1', 5000)).toBe(other);
   });
 });

@@ -1,5 +1,6 @@
 // The `lumen predict` command end to end, as a user runs it: a child process through the
 // workspace's `lumen` bin (tsx, the @lumen/runtime backend), real files, exit codes.
+import { UserError } from '@lumen/core';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -132,14 +133,16 @@ describe('lumen predict (child process)', () => {
       [{ port: '' }, "--port must be a port number (0-65535), but got ''"],
       [{ port: '70000' }, "--port must be a port number (0-65535), but got '70000'"],
       [{ queue: '' }, "--queue must be a non-negative integer, but got ''"],
-      [{ port: String(takenPort) }, `port ${takenPort} on 127.0.0.1 is in use by another program: pick another with --port`],
     ];
     for (const [change, message] of cases) await expect(runServerCommand({ ...opts, ...change })).rejects.toStrictEqual(new UsageError(message));
+    await expect(runServerCommand({ ...opts, port: String(takenPort) })).rejects.toStrictEqual(
+      new UserError(`port ${takenPort} on 127.0.0.1 is in use by another program: pick another with --port`),
+    );
   });
 
   it('no input is a usage error', async () => {
     const opts = { checkpoint, input: [], minProb: '0.5', maxDetections: '100', onlyClass: [], ignoreClass: [], concurrency: '2', prefetch: '4', progress: false };
-    await expect(runPredictCommand([], opts)).rejects.toThrow(new UsageError('no input: give image files, folders or globs with --input=PATH (repeatable)'));
+    await expect(runPredictCommand([], opts)).rejects.toThrow(new UsageError('no input: give image or video files, folders or globs with --input=PATH (repeatable)'));
     await expect(runPredictCommand([join(dir, 'images')], { ...opts, minProb: '2' })).rejects.toThrow("--min-prob must be a number from 0 to 1, but got '2'");
   });
 });

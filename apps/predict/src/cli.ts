@@ -9,19 +9,22 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function predictCommand(): Command {
   return new Command('predict')
-    .summary('detect objects in images: JSON Lines')
-    .description('detect objects in images, folders (recursive) and globs; one JSON line per image, in input order')
-    .argument('[inputs...]', 'image files, folders or globs (as --input)')
+    .summary('detect objects in images and videos: JSON Lines')
+    .description(
+      'detect objects in images, videos (ffmpeg: $LUMEN_FFMPEG, else ffmpeg on the PATH), folders (recursive) and globs; ' +
+        'one JSON line per image and per video frame, in input order',
+    )
+    .argument('[inputs...]', 'image or video files, folders or globs (as --input)')
     .requiredOption('--checkpoint <dir>', 'a checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)')
-    .option('--input <path>', 'an image file, a folder or a glob (repeatable)', collect, [])
+    .option('--input <path>', 'an image or video file, a folder or a glob (repeatable)', collect, [])
     .option('--output <file>', 'write the JSON Lines here instead of stdout')
-    .option('--save-media <dir>', 'also save each image with its boxes drawn into this folder')
+    .option('--save-media <dir>', 'also save each image (and each video, as H.264 .mp4) with its boxes drawn into this folder')
     .option('--min-prob <p>', 'keep objects with at least this probability', String(DEFAULT_MIN_PROB))
-    .option('--max-detections <n>', 'keep at most this many objects per image', String(DEFAULT_MAX_DETECTIONS))
+    .option('--max-detections <n>', 'keep at most this many objects per image or frame', String(DEFAULT_MAX_DETECTIONS))
     .option('--only-class <name>', 'keep only this class (repeatable; or comma-separated names)', collect, [])
     .option('--ignore-class <name>', 'drop this class (repeatable; or comma-separated names)', collect, [])
-    .option('--concurrency <n>', 'images decoded at once', '2')
-    .option('--prefetch <n>', 'images decoded ahead of the model, at most', '4')
+    .option('--concurrency <n>', 'images (or video frames) decoded at once', '2')
+    .option('--prefetch <n>', 'images or video frames decoded ahead of the model, at most', '4')
     .addOption(new Option('--no-progress', 'no progress bar (there is one only on a TTY anyway)'))
     .action(async (positional: string[], opts: PredictCliOptions) => {
       process.exitCode = await runPredictCommand(positional, opts);

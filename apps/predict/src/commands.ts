@@ -60,10 +60,10 @@ function outputFailure(opts: PredictCliOptions, error: unknown): UsageError {
   return new UsageError(`cannot write the predictions to ${outputName(opts)}: ${fsReason(error)}; ${left}`);
 }
 
-/** `lumen predict`: returns the exit code (0 all images read, 1 some failed). */
+/** `lumen predict`: returns the exit code (0 every image and video read, 1 some failed). */
 export async function runPredictCommand(positional: string[], opts: PredictCliOptions): Promise<number> {
   const inputs = [...opts.input, ...positional];
-  if (inputs.length === 0) throw new UsageError('no input: give image files, folders or globs with --input=PATH (repeatable)');
+  if (inputs.length === 0) throw new UsageError('no input: give image or video files, folders or globs with --input=PATH (repeatable)');
   const minProb = parseProbability('--min-prob', opts.minProb);
   const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
   const concurrency = parsePositiveInt('--concurrency', opts.concurrency);
@@ -71,7 +71,7 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
   if (opts.output != null) checkOutputFile(opts.output);
   if (opts.saveMedia != null) prepareMediaFolder(opts.saveMedia);
   const files = await expandInputs(inputs, (message) => process.stderr.write(`lumen predict: ${message}\n`));
-  if (files.length === 0) throw new UsageError(`no images found in ${inputs.join(', ')}`);
+  if (files.length === 0) throw new UsageError(`no images or videos found in ${inputs.join(', ')}`);
 
   const detector = await openDetector(opts.checkpoint);
   let output: Writable = process.stdout;
@@ -94,10 +94,12 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
       progress: opts.progress && Boolean(process.stderr.isTTY) && !(opts.output == null && process.stdout.isTTY),
     });
     if (output !== process.stdout) await closeOutput(output);
+    const videos = summary.videos > 0 ? `, ${summary.videos} video(s) (${summary.frames} frames)` : '';
+    const rate = summary.videos > 0 ? 'frames/s' : 'images/s';
     process.stderr.write(
-      `lumen predict: ${summary.images} image(s), ${summary.objects} object(s), ${summary.failed} failed, ` +
-        `${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(2)} images/s)` +
-        `${opts.output != null ? ` -> ${opts.output}` : ''}${opts.saveMedia != null ? `, drawn images in ${opts.saveMedia}` : ''}\n`,
+      `lumen predict: ${summary.images} image(s)${videos}, ${summary.objects} object(s), ${summary.failed} failed, ` +
+        `${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(2)} ${rate})` +
+        `${opts.output != null ? ` -> ${opts.output}` : ''}${opts.saveMedia != null ? `, drawn media in ${opts.saveMedia}` : ''}\n`,
     );
     return summary.failed > 0 ? 1 : 0;
   } catch (error) {

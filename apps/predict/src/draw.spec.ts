@@ -42,6 +42,12 @@ describe('mediaName', () => {
     expect(mediaName('z.webp')).toEqual({ name: 'z.png', format: 'png' });
     expect(mediaName('noext')).toEqual({ name: 'noext.png', format: 'png' });
   });
+
+  it('videos become <name>.mp4', () => {
+    expect(mediaName('clips/street.MOV')).toEqual({ name: 'street.mp4', format: 'mp4' });
+    expect(mediaName('a.b.webm')).toEqual({ name: 'a.b.mp4', format: 'mp4' });
+    expect(mediaName('c.mp4')).toEqual({ name: 'c.mp4', format: 'mp4' });
+  });
 });
 
 describe('drawObjects', () => {

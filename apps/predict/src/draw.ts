@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import sharp from 'sharp';
+import { isVideoPath } from './inputs';
 import type { PredictedObject } from './objects';
 
 /** Box colours, one per class in the checkpoint's order (wrapping around): Tableau 20's strong half and more. */
@@ -56,12 +57,16 @@ export function overlaySvg(width: number, height: number, objects: readonly Pred
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }
 
-export type MediaFormat = 'jpeg' | 'png';
+export type MediaFormat = 'jpeg' | 'png' | 'mp4';
 
-/** The file name a drawn image is saved under: the input's base name; .jpg/.jpeg stay JPEG, everything else becomes PNG. */
+/**
+ * The file name drawn media is saved under: the input's base name; .jpg/.jpeg stay JPEG,
+ * videos become `<name>.mp4`, every other image becomes PNG.
+ */
 export function mediaName(file: string): { name: string; format: MediaFormat } {
   const base = basename(file);
   const ext = extname(base).toLowerCase();
+  if (isVideoPath(base)) return { name: `${base.slice(0, base.length - ext.length)}.mp4`, format: 'mp4' };
   if (ext === '.jpg' || ext === '.jpeg' || ext === '.jpe') return { name: base, format: 'jpeg' };
   if (ext === '.png') return { name: base, format: 'png' };
   return { name: `${base.slice(0, base.length - ext.length)}.png`, format: 'png' };
@@ -71,11 +76,21 @@ export function mediaName(file: string): { name: string; format: MediaFormat } {
  * The image with its objects drawn on it: EXIF orientation applied (so boxes in displayed
  * pixels line up), the same size as displayed, an SVG overlay composited by sharp.
  */
-export async function drawObjects(image: Buffer, objects: readonly PredictedObject[], classes: readonly string[], format: MediaFormat): Promise<Buffer> {
+export async function drawObjects(image: Buffer, objects: readonly PredictedObject[], classes: readonly string[], format: 'jpeg' | 'png'): Promise<Buffer> {
   const meta = await sharp(image).metadata();
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   const svg = Buffer.from(overlaySvg(width, height, objects, classes));
   const drawn = sharp(image).autoOrient().composite([{ input: svg, top: 0, left: 0 }]);
   return format === 'jpeg' ? drawn.jpeg({ quality: 92 }).toBuffer() : drawn.png().toBuffer();
+}
+
+/** A raw RGB24 video frame (`width` x `height`) with its objects drawn as drawObjects draws them, raw RGB24 again. */
+export async function drawObjectsOnFrame(pixels: Buffer, width: number, height: number, objects: readonly PredictedObject[], classes: readonly string[]): Promise<Buffer> {
+  const svg = Buffer.from(overlaySvg(width, height, objects, classes));
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .composite([{ input: svg, top: 0, left: 0 }])
+    .removeAlpha()
+    .raw()
+    .toBuffer();
 }

@@ -3,9 +3,13 @@
 export { predictCommands } from './cli';
 export { parseBytes, runPredictCommand, runServerCommand } from './commands';
 export type { PredictCliOptions, ServerCliOptions } from './commands';
-export { colourFor, drawObjects, mediaName, overlaySvg, PALETTE } from './draw';
+export { colourFor, drawObjects, drawObjectsOnFrame, mediaName, overlaySvg, PALETTE } from './draw';
 export type { MediaFormat } from './draw';
-export { compareNatural, expandInputs, isImagePath } from './inputs';
+export { compareNatural, expandInputs, isImagePath, isVideoPath, VIDEO_EXTENSIONS } from './inputs';
+export { locateFfmpeg } from './ffmpeg';
+export type { FfmpegPrograms } from './ffmpeg';
+export { probeVideo } from './video-probe';
+export type { FrameRate, VideoInfo } from './video-probe';
 export { IMAGE_EXTENSIONS } from '@lumen/data';
 export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseClassNames, parseProbability, toObjects, UsageError } from './objects';
 export type { ObjectFilter, PredictedObject } from './objects';

@@ -1,4 +1,5 @@
 // The server over real HTTP on localhost (port 0), with a tiny checkpoint made here.
+import { UserError } from '@lumen/core';
 import { decodeImage } from '@lumen/data';
 import { loadDetector, type LoadedDetector } from '@lumen/detector';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toObjects, type PredictedObject } from './objects';
 import type { Predictor } from './predict';
-import { UsageError } from './objects';
 import { createServer, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT_SECONDS, memoryBound, type LumenServer } from './server';
 import { makeTinyCheckpoint, testImage, TINY_CLASSES } from './testing/tiny-checkpoint';
 
@@ -288,13 +288,13 @@ describe('prediction server', () => {
     }
   });
 
-  it('listen: a port in use is a UsageError naming host:port', async () => {
+  it('listen: a port in use is a UserError naming host:port', async () => {
     const other = createNetServer().listen(0, '127.0.0.1');
     await once(other, 'listening');
     const port = (other.address() as { port: number }).port;
     const second = await createServer({ predictor: detector });
     try {
-      await expect(second.listen({ port, host: '127.0.0.1' })).rejects.toStrictEqual(new UsageError(`port ${port} on 127.0.0.1 is in use by another program: pick another with --port`));
+      await expect(second.listen({ port, host: '127.0.0.1' })).rejects.toStrictEqual(new UserError(`port ${port} on 127.0.0.1 is in use by another program: pick another with --port`));
     } finally {
       await second.close();
       other.close();

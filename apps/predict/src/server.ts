@@ -1,8 +1,8 @@
 import multipart from '@fastify/multipart';
+import { listenError } from '@lumen/core';
 import { decodeImage, type DecodedImage } from '@lumen/data';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { finished } from 'node:stream/promises';
-import { listenError } from './address';
 import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseProbability, toObjects, UsageError } from './objects';
 import { pageHtml } from './page';
 import { plainMessage, type Predictor } from './predict';

@@ -18,6 +18,7 @@ import { CheckpointLedger, type SavedCheckpoint } from './checkpoints';
 import { checkpointDir, MetricsLog } from './job';
 import { Progress } from './progress';
 import { listenForStopSignals, type StopRequest, type StopSignal } from './stop';
+import type { TensorBoardLog } from './tensorboard';
 import { versions } from './versions';
 
 /** Where the data stream stands: the epoch, and how far into that epoch's order. */
@@ -40,6 +41,8 @@ export interface TrainingRun {
   /** The checkpoint a resumed run continues from (null for a new run). */
   resumedFrom: SavedCheckpoint | null;
   metrics: MetricsLog;
+  /** The run's TensorBoard event file: the scalars of metrics.jsonl's train and eval records. */
+  events: TensorBoardLog;
   backendName: string;
   /** Asks the loop to stop after the current step; SIGINT and SIGTERM make the request too. */
   stop: StopRequest;
@@ -71,7 +74,7 @@ class EvaluationStopped extends Error {}
  * weights, or from a streak of exploded steps, is ever written.
  */
 export async function runSteps(run: TrainingRun): Promise<LoopResult> {
-  const { config, jobDir, detector, params, optimizer, train, val, metrics, stop } = run;
+  const { config, jobDir, detector, params, optimizer, train, val, metrics, events, stop } = run;
   const total = config.train.steps;
   const batchSize = config.train.batchSize;
   const progress = new Progress(total, optimizer.step, config.train.logEvery, run.plain ? false : undefined);
@@ -120,6 +123,7 @@ export async function runSteps(run: TrainingRun): Promise<LoopResult> {
     lastEval = result;
     logAbove(`eval at step ${step}: ${describeMap(config.eval.metric, result, val.split)} (${result.seconds.toFixed(1)} s)`);
     metrics.write({ type: 'eval', step, split: val.split, metric: config.eval.metric, mAP: result.map, images: result.images, minutes: minutes() });
+    events.evaluation(step, 'eval', result.summary, result.map, config.eval.metric);
     return result.map;
   };
 
@@ -165,6 +169,7 @@ export async function runSteps(run: TrainingRun): Promise<LoopResult> {
     progress.update({ step: result.step, epoch, loss: result.loss, losses: result.losses, lr: result.lr, ...rates });
     if (result.step % config.train.logEvery === 0 || result.step === total) {
       metrics.write({ type: 'train', step: result.step, epoch, ...result.losses, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, ...rates, minutes: minutes() });
+      events.train(result.step, { losses: result.losses, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, ...rates });
       windowStart = Date.now();
       windowImages = 0;
       windowSteps = 0;

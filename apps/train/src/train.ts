@@ -26,6 +26,7 @@ import type { SavedCheckpoint } from './checkpoints';
 import { assignInitWeights, configForInit, describeInit, readInitCheckpoint } from './init-from';
 import { runSteps, type Position, type TrainingRun } from './loop';
 import { StopRequest, type StopSignal } from './stop';
+import { TensorBoardLog } from './tensorboard';
 
 export interface TrainOptions {
   /** Config name or path; default 'digits'. */
@@ -107,7 +108,8 @@ export interface PreparedRun {
 /**
  * Everything before the step loop: checks the config (model first, then that its data and
  * weights exist), opens the splits, builds the detector (fresh, pretrained or resumed). A
- * resumed run's metrics.jsonl loses the records after its checkpoint, which it logs again.
+ * resumed run's metrics.jsonl loses the records after its checkpoint, which it logs again;
+ * every run starts an event file of its own, which tells TensorBoard the same.
  */
 export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRun> {
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
@@ -152,8 +154,9 @@ export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRu
     const dropped = metrics.keepUpTo(start.resumedFrom.step);
     if (dropped > 0) log(`metrics.jsonl: dropped ${dropped} record(s) logged after step ${start.resumedFrom.step}; this run logs those steps again`);
   }
+  const events = new TensorBoardLog(job.dir, optimizer.step + 1);
   const stop = options.stop ?? new StopRequest();
-  const run: TrainingRun = { config, jobDir: job.dir, detector, params, optimizer, train, val, ...start, metrics, backendName: backend.name, stop, log, plain: options.plain };
+  const run: TrainingRun = { config, jobDir: job.dir, detector, params, optimizer, train, val, ...start, metrics, events, backendName: backend.name, stop, log, plain: options.plain };
   return { run, finalSplits };
 }
 
@@ -181,7 +184,7 @@ async function startingPoint(job: Job, init: LoadedCheckpoint | null, detector: 
  */
 export async function runTraining(options: TrainOptions = {}): Promise<TrainResult> {
   const { run, finalSplits } = await prepareRun(options);
-  const { config, detector, params, optimizer, metrics, log } = run;
+  const { config, detector, params, optimizer, metrics, events, log } = run;
   try {
     const loop = await runSteps(run);
     if (loop.evaluation && !loop.interrupted && finalSplits.length === 0) log(`\n${formatSummary(loop.evaluation.summary)}`);
@@ -192,7 +195,7 @@ export async function runTraining(options: TrainOptions = {}): Promise<TrainResu
     );
     // A run that ends unstopped has just saved its last step: `params` hold that checkpoint's weights.
     const finalEvaluations =
-      loop.interrupted || !loop.checkpoint ? [] : await evaluateFinalSplits({ detector, params, config, metrics, log }, finalSplits, loop.checkpoint, optimizer.step, loop.started);
+      loop.interrupted || !loop.checkpoint ? [] : await evaluateFinalSplits({ detector, params, config, metrics, events, log }, finalSplits, loop.checkpoint, optimizer.step, loop.started);
     return {
       jobDir: run.jobDir,
       checkpoint: loop.checkpoint,

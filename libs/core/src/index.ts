@@ -1,8 +1,8 @@
 // What every Lumen library needs once, depending on nothing of ours: argument checks with
 // tfjs-core's messages, a seeded RNG and the draws made from it, parameter trees and their
 // variables, torch's BatchNorm2d (training mode, and folded into a conv), the names of the
-// fused kernels @lumen/runtime registers, and the error a user can fix, and where relative
-// paths are read from.
+// fused kernels @lumen/runtime registers, and the error a user can fix (a server's failed
+// listen made one), and where relative paths are read from.
 export { fail, describe, formatValues } from './arg-checks';
 export { assertDtype, assertRank, assertTensor } from './arg-checks';
 export { assertImageSizes, assertNumber, assertOptions, assertString, isFraction, isNonNegativeInteger, isPositiveInteger } from './arg-checks';
@@ -15,4 +15,5 @@ export { batchNormScaleShift, batchNormTraining, BN_EPS, BN_MOMENTUM, foldBatchN
 export type { BatchNormParams } from './batch-norm';
 export { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUpdate, LumenSumSquares } from './kernel-names';
 export { UserError } from './user-error';
+export { listenError } from './listen-error';
 export { fromWorkspace, workspaceRoot } from './workspace';

@@ -3,6 +3,7 @@ import { configToYaml, loadConfig, type Config } from '@lumen/config';
 import { UserError } from '@lumen/core';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isSha256, sha256Hex, weightsMismatch } from './checkpoint-integrity';
 import type { OptimizerState } from './optimizer';
 import { optimizerSlots } from './optimizer';
 import { flattenParams, type NamedArray, type ParamTree } from './params';
@@ -25,6 +26,8 @@ export interface CheckpointMeta {
   createdAt: string;
   /** Training position to resume from (epoch and examples consumed in it). */
   resume?: { epoch: number; offset: number; optimizerStep: number };
+  /** Hex sha256 of weights.safetensors, checked at load (absent in checkpoints written before it was recorded). */
+  weightsSha256?: string;
 }
 
 export interface SaveCheckpointOptions {
@@ -101,8 +104,8 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
 function writeCheckpointFiles(partial: string, options: SaveCheckpointOptions): void {
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
-  const weights = Object.fromEntries(flattenParams(options.params));
-  writeDurably(join(partial, WEIGHTS_FILE), writeSafetensors(weights, { format: 'lumen', step: String(options.step) }));
+  const weights = writeSafetensors(Object.fromEntries(flattenParams(options.params)), { format: 'lumen', step: String(options.step) });
+  writeDurably(join(partial, WEIGHTS_FILE), weights);
   if (options.optimizer) {
     const slots = Object.fromEntries(optimizerSlots(options.optimizer));
     writeDurably(join(partial, OPTIMIZER_FILE), writeSafetensors(slots, { optimizer: options.optimizer.config.type }));
@@ -117,6 +120,7 @@ function writeCheckpointFiles(partial: string, options: SaveCheckpointOptions): 
     versions: options.versions ?? {},
     createdAt: new Date().toISOString(),
     ...(options.resume ? { resume: options.resume } : {}),
+    weightsSha256: sha256Hex(weights),
   };
   writeDurably(join(partial, META_FILE), JSON.stringify(meta, null, 2) + '\n');
   syncPath(partial);
@@ -136,19 +140,28 @@ export interface LoadCheckpointOptions {
   optimizer?: boolean;
 }
 
-/** A checkpoint file's tensors; anything wrong is a UserError naming the file. */
-function readTensorFile(path: string): Record<string, NamedArray> {
+/**
+ * A checkpoint file's tensors; anything wrong is a UserError naming the file. With `sha256`,
+ * the bytes must hash to it (checked after parsing, so a truncated file is still called so).
+ */
+function readTensorFile(path: string, sha256?: string): Record<string, NamedArray> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (error) {
     throw new UserError(`${path}: cannot read: ${(error as Error).message}`);
   }
+  let tensors: Record<string, NamedArray>;
   try {
-    return toNamedArrays(readSafetensors(bytes));
+    tensors = toNamedArrays(readSafetensors(bytes));
   } catch (error) {
     throw new UserError(`${path}: ${(error as Error).message.replace(/^Error in readSafetensors: /, '')}`);
   }
+  if (sha256 !== undefined) {
+    const actual = sha256Hex(bytes);
+    if (actual !== sha256) throw weightsMismatch(path, sha256, actual);
+  }
+  return tensors;
 }
 
 function readMeta(path: string): CheckpointMeta {
@@ -165,7 +178,18 @@ function readMeta(path: string): CheckpointMeta {
     throw new UserError(`${path}: 'classes' must be a non-empty list of class names`);
   }
   if (!Number.isInteger(meta.step) || meta.step < 0) throw new UserError(`${path}: 'step' must be a non-negative integer, but got ${JSON.stringify(meta.step)}`);
+  if (meta.weightsSha256 !== undefined && !isSha256(meta.weightsSha256)) {
+    throw new UserError(`${path}: 'weightsSha256' must be 64 lowercase hex digits, but got ${JSON.stringify(meta.weightsSha256)}`);
+  }
   return meta;
+}
+
+/** A checkpoint folder's meta.json, checked (without reading its tensors); a UserError when the folder is not a Lumen checkpoint. */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
+  if (!existsSync(dir)) throw new UserError(`checkpoint ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`checkpoint ${dir} is a file: give the checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)`);
+  if (!existsSync(join(dir, META_FILE))) throw new UserError(`${dir} is not a Lumen checkpoint: ${META_FILE} is missing`);
+  return readMeta(join(dir, META_FILE));
 }
 
 /** Reads a checkpoint folder; whatever is missing or damaged is a UserError naming the file. */
@@ -177,7 +201,7 @@ export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {})
   }
   const meta = readMeta(join(dir, META_FILE));
   const config = loadConfig(join(dir, CONFIG_FILE)).config;
-  const weights = readTensorFile(join(dir, WEIGHTS_FILE));
+  const weights = readTensorFile(join(dir, WEIGHTS_FILE), meta.weightsSha256);
   const readOptimizer = (options.optimizer ?? true) && existsSync(join(dir, OPTIMIZER_FILE));
   const optimizer = readOptimizer ? readTensorFile(join(dir, OPTIMIZER_FILE)) : null;
   return { dir, config, meta, weights, optimizer };

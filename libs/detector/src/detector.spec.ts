@@ -1,10 +1,12 @@
 import { seededRandom, UserError } from '@lumen/core';
 import { loadConfig } from '@lumen/config';
 import * as tf from '@tensorflow/tfjs-core';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint';
+import { sha256OfFile } from './checkpoint-integrity';
 import { buildDetector, initDetector } from './model';
 import { createOptimizer, disposeOptimizer, optimizerSlots } from './optimizer';
 import { disposeParams, flattenParams } from './params';
@@ -134,6 +136,38 @@ describe('checkpoints', () => {
     writeFileSync(join(ckpt, 'meta.json'), '{"format": ');
     expect(() => loadCheckpoint(ckpt)).toThrow(new RegExp(`^${join(ckpt, 'meta.json')}: not valid JSON`));
     expect(() => loadCheckpoint(join(ckpt, 'meta.json'))).toThrow(/is a file: give the checkpoint folder/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("record the weights' sha256 in meta.json and check it at load: one flipped byte is named; checkpoints without it still load", async () => {
+    const config = tiny();
+    const params = initDetector(buildDetector(config, ['x']), seededRandom(1));
+    const ckpt = join(dir, 'checkpoint-0000003');
+    await saveCheckpoint(ckpt, { params, config, classes: ['x'], step: 3 });
+    disposeParams(params);
+    const weightsPath = join(ckpt, 'weights.safetensors');
+    const weights = readFileSync(weightsPath);
+    const meta = JSON.parse(readFileSync(join(ckpt, 'meta.json'), 'utf8'));
+    expect(meta.weightsSha256).toBe(createHash('sha256').update(weights).digest('hex'));
+    expect(await sha256OfFile(weightsPath)).toBe(meta.weightsSha256);
+    expect(readCheckpointMeta(ckpt)).toEqual(meta);
+    const before = tf.memory().numTensors;
+
+    // The last byte is tensor data: the file still parses, only the hash tells.
+    const flipped = Buffer.from(weights);
+    flipped[flipped.length - 1] ^= 0x01;
+    writeFileSync(weightsPath, flipped);
+    const mismatch = `${weightsPath} does not match the sha256 in meta.json: the file is damaged or was changed; copy the checkpoint again from its source`;
+    expect(() => loadCheckpoint(ckpt)).toThrow(mismatch);
+    expect(() => loadDetector(ckpt)).toThrow(UserError);
+    expect(() => loadDetector(ckpt)).toThrow(mismatch);
+
+    // Written before the hash was recorded: loads as it is.
+    const { weightsSha256: _recorded, ...older } = meta;
+    writeFileSync(join(ckpt, 'meta.json'), JSON.stringify(older));
+    expect(loadCheckpoint(ckpt).meta.weightsSha256).toBeUndefined();
+    writeFileSync(join(ckpt, 'meta.json'), JSON.stringify({ ...meta, weightsSha256: 'abc' }));
+    expect(() => loadCheckpoint(ckpt)).toThrow(`${join(ckpt, 'meta.json')}: 'weightsSha256' must be 64 lowercase hex digits, but got "abc"`);
     expect(tf.memory().numTensors).toBe(before);
   });
 

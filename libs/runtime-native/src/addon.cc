@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "depthwise.h"
 #include "gemm.h"
 #include "optim.h"
 #include "batchnorm.h"
@@ -137,6 +138,39 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   });
 }
 
+lumen::ConvGeometry depthwise_geometry(napi_env env, napi_value value) {
+  const lumen::ConvGeometry g = geometry(env, value);
+  if (g.in_c != g.out_c) throw ArgError{"depthwise kernels take channel multiplier 1 (geometry's inC == outC)"};
+  return g;
+}
+
+// depthwiseConv2d(x, filter, out, geometry, bias, activation)
+napi_value DepthwiseConv2D(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](napi_value* argv) {
+    lumen::Epilogue epilogue;
+    epilogue.bias = floats(env, argv[4], "bias", true);
+    epilogue.activation = static_cast<int>(integer(env, argv[5]));
+    lumen::depthwise_conv2d(depthwise_geometry(env, argv[3]), floats(env, argv[0], "x"), floats(env, argv[1], "filter"), floats(env, argv[2], "out"), epilogue);
+    return undefined(env);
+  });
+}
+
+// depthwiseConv2dBackpropInput(dy, filter, dx, geometry)
+napi_value DepthwiseConv2DBackpropInput(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](napi_value* argv) {
+    lumen::depthwise_conv2d_backprop_input(depthwise_geometry(env, argv[3]), floats(env, argv[0], "dy"), floats(env, argv[1], "filter"), floats(env, argv[2], "dx"));
+    return undefined(env);
+  });
+}
+
+// depthwiseConv2dBackpropFilter(x, dy, dw, geometry)
+napi_value DepthwiseConv2DBackpropFilter(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](napi_value* argv) {
+    lumen::depthwise_conv2d_backprop_filter(depthwise_geometry(env, argv[3]), floats(env, argv[0], "x"), floats(env, argv[1], "dy"), floats(env, argv[2], "dw"));
+    return undefined(env);
+  });
+}
+
 long length_of(napi_env env, napi_value value) {
   size_t length;
   NAPI_OK(napi_get_typedarray_info(env, value, nullptr, &length, nullptr, nullptr, nullptr));
@@ -264,6 +298,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2d", nullptr, DepthwiseConv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2dBackpropInput", nullptr, DepthwiseConv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2dBackpropFilter", nullptr, DepthwiseConv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},

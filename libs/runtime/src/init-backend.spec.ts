@@ -105,7 +105,8 @@ describe('initBackend in a program', () => {
       });`;
     const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', program], {
       cwd: root,
-      env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json'), LUMEN_BACKEND: '' },
+      // FORCE_COLOR (nx sets it) would colour the numbers console.log prints.
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json'), LUMEN_BACKEND: '', FORCE_COLOR: '0' },
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -9,6 +9,7 @@ import { comparisonGradConfigs } from './gradients/comparison-grads';
 import { conv2dGradConfig } from './gradients/conv2d-grad';
 import { cropAndResizeGradConfig } from './gradients/crop-and-resize-grad';
 import { gatherNdGradConfig } from './gradients/gather-nd-grad';
+import { meanGradConfig, sumGradConfig } from './gradients/reduce-grads';
 import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter';
 import { conv2dBackpropInputWasm } from './kernels/conv2d-backprop-input';
 import { CPU_FALLBACK_KERNELS, cpuFallbackKernel } from './kernels/cpu-fallback';
@@ -41,7 +42,8 @@ let wasmKernelsRegistered = false;
 
 /**
  * Gradients tfjs-core lacks or restricts, on every backend: Conv2D with dilations, GatherNd,
- * CropAndResize (w.r.t. the image), the zero gradients of comparisons and logical ops.
+ * CropAndResize (w.r.t. the image), the zero gradients of comparisons and logical ops; and
+ * Sum and Mean without a JS-filled `ones` tensor per backward pass.
  * Also loads tfjs's own gradient registry, which the `@tensorflow/tfjs-core` Node bundle
  * does not register by itself.
  */
@@ -49,7 +51,7 @@ export function registerTrainingGradients(): void {
   if (gradientsRegistered) return;
   // The union package's Node bundle registers every tfjs gradient as a side effect.
   require('@tensorflow/tfjs');
-  for (const config of [conv2dGradConfig, gatherNdGradConfig, cropAndResizeGradConfig, ...comparisonGradConfigs]) {
+  for (const config of [conv2dGradConfig, gatherNdGradConfig, cropAndResizeGradConfig, sumGradConfig, meanGradConfig, ...comparisonGradConfigs]) {
     registerGradient(config);
   }
   gradientsRegistered = true;

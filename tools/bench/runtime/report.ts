@@ -48,7 +48,7 @@ function header(report: Report): string[] {
   const torch = 'skipped' in t ? `PyTorch: skipped (${t.skipped})` : `PyTorch ${t.torch} / torchvision ${t.torchvision} on CPU, ${t.threads} threads`;
   return [
     `${lumen}; ${torch}${report.commit != null ? `; tree ${report.commit}` : ''}`,
-    `median of ${report.runs} runs after ${report.warmup} warm-up; f+b = forward + backward to every conv kernel (not the input)`,
+    `median of ${report.runs} runs after ${report.warmup} warm-up; f+b = forward + backward to every conv kernel (not the input, except in rows 'with dx')`,
   ];
 }
 

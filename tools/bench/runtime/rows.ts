@@ -56,6 +56,33 @@ function depthwise3x3(): BenchModel {
   return singleOp([3, 3, 64, 1], (x, w) => tf.depthwiseConv2d(x, w, 1, 'same'));
 }
 
+/**
+ * One depthwise conv (channel multiplier 1, torch's symmetric padding (k - 1) / 2) on a
+ * 1xHxWxC input that is itself a variable: forward+backward then computes both the input
+ * and the kernel gradient, as every depthwise layer but a net's first does in training.
+ */
+function depthwise(size: number, channels: number, k: number, stride: number): () => BenchModel {
+  return () => {
+    const init = randomInput([1, size, size, channels]);
+    const input = tf.variable(init, true) as tf.Variable<tf.Rank.R4>;
+    init.dispose();
+    const kernel = randomKernel([k, k, channels, 1]);
+    const padding = symmetric((k - 1) / 2);
+    return {
+      input,
+      variables: [input, kernel],
+      forward: (x) => tf.depthwiseConv2d(x, kernel as tf.Tensor4D, stride, padding),
+      dispose: () => tf.dispose([input, kernel]),
+    };
+  };
+}
+
+/** MobileNetV3-Large's depthwise convs (torchvision, 224² input): features 2, 3, 4, 5, 11 and 14. */
+function mobilenetV3Depthwise(size: number, channels: number, k: number, stride: number): BenchRow {
+  const id = `dw${k}x${k}_s${stride}_${size}x${channels}`;
+  return { id, label: `depthwise ${k}x${k}/${stride} ${size}²x${channels}, with dx`, torchId: id, build: depthwise(size, channels, k, stride) };
+}
+
 function resnet(bn: FrozenBnMode): BenchModel {
   const trunk = resnet50ToLayer3(bn);
   const input = randomInput([1, 608, 800, 3]);
@@ -75,6 +102,12 @@ export const ROWS: readonly BenchRow[] = [
   { id: 'conv3x3_s2', label: 'conv 3x3/2 pad1 128²x64→64', torchId: 'conv3x3_s2', build: conv(3, 64, 2, 1) },
   { id: 'conv1x1_256', label: 'conv 1x1/1 128²x64→256', torchId: 'conv1x1_256', build: conv(1, 256, 1, 0) },
   { id: 'dwconv3x3', label: 'depthwise 3x3/1 128²x64', torchId: 'dwconv3x3', build: depthwise3x3 },
+  mobilenetV3Depthwise(112, 64, 3, 2),
+  mobilenetV3Depthwise(56, 72, 3, 1),
+  mobilenetV3Depthwise(56, 72, 5, 2),
+  mobilenetV3Depthwise(28, 120, 5, 1),
+  mobilenetV3Depthwise(14, 480, 3, 1),
+  mobilenetV3Depthwise(7, 960, 5, 1),
   {
     id: 'resnet50_layer3',
     label: 'ResNet-50→layer3 608x800',

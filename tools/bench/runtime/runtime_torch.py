@@ -4,7 +4,7 @@ timed on torch's CPU backend so Lumen's numbers have a reference.
 
 Rows mirror tools/bench/runtime/rows.ts in NCHW. Forward and forward+backward are
 kit/peer.py's measure_phases: gradients for every conv weight and none for the input (as
-in the TypeScript side).
+in the TypeScript side), except in the dw* rows, whose input is a parameter too.
 
 The ResNet-50 trunk is torchvision's own module (conv1, bn1, relu, maxpool, layer1..3 of
 `resnet50(weights=None)`). Its BatchNorm is frozen the way Faster R-CNN freezes it
@@ -31,6 +31,23 @@ def single_conv(out_channels, kernel, stride, padding, groups=1):
     return conv, (1, 64, 128, 128)
 
 
+class DepthwiseWithInput(nn.Module):
+    """One depthwise conv whose input is a parameter too, so backward computes the input
+    gradient as well as the kernel's (rows.ts's `depthwise`)."""
+
+    def __init__(self, size, channels, kernel, stride):
+        super().__init__()
+        self.x = nn.Parameter(torch.randn(1, channels, size, size))
+        self.conv = nn.Conv2d(channels, channels, kernel, stride=stride, padding=(kernel - 1) // 2, groups=channels, bias=False)
+
+    def forward(self, _):
+        return self.conv(self.x)
+
+
+def depthwise_with_input(size, channels, kernel, stride):
+    return DepthwiseWithInput(size, channels, kernel, stride), (1,)
+
+
 def resnet50_to_layer3():
     net = torchvision.models.resnet50(weights=None)
     trunk = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3)
@@ -45,6 +62,10 @@ ROWS = {
     "dwconv3x3": lambda: single_conv(64, 3, 1, 1, groups=64),
     "resnet50_layer3": resnet50_to_layer3,
 }
+# MobileNetV3-Large's depthwise convs: (size, channels, kernel, stride).
+for _size, _channels, _k, _stride in [(112, 64, 3, 2), (56, 72, 3, 1), (56, 72, 5, 2), (28, 120, 5, 1), (14, 480, 3, 1), (7, 960, 5, 1)]:
+    ROWS[f"dw{_k}x{_k}_s{_stride}_{_size}x{_channels}"] = (
+        lambda s=_size, c=_channels, k=_k, st=_stride: depthwise_with_input(s, c, k, st))
 
 
 def measure(row_id, warmup, runs):

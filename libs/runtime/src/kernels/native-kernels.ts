@@ -5,7 +5,11 @@ import {
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  DepthwiseConv2dNative,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
   FusedConv2D,
+  FusedDepthwiseConv2D,
   MaxPoolGrad,
   Sum,
   util,
@@ -19,12 +23,13 @@ import type { NativeActivation, NativeKernels } from '@lumen/runtime-native';
 import { nativeEnabled } from './native-switch';
 
 /**
- * wasm kernels that hand the arithmetic-heavy ops — GEMM, conv2d and both conv gradients —
- * to @lumen/runtime-native (AVX2/FMA, multi-threaded), reading and writing the wasm heap in
- * place. The wasm build of XNNPACK is 128-bit SIMD without FMA (~15 GFLOP/s a core here) and
+ * wasm kernels that hand the arithmetic-heavy ops — GEMM, conv2d, depthwise conv2d and
+ * their gradients — to @lumen/runtime-native (AVX2/FMA, multi-threaded), reading and
+ * writing the wasm heap in place. The wasm build of XNNPACK is 128-bit SIMD without FMA (~15 GFLOP/s a core here) and
  * repacks a matmul's right operand on every new tensor, i.e. every training step; the native
  * GEMM runs ~35 GFLOP/s a core. Cases they do not cover (NCHW, other activations,
- * broadcasting beyond one side, non-float32) go to the kernel they replace.
+ * broadcasting beyond one side, depthwise channel multipliers above 1, non-float32) go to
+ * the kernel they replace.
  */
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: NamedAttrMap };
 
@@ -52,13 +57,17 @@ function geometry(info: backend_util.Conv2DInfo): number[] {
   ];
 }
 
-function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInfo {
+function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise = false): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     xShape as [number, number, number, number], filterShape as [number, number, number, number],
     attrs.strides as [number, number] | number, (attrs.dilations as [number, number] | number | undefined) ?? 1,
-    attrs.pad as 'valid' | 'same' | number, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined, false,
+    attrs.pad as 'valid' | 'same' | number, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined, depthwise,
     backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC'),
   );
+}
+
+function nhwc(attrs: NamedAttrMap): boolean {
+  return ((attrs.dataFormat as string | undefined) ?? 'NHWC') === 'NHWC';
 }
 
 function allFloat(...infos: (TensorInfo | undefined)[]): boolean {
@@ -105,6 +114,44 @@ function conv2dBackpropFilterKernel(native: NativeKernels, fallback: KernelConfi
     const info = convInfo(x.shape, filterShape, attrs);
     const dw = backend.makeOutput(filterShape, 'float32');
     native.conv2dBackpropFilter(view(backend, x), view(backend, dy), view(backend, dw), geometry(info));
+    return dw;
+  });
+}
+
+/** Depthwise conv forward, plain or fused (bias, relu/relu6); channel multiplier 1 only. */
+function depthwiseKernel(native: NativeKernels, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
+  return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    if (x == null || filter == null || preluActivationWeights != null || !allFloat(x, filter, bias) || !nhwc(attrs)) return null;
+    if (filter.shape[3] !== 1) return null;
+    const activation = fused ? activationOf(attrs) : 0;
+    const info = convInfo(x.shape, filter.shape, attrs, true);
+    if (activation == null || !biasOk(fused ? bias : undefined, info.outChannels)) return null;
+    const out = backend.makeOutput(info.outShape, 'float32');
+    native.depthwiseConv2d(view(backend, x), view(backend, filter), view(backend, out), geometry(info), fused && bias ? view(backend, bias) : null, activation);
+    return out;
+  });
+}
+
+function depthwiseBackpropInputKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
+  return withFallback(DepthwiseConv2dNativeBackpropInput, fallback, ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    if (dy == null || filter == null || !allFloat(dy, filter) || !nhwc(attrs) || filter.shape[3] !== 1) return null;
+    const info = convInfo(attrs.inputShape as number[], filter.shape, attrs, true);
+    const dx = backend.makeOutput(info.inShape, 'float32');
+    native.depthwiseConv2dBackpropInput(view(backend, dy), view(backend, filter), view(backend, dx), geometry(info));
+    return dx;
+  });
+}
+
+function depthwiseBackpropFilterKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
+  return withFallback(DepthwiseConv2dNativeBackpropFilter, fallback, ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs;
+    const filterShape = attrs.filterShape as number[];
+    if (x == null || dy == null || !allFloat(x, dy) || !nhwc(attrs) || filterShape[3] !== 1) return null;
+    const info = convInfo(x.shape, filterShape, attrs, true);
+    const dw = backend.makeOutput(filterShape, 'float32');
+    native.depthwiseConv2dBackpropFilter(view(backend, x), view(backend, dy), view(backend, dw), geometry(info));
     return dw;
   });
 }
@@ -186,6 +233,10 @@ export function nativeWasmKernels(native: NativeKernels, current: (name: string)
     convKernel(native, FusedConv2D, current(FusedConv2D), true),
     conv2dBackpropInputKernel(native, current(Conv2DBackpropInput)),
     conv2dBackpropFilterKernel(native, current(Conv2DBackpropFilter)),
+    depthwiseKernel(native, DepthwiseConv2dNative, current(DepthwiseConv2dNative), false),
+    depthwiseKernel(native, FusedDepthwiseConv2D, current(FusedDepthwiseConv2D), true),
+    depthwiseBackpropInputKernel(native, current(DepthwiseConv2dNativeBackpropInput)),
+    depthwiseBackpropFilterKernel(native, current(DepthwiseConv2dNativeBackpropFilter)),
     matMulKernel(native, BatchMatMul, current(BatchMatMul), false),
     matMulKernel(native, _FusedMatMul, current(_FusedMatMul), true),
     sumKernel(native, current(Sum)),
@@ -193,4 +244,8 @@ export function nativeWasmKernels(native: NativeKernels, current: (name: string)
   ];
 }
 
-export const NATIVE_KERNEL_NAMES = [Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, _FusedMatMul, Sum, MaxPoolGrad] as const;
+export const NATIVE_KERNEL_NAMES = [
+  Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
+  DepthwiseConv2dNative, FusedDepthwiseConv2D, DepthwiseConv2dNativeBackpropInput, DepthwiseConv2dNativeBackpropFilter,
+  BatchMatMul, _FusedMatMul, Sum, MaxPoolGrad,
+] as const;
