@@ -1,6 +1,5 @@
 import { seededRandom, type Rng } from '@lumen/core';
 import { randomInt, uniform } from '../random';
-import { patternCanvas, type PatternFamily } from './canvas-patterns';
 import { GLYPH_SIZE, type GlyphBank, type GlyphRange } from './mnist';
 
 /** A glyph pixel belongs to the digit's box when its intensity (after scaling) is at least this. */
@@ -19,7 +18,7 @@ export interface RenderOptions {
   emptyProb: number;
 }
 
-export const RENDER_DEFAULTS: RenderOptions = { minSide: 256, maxSide: 400, minDigitHeight: 14, maxDigitHeight: 120, maxDigits: 8, emptyProb: 0.05 };
+export const RENDER_DEFAULTS: RenderOptions = { minSide: 256, maxSide: 400, minDigitHeight: 16, maxDigitHeight: 120, maxDigits: 8, emptyProb: 0.05 };
 
 export interface RenderedDigit {
   /** 0..9 */
@@ -121,35 +120,6 @@ function background(random: Rng, width: number, height: number, noise: Noise): U
     }
   }
   return out;
-}
-
-/** Adds the sensor-like noise to every byte of a canvas. */
-function addNoise(canvas: Uint8ClampedArray, noise: Noise): void {
-  if (noise.sigma === 0) return;
-  const mask = NOISE_SIZE - 1;
-  let j = noise.offset;
-  for (let i = 0; i < canvas.length; i++) {
-    canvas[i] += noise.sigma * noiseTable[j];
-    j = (j + noise.stride) & mask;
-  }
-}
-
-/** Canvas families with their shares: the textured gradient, then the other grounds. */
-const FAMILIES: [PatternFamily | 'gradient', number][] = [
-  ['gradient', 0.4],
-  ['pattern', 0.2],
-  ['field', 0.2],
-  ['shapes', 0.12],
-  ['flat', 0.08],
-];
-
-function drawCanvas(random: Rng, width: number, height: number, noise: Noise): Uint8ClampedArray {
-  let u = random();
-  const family = FAMILIES.find(([, share]) => (u -= share) < 0)?.[0] ?? 'gradient';
-  if (family === 'gradient') return background(random, width, height, noise);
-  const canvas = patternCanvas(random, family, width, height);
-  addNoise(canvas, noise);
-  return canvas;
 }
 
 /** Blends `colour` over the canvas pixels of rows y0..y1-1 where `inside(x, y)` (clipped to the canvas). */
@@ -294,12 +264,10 @@ export const MAX_OVERLAP = 0.2;
 const PLACEMENT_ATTEMPTS = 25;
 
 /**
- * Renders one image of the digits dataset from `random`: a ground (a textured gradient,
- * stripes or checks, a noise field, shapes or a flat colour) with clutter, then
- * 1..maxDigits mnist digits (none with probability emptyProb) drawn from `ranges` (per
- * class), each scaled to a log-uniform tight height, its strokes thickened or thinned, in
- * ink contrasting with the ground under it by luminance (strongly or faintly) or by hue
- * only, alpha-blended by its intensity; sensor-like noise on ground and ink. A
+ * Renders one image of the digits dataset from `random`: a textured gradient background
+ * with clutter, then 1..maxDigits mnist digits (none with probability emptyProb) drawn
+ * from `ranges` (per class), each scaled to a log-uniform tight height, tinted to contrast
+ * with the background and alpha-blended by its intensity; sensor-like noise last. A
  * digit's box is the tight box of its pixels at >= INK_THRESHOLD intensity that no later
  * digit covers (the visible strokes). Placements overlapping an earlier digit's box by
  * more than MAX_OVERLAP of the smaller box are retried, then given up.
@@ -308,7 +276,7 @@ export function renderDigitsImage(random: Rng, bank: GlyphBank, ranges: GlyphRan
   const width = randomInt(random, options.minSide, options.maxSide);
   const height = randomInt(random, options.minSide, options.maxSide);
   const noise = { sigma: random() < 0.2 ? 0 : uniform(random, 2, 14), offset: Math.floor(random() * NOISE_SIZE), stride: 2 * randomInt(random, 1, 1000) + 1 };
-  const canvas = drawCanvas(random, width, height, noise);
+  const canvas = background(random, width, height, noise);
   distractors(random, canvas, width, height);
   const owner = new Int16Array(width * height).fill(-1);
   const count = random() < options.emptyProb ? 0 : randomInt(random, 1, options.maxDigits);
@@ -325,19 +293,21 @@ export function renderDigitsImage(random: Rng, bank: GlyphBank, ranges: GlyphRan
     const aspect = uniform(random, 0.85, 1.2);
     const inkColour = randomColour(random);
     const opacity = uniform(random, 0.85, 1);
-    // Stroke weight: intensity ** gamma (< 1 thickens, > 1 thins).
-    const gamma = Math.exp(uniform(random, Math.log(0.45), Math.log(2.2)));
     const tries = Array.from({ length: PLACEMENT_ATTEMPTS }, () => [random(), random()]);
     if (cell == null) continue;
     const f = Math.min(target, height - 2) / (cell[3] - cell[1] + 1);
     const gh = Math.max(1, Math.round(GLYPH_SIZE * f));
     const gw = Math.max(1, Math.round(GLYPH_SIZE * f * aspect));
-    const scaled = scaleGlyph(glyph, gw, gh).map((v) => v ** gamma);
+    const scaled = scaleGlyph(glyph, gw, gh);
     const ink = inkBounds(scaled, gw, gh);
     if (ink == null) continue;
     const spot = place(tries, placed, width, height, ink[2] - ink[0] + 1, ink[3] - ink[1] + 1);
     if (spot == null) continue;
-    const colour = contrastingInk(random, inkColour, meanColour(canvas, width, spot));
+    // Ink contrasting with the background under the digit.
+    const bgLum = meanLuminance(canvas, width, spot);
+    const want = bgLum >= 128 ? uniform(random, 0, Math.max(0, bgLum - 110)) : uniform(random, Math.min(255, bgLum + 110), 255);
+    const shift = want - luminance(inkColour[0], inkColour[1], inkColour[2]);
+    const colour = inkColour.map((c) => clamp255(c + shift));
     composite(canvas, owner, width, height, scaled, gw, gh, spot[0] - ink[0], spot[1] - ink[1], colour, opacity, placed.length, noise);
     placed.push({ digit, glyph: index, area: spot });
   }
@@ -365,46 +335,18 @@ function place(tries: number[][], placed: Placed[], width: number, height: numbe
   return null;
 }
 
-/** Mean colour of a box of the canvas (every third pixel each way). */
-function meanColour(canvas: Uint8ClampedArray, width: number, box: number[]): [number, number, number] {
-  const sum = [0, 0, 0];
+/** Mean luminance of a box of the canvas (every third pixel each way). */
+function meanLuminance(canvas: Uint8ClampedArray, width: number, box: number[]): number {
+  let sum = 0;
   let n = 0;
   for (let y = box[1]; y < box[3]; y += 3) {
     for (let x = box[0]; x < box[2]; x += 3) {
       const o = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) sum[c] += canvas[o + c];
+      sum += luminance(canvas[o], canvas[o + 1], canvas[o + 2]);
       n++;
     }
   }
-  return sum.map((v) => v / Math.max(n, 1)) as [number, number, number];
-}
-
-/** Least RGB distance between a hue-contrast ink and the ground under it. */
-export const MIN_HUE_DISTANCE = 60;
-
-/**
- * The ink for a digit of colour `hue` over ground `under`: for 12% of digits the luminance
- * of the ground, only the hue differing (when the two colours are at least MIN_HUE_DISTANCE
- * apart; else as the others); otherwise a luminance difference of 22..60 (a third of them,
- * faint) or 60..220, darker or lighter as the ground leaves room.
- */
-function contrastingInk(random: Rng, hue: number[], under: number[]): number[] {
-  const ground = luminance(under[0], under[1], under[2]);
-  const moveTo = (target: number) => {
-    const shift = target - luminance(hue[0], hue[1], hue[2]);
-    return hue.map((c) => clamp255(c + shift));
-  };
-  const hueOnly = random() < 0.12;
-  const delta = random() < 1 / 3 ? uniform(random, 22, 60) : uniform(random, 60, 220);
-  const preferDarker = random() < 0.5;
-  if (hueOnly) {
-    const ink = moveTo(ground);
-    if (Math.hypot(ink[0] - under[0], ink[1] - under[1], ink[2] - under[2]) >= MIN_HUE_DISTANCE) return ink;
-  }
-  const darker = ground - delta >= 0 ? ground - delta : null;
-  const lighter = ground + delta <= 255 ? ground + delta : null;
-  if (darker != null && lighter != null) return moveTo(preferDarker ? darker : lighter);
-  return moveTo(darker ?? lighter ?? (ground >= 128 ? 0 : 255));
+  return sum / Math.max(n, 1);
 }
 
 /**
