@@ -2,7 +2,8 @@
  * Prediction benchmark: what `lumen predict` delivers.
  *
  *   npx nx run tools:bench-predict [--checkpoint=DIR] [--images=100] [--runs=2] [--warmup=0]
- *       [--no-torch] [--torch-threads=2] [--python=/usr/bin/python3] [--skip-c4] [--skip-digits] [--json=PATH]
+ *       [--no-torch] [--torch-threads=2] [--python=/usr/bin/python3] [--skip-c4] [--skip-digits]
+ *       [--clips=60,300] [--skip-video] [--json=PATH]
  *
  * Rows:
  *  - digits, `lumen predict`: images/s of the predict command (a child process, as users run
@@ -12,6 +13,15 @@
  *    with the checkpoint `--checkpoint` (default: the newest jobs/digits-* /checkpoint-*; where
  *    there is none, the digits config with random weights, and the table says so).
  *  - digits, model only: the same images decoded beforehand, detect alone.
+ *  - digits video clip of N frames (one row per `--clips` length; at most the 300 test images),
+ *    `lumen predict` on the video vs on its frames as PNG files: the first N digits test images,
+ *    each scaled to fit 384x384 and padded, encoded by ffmpeg as H.264 at 5 fps (clip.mp4), and
+ *    the clip's frames decoded back to PNG (the same pixels). `lumen predict` runs on the video
+ *    (frames/s: ffmpeg decoding into a pipe, ahead of the model) and on the PNG folder (images/s:
+ *    sharp decoding), same checkpoint, the two interleaved (`--warmup` + `--runs` of each, the
+ *    order alternating), medians of the summary lines' figures; the ratio is frames/s over
+ *    images/s (the goal: ffmpeg's pipe costs < 10%, a ratio >= 0.90). ffmpeg is $LUMEN_FFMPEG,
+ *    else ffmpeg on the PATH, as for `lumen predict`; without it the rows say so and are skipped.
  *  - resnet50 C4, 600x800: latency of one 600x800 image through ResNet-50 + the ResNet tail
  *    head (configs/voc.yaml's model, 21 classes, random weights built here — the RPN's box
  *    deltas scaled by 1e-3 on both sides so the 1000 proposals stay on the image), next to
@@ -30,14 +40,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseOptions, TORCH_THREADS } from '../kit/options';
+import { parseOptions, TORCH_THREADS, UsageError } from '../kit/options';
 import { runBench } from '../kit/run';
 import { median, sampleRuns } from '../kit/stats';
 import { markdownTable } from '../kit/table';
 import { peerUnavailable, runPeer } from '../kit/torch-peer';
+import { CLIP_FPS, CLIP_SIZE, findFfmpeg, makeClip } from './video-clip';
 
 const USAGE =
-  'usage: tsx tools/bench/predict/main.ts [--checkpoint=DIR] [--images=100] [--runs=2] [--warmup=0] [--no-torch] [--torch-threads=2] [--python=PATH] [--skip-c4] [--skip-digits] [--json=PATH]';
+  'usage: tsx tools/bench/predict/main.ts [--checkpoint=DIR] [--images=100] [--runs=2] [--warmup=0] [--no-torch] [--torch-threads=2] [--python=PATH] [--skip-c4] [--skip-digits] [--clips=60,300] [--skip-video] [--json=PATH]';
 
 const VOC_CLASSES = [
   'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
@@ -50,11 +61,15 @@ function readOptions(argv: string[]) {
     runs: 2,
     warmup: 0,
     counts: { images: { default: 100, min: 1 }, 'torch-threads': TORCH_THREADS },
-    switches: ['skip-c4', 'skip-digits'],
-    strings: ['checkpoint'],
+    switches: ['skip-c4', 'skip-digits', 'skip-video'],
+    strings: ['checkpoint', 'clips'],
   });
   if (o == null) return null;
   const { counts, switches, strings, ...common } = o;
+  const clips = (strings.clips ?? '60,300').split(',').filter(Boolean).map(Number);
+  if (clips.length === 0 || clips.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new UsageError(`--clips=${strings.clips}: expected frame counts (integers >= 1) separated by commas\n${USAGE}`);
+  }
   return {
     ...common,
     checkpoint: strings.checkpoint,
@@ -62,6 +77,8 @@ function readOptions(argv: string[]) {
     torchThreads: counts['torch-threads'],
     skipC4: switches['skip-c4'],
     skipDigits: switches['skip-digits'],
+    skipVideo: switches['skip-video'],
+    clips,
   };
 }
 
@@ -105,25 +122,37 @@ interface DigitsResult {
   failed: number;
 }
 
-async function benchDigits(opts: Options): Promise<DigitsResult> {
-  let checkpoint = opts.checkpoint ?? newestDigitsCheckpoint();
-  let trained = true;
-  let scratch: string | null = null;
-  if (checkpoint == null) {
-    scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-'));
-    checkpoint = join(scratch, 'checkpoint-random');
-    trained = false;
-    log('no jobs/digits-*/checkpoint-* here (train one: npx nx run train:serve): using the digits config with RANDOM weights');
-    await randomDigitsCheckpoint(checkpoint);
-  }
+/** The checkpoint the digits and video rows run: `--checkpoint`, the newest trained one, else random weights. */
+interface DigitsCheckpoint {
+  dir: string;
+  trained: boolean;
+  /** Removes the random-weights checkpoint (nothing for a trained one). */
+  remove(): void;
+}
+
+async function digitsCheckpoint(opts: Options): Promise<DigitsCheckpoint> {
+  const found = opts.checkpoint ?? newestDigitsCheckpoint();
+  if (found != null) return { dir: found, trained: true, remove: () => undefined };
+  const scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-'));
+  const dir = join(scratch, 'checkpoint-random');
+  log('no jobs/digits-*/checkpoint-* here (train one: npx nx run train:serve): using the digits config with RANDOM weights');
+  await randomDigitsCheckpoint(dir);
+  return { dir, trained: false, remove: () => rmSync(scratch, { recursive: true, force: true }) };
+}
+
+/** The first `count` digits test images of the checkpoint's dataset (generated when missing). */
+async function digitsTestImages(detector: ReturnType<typeof loadDetector>, count: number): Promise<string[]> {
+  const { dataset } = detector.config.data;
+  await ensureDigits({ dataset: { ...dataset, classes: dataset.classes ?? undefined } }, { log });
+  const dir = resolve(dataset.dir);
+  const ids = readFileSync(join(dir, 'ImageSets', 'Main', `${dataset.splits.test}.txt`), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  return ids.slice(0, count).map((id) => join(dir, 'JPEGImages', `${id}.jpg`));
+}
+
+async function benchDigits(opts: Options, { dir: checkpoint, trained }: DigitsCheckpoint): Promise<DigitsResult> {
   const detector = loadDetector(checkpoint);
   try {
-    const { dataset } = detector.config.data;
-    await ensureDigits({ dataset: { ...dataset, classes: dataset.classes ?? undefined } }, { log });
-    const dir = resolve(detector.config.data.dataset.dir);
-    const split = detector.config.data.dataset.splits.test;
-    const ids = readFileSync(join(dir, 'ImageSets', 'Main', `${split}.txt`), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-    const files = ids.slice(0, opts.images).map((id) => join(dir, 'JPEGImages', `${id}.jpg`));
+    const files = await digitsTestImages(detector, opts.images);
     log(`digits: ${files.length} test images, checkpoint ${checkpoint}`);
 
     // Warm-up: kernels compile / allocate on the first images.
@@ -151,33 +180,87 @@ async function benchDigits(opts: Options): Promise<DigitsResult> {
     };
   } finally {
     detector.dispose();
-    if (scratch != null) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+interface VideoResult {
+  frames: number;
+  /** Medians of `lumen predict`'s own figures, and every timed run's. */
+  videoFramesPerSecond: number;
+  pngImagesPerSecond: number;
+  videoSamples: number[];
+  pngSamples: number[];
+  /** Objects found in the video and in its PNG frames (first timed run; the same pixels, so expected equal). */
+  videoObjects: number;
+  pngObjects: number;
+}
+
+/** `lumen predict` on a clip of `frames` digits test images vs on the clip's frames as PNG files. */
+async function benchVideo(opts: Options, checkpoint: string, ffmpeg: string, frames: number): Promise<VideoResult> {
+  const detector = loadDetector(checkpoint);
+  const images = await digitsTestImages(detector, frames).finally(() => detector.dispose());
+  if (images.length < frames) throw new Error(`a clip of ${frames} frames needs ${frames} digits test images, there are ${images.length}`);
+  const scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-video-'));
+  try {
+    const clip = await makeClip(ffmpeg, images, scratch);
+    log(`video ${frames} frames: ${clip.video} (H.264, ${CLIP_FPS} fps, ${CLIP_SIZE}x${CLIP_SIZE}) and ${clip.count} PNG frames`);
+    const video: PredictRun[] = [];
+    const png: PredictRun[] = [];
+    for (let i = 0; i < opts.warmup + opts.runs; i++) {
+      // Alternate which goes first, so a drift in the machine's load falls on both alike.
+      const order = i % 2 === 0 ? (['video', 'png'] as const) : (['png', 'video'] as const);
+      for (const kind of order) {
+        const run = await lumenPredict(checkpoint, [kind === 'video' ? clip.video : clip.frames], { LUMEN_FFMPEG: ffmpeg });
+        if (run.failed > 0) throw new Error(`lumen predict on the ${kind === 'video' ? 'video' : 'PNG frames'}: ${run.failed} failed`);
+        const warm = i < opts.warmup ? ' (warm-up)' : '';
+        log(`video ${frames} frames, run ${i + 1}/${opts.warmup + opts.runs}, ${kind}: ${run.imagesPerSecond.toFixed(2)} ${kind === 'video' ? 'frames' : 'images'}/s, ${run.objects} objects${warm}`);
+        if (i >= opts.warmup) (kind === 'video' ? video : png).push(run);
+      }
+    }
+    const figures = (runs: PredictRun[]) => runs.map((r) => r.imagesPerSecond);
+    if (video[0].images !== frames || png[0].images !== frames) {
+      throw new Error(`expected ${frames} frames: the video gave ${video[0].images}, the PNG folder ${png[0].images}`);
+    }
+    return {
+      frames,
+      videoFramesPerSecond: median(figures(video)),
+      pngImagesPerSecond: median(figures(png)),
+      videoSamples: figures(video),
+      pngSamples: figures(png),
+      videoObjects: video[0].objects,
+      pngObjects: png[0].objects,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
 interface PredictRun {
+  /** Images, or video frames when the inputs are videos. */
   images: number;
   objects: number;
   failed: number;
   imagesPerSecond: number;
 }
 
-/** Runs `lumen predict` on `files` in a child process; its summary line's figures. */
-function lumenPredict(checkpoint: string, files: string[]): Promise<PredictRun> {
+/** Runs `lumen predict` on `files` (images, videos or folders) in a child process; its summary line's figures. */
+function lumenPredict(checkpoint: string, files: string[], env: NodeJS.ProcessEnv = {}): Promise<PredictRun> {
   const bin = resolve(__dirname, '../../../apps/cli/bin/lumen.js');
   const scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-out-'));
   const args = [bin, 'predict', `--checkpoint=${checkpoint}`, `--output=${join(scratch, 'out.jsonl')}`, '--min-prob=0.5', '--no-progress', ...files];
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => {
       rmSync(scratch, { recursive: true, force: true });
-      const m = /lumen predict: (\d+) image\(s\), (\d+) object\(s\), (\d+) failed, [\d.]+ s \(([\d.]+) images\/s\)/.exec(stderr);
+      const m =
+        /lumen predict: (\d+) image\(s\)(?:, \d+ video\(s\) \((\d+) frames\))?, (\d+) object\(s\), (\d+) failed, [\d.]+ s \(([\d.]+) (?:images|frames)\/s\)/.exec(stderr);
       if (code !== 0 || m == null) return reject(new Error(`lumen predict exited with code ${code}:\n${stderr}`));
-      resolveRun({ images: Number(m[1]), objects: Number(m[2]), failed: Number(m[3]), imagesPerSecond: Number(m[4]) });
+      const images = Number(m[1]) + Number(m[2] ?? 0);
+      resolveRun({ images, objects: Number(m[3]), failed: Number(m[4]), imagesPerSecond: Number(m[5]) });
     });
   });
 }
@@ -243,12 +326,35 @@ async function main(): Promise<number> {
   const failures: string[] = [];
 
   let digits: DigitsResult | null = null;
-  if (!opts.skipDigits) {
-    try {
-      digits = await benchDigits(opts);
-    } catch (error) {
-      failures.push(`digits: ${(error as Error).message}`);
+  const videos: VideoResult[] = [];
+  let videoNote = '';
+  let checkpoint: DigitsCheckpoint | null = null;
+  try {
+    if (!opts.skipDigits || !opts.skipVideo) checkpoint = await digitsCheckpoint(opts);
+    if (checkpoint != null && !opts.skipDigits) {
+      try {
+        digits = await benchDigits(opts, checkpoint);
+      } catch (error) {
+        failures.push(`digits: ${(error as Error).message}`);
+      }
     }
+    if (checkpoint != null && !opts.skipVideo) {
+      const found = findFfmpeg();
+      if ('missing' in found) {
+        videoNote = `video rows skipped: ${found.missing}`;
+        log(videoNote);
+      } else {
+        for (const frames of opts.clips) {
+          try {
+            videos.push(await benchVideo(opts, checkpoint.dir, found.ffmpeg, frames));
+          } catch (error) {
+            failures.push(`video ${frames} frames: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+  } finally {
+    checkpoint?.remove();
   }
 
   let c4: C4Result | null = null;
@@ -280,6 +386,13 @@ async function main(): Promise<number> {
     rows.push([`digits ${digits.images} test images, \`lumen predict\` (decode ahead + detect + JSON Lines), ${what}`, `${digits.pipelineImagesPerSecond.toFixed(2)} images/s`, '–', '–']);
     rows.push([`digits ${digits.images} test images, model only (pre-decoded)`, `${digits.modelImagesPerSecond.toFixed(2)} images/s`, '–', '–']);
   }
+  for (const v of videos) {
+    const weights = checkpoint?.trained ? `checkpoint ${checkpoint.dir}` : 'RANDOM weights';
+    const what = `digits video, ${v.frames} frames (H.264 ${CLIP_FPS} fps ${CLIP_SIZE}x${CLIP_SIZE}), \`lumen predict\`, ${weights}`;
+    const runs = `median of ${opts.runs}`;
+    rows.push([`${what}, on the video, ${runs} (${v.videoObjects} objects)`, `${v.videoFramesPerSecond.toFixed(2)} frames/s`, '–', `${(v.videoFramesPerSecond / v.pngImagesPerSecond).toFixed(2)}x the PNG frames`]);
+    rows.push([`${what}, on its frames as PNG files, ${runs} (${v.pngObjects} objects)`, `${v.pngImagesPerSecond.toFixed(2)} images/s`, '–', '–']);
+  }
   if (c4) {
     const peer = torch ? `${torch.ms.toFixed(0)} ms` : '–';
     const ratio = torch ? `${(c4.ms / torch.ms).toFixed(2)}x` : '–';
@@ -292,9 +405,10 @@ async function main(): Promise<number> {
     '',
     markdownTable(columns, rows),
   ];
+  if (videoNote !== '') lines.push('', videoNote);
   if (failures.length > 0) lines.push('', ...failures.map((f) => `FAILED ${f}`));
   process.stdout.write(lines.join('\n') + '\n');
-  if (opts.json) writeFileSync(opts.json, JSON.stringify({ backend, digits, c4, torch, failures }, null, 2) + '\n');
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ backend, digits, videos, c4, torch, failures }, null, 2) + '\n');
   return failures.length > 0 ? 1 : 0;
 }
 
