@@ -1,9 +1,14 @@
 // The predict app's subcommands of `lumen` (assembled with the others in apps/cli): predict,
 // server. Errors are left to the CLI's one handler.
 import { Command, Option } from 'commander';
-import { runPredictCommand, runServerCommand, type PredictCliOptions, type ServerCliOptions } from './commands';
+import { DEFAULT_IN_FLIGHT, runPredictCommand, runServerCommand, runWorkerCommand, type PredictCliOptions, type ServerCliOptions, type WorkerCliOptions } from './commands';
 import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB } from './objects';
+import { DEFAULT_QUEUE_NAME } from './redis-connection';
 import { DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_TIMEOUT_SECONDS } from './server';
+import { DEFAULT_LOCK_SECONDS } from './worker';
+
+const REDIS_HELP = 'run the model on `lumen worker`s through Redis at this URL (redis://host:port)';
+const QUEUE_NAME_HELP = 'the queue on Redis (one per checkpoint when several share a Redis)';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -25,6 +30,9 @@ function predictCommand(): Command {
     .option('--ignore-class <name>', 'drop this class (repeatable; or comma-separated names)', collect, [])
     .option('--concurrency <n>', 'images (or video frames) decoded at once', '2')
     .option('--prefetch <n>', 'images or video frames decoded ahead of the model, at most', '4')
+    .option('--redis <url>', `${REDIS_HELP}; image bytes travel in the jobs`)
+    .option('--queue-name <name>', QUEUE_NAME_HELP, DEFAULT_QUEUE_NAME)
+    .option('--in-flight <n>', 'with --redis: images on the workers at once, at most', DEFAULT_IN_FLIGHT)
     .addOption(new Option('--no-progress', 'no progress bar (there is one only on a TTY anyway)'))
     .action(async (positional: string[], opts: PredictCliOptions) => {
       process.exitCode = await runPredictCommand(positional, opts);
@@ -44,13 +52,32 @@ function serverCommand(): Command {
     .option('--max-connections <n>', 'open connections at most; more are closed at once', String(DEFAULT_MAX_CONNECTIONS))
     .option('--min-prob <p>', 'min_prob when a request gives none', String(DEFAULT_MIN_PROB))
     .option('--max-detections <n>', 'objects per image, at most', String(DEFAULT_MAX_DETECTIONS))
+    .option('--redis <url>', `${REDIS_HELP}, instead of loading it here`)
+    .option('--queue-name <name>', QUEUE_NAME_HELP, DEFAULT_QUEUE_NAME)
     .action(async (opts: ServerCliOptions) => {
       await runServerCommand(opts);
     });
 }
 
-/** `lumen predict`, `lumen server`. */
+function workerCommand(): Command {
+  return new Command('worker')
+    .summary('serve the prediction queue on Redis for predict/server --redis')
+    .description(
+      'load a checkpoint once and predict the images that `lumen predict --redis` and `lumen server --redis` queue on Redis (BullMQ); ' +
+        'run one per machine; SIGTERM finishes the jobs in hand, and a worker that dies has its job retried by another',
+    )
+    .requiredOption('--redis <url>', 'the Redis holding the queue (redis://host:port)')
+    .requiredOption('--checkpoint <dir>', 'a checkpoint folder: the same weights as the producers name')
+    .option('--queue-name <name>', QUEUE_NAME_HELP, DEFAULT_QUEUE_NAME)
+    .option('--concurrency <n>', 'jobs held at once (decoding overlaps the model, which takes one image at a time)', '2')
+    .option('--lock-seconds <s>', "a job's lock: a dead worker's job is retried within 1.5x of it; the model must not block longer than half", String(DEFAULT_LOCK_SECONDS))
+    .action(async (opts: WorkerCliOptions) => {
+      await runWorkerCommand(opts);
+    });
+}
+
+/** `lumen predict`, `lumen server`, `lumen worker`. */
 export function predictCommands(): Command[] {
-  return [predictCommand(), serverCommand()];
+  return [predictCommand(), serverCommand(), workerCommand()];
 }
 

@@ -1,6 +1,7 @@
 // What `lumen predict` and `lumen server` do, without the argument parsing (cli.ts), so tests
 // and embedding programs call them with plain options.
-import { loadDetector, type LoadedDetector } from '@lumen/detector';
+import { UserError } from '@lumen/core';
+import { checkpointIdentity, loadDetector, type CheckpointIdentity, type LoadedDetector } from '@lumen/detector';
 import { initBackend } from '@lumen/runtime';
 import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -8,8 +9,11 @@ import { checkAddress } from './address';
 import { expandInputs } from './inputs';
 import { parseClassNames, parseNonNegativeInt, parsePositiveInt, parseProbability, parseSeconds, UsageError } from './objects';
 import { checkOutputFile, closeOutput, fsReason, openOutput, prepareMediaFolder } from './output-paths';
-import { OutputError, predictFiles } from './predict';
+import { OutputError, predictFiles, type Predictor } from './predict';
+import { DEFAULT_QUEUE_NAME, displayUrl, parseQueueName, parseRedisUrl } from './redis-connection';
+import { RemoteDetector } from './remote-detector';
 import { createServer, megabytes } from './server';
+import { DEFAULT_LOCK_SECONDS, startWorker } from './worker';
 
 /** A byte count: "10485760", "10MB", "512kb", "1.5m" (binary units). */
 export function parseBytes(value: string): number {
@@ -37,7 +41,35 @@ async function openDetector(checkpoint: string): Promise<LoadedDetector> {
   }
 }
 
-export interface PredictCliOptions {
+/** Images on the workers at once by default (predict --redis): enough to keep several busy. */
+export const DEFAULT_IN_FLIGHT = '16';
+
+/** What a producer on the queue knows of its checkpoint (it does not load the model). */
+async function identify(checkpoint: string): Promise<CheckpointIdentity> {
+  try {
+    return await checkpointIdentity(checkpoint);
+  } catch (error) {
+    throw error instanceof UserError ? new UsageError(error.message) : error;
+  }
+}
+
+/** The queue options of `predict` and `server`. */
+export interface QueueCliOptions {
+  /** Run the model on `lumen worker`s through Redis at this URL. */
+  redis?: string;
+  /** Default: DEFAULT_QUEUE_NAME. */
+  queueName?: string;
+}
+
+/** Workers on the queue, for a producer's first message (jobs wait when there are none). */
+async function workersMessage(remote: RemoteDetector): Promise<string> {
+  const workers = await remote.workers();
+  return workers > 0
+    ? `${workers} worker(s) on queue ${remote.queueName}`
+    : `no worker on queue ${remote.queueName} yet: jobs wait until one starts (lumen worker --redis … --checkpoint …)`;
+}
+
+export interface PredictCliOptions extends QueueCliOptions {
   checkpoint: string;
   input: string[];
   output?: string;
@@ -48,6 +80,8 @@ export interface PredictCliOptions {
   ignoreClass: string[];
   concurrency: string;
   prefetch: string;
+  /** Images on the workers at once (with --redis; default 16). */
+  inFlight?: string;
   progress: boolean;
 }
 
@@ -68,19 +102,28 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
   const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
   const concurrency = parsePositiveInt('--concurrency', opts.concurrency);
   const prefetch = parsePositiveInt('--prefetch', opts.prefetch);
+  const redis = opts.redis != null ? parseRedisUrl(opts.redis) : null;
+  const queueName = parseQueueName(opts.queueName ?? DEFAULT_QUEUE_NAME);
+  const inFlight = parsePositiveInt('--in-flight', opts.inFlight ?? DEFAULT_IN_FLIGHT);
   if (opts.output != null) checkOutputFile(opts.output);
   if (opts.saveMedia != null) prepareMediaFolder(opts.saveMedia);
   const files = await expandInputs(inputs, (message) => process.stderr.write(`lumen predict: ${message}\n`));
   if (files.length === 0) throw new UsageError(`no images or videos found in ${inputs.join(', ')}`);
 
-  const detector = await openDetector(opts.checkpoint);
+  let predictor: LoadedDetector | RemoteDetector;
+  if (redis != null) {
+    predictor = await RemoteDetector.open({ redis, queueName, checkpoint: await identify(opts.checkpoint), inFlight });
+    process.stderr.write(`lumen predict: ${await workersMessage(predictor)}\n`);
+  } else {
+    predictor = await openDetector(opts.checkpoint);
+  }
   let output: Writable = process.stdout;
   try {
-    const onlyClasses = parseClassNames('--only-class', opts.onlyClass, detector.classes);
-    const ignoreClasses = parseClassNames('--ignore-class', opts.ignoreClass, detector.classes);
+    const onlyClasses = parseClassNames('--only-class', opts.onlyClass, predictor.classes);
+    const ignoreClasses = parseClassNames('--ignore-class', opts.ignoreClass, predictor.classes);
     if (opts.output != null) output = await openOutput(opts.output);
     const summary = await predictFiles({
-      predictor: detector,
+      predictor,
       files,
       output,
       saveMedia: opts.saveMedia,
@@ -106,11 +149,12 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
     throw error instanceof OutputError ? outputFailure(opts, error.cause) : error;
   } finally {
     if (output !== process.stdout) output.destroy();
-    detector.dispose();
+    if (predictor instanceof RemoteDetector) await predictor.close();
+    else predictor.dispose();
   }
 }
 
-export interface ServerCliOptions {
+export interface ServerCliOptions extends QueueCliOptions {
   checkpoint: string;
   port: string;
   host: string;
@@ -131,10 +175,17 @@ export async function runServerCommand(opts: ServerCliOptions): Promise<void> {
   const maxConnections = parsePositiveInt('--max-connections', opts.maxConnections);
   const minProb = parseProbability('--min-prob', opts.minProb);
   const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
+  const redis = opts.redis != null ? parseRedisUrl(opts.redis) : null;
+  const queueName = parseQueueName(opts.queueName ?? DEFAULT_QUEUE_NAME);
   await checkAddress(opts.host, port);
-  const detector = await openDetector(opts.checkpoint);
+  // On a queue, requests admitted (queue + 1) are all on the workers at once.
+  const predictor = redis != null ? await RemoteDetector.open({ redis, queueName, checkpoint: await identify(opts.checkpoint), inFlight: queue + 1 }) : await openDetector(opts.checkpoint);
+  const release = async () => {
+    if (predictor instanceof RemoteDetector) await predictor.close();
+    else predictor.dispose();
+  };
   const server = await createServer({
-    predictor: detector,
+    predictor,
     maxBytes,
     queue,
     timeoutSeconds,
@@ -148,24 +199,73 @@ export async function runServerCommand(opts: ServerCliOptions): Promise<void> {
     url = await server.listen({ port, host: opts.host });
   } catch (error) {
     await server.close();
-    detector.dispose();
+    await release();
     throw error;
   }
   const bound = server.memoryBound;
   process.stderr.write(
-    `lumen server: ${url} (checkpoint ${opts.checkpoint}, ${detector.classes.length} classes; POST ${url}/api/predict; ` +
+    `lumen server: ${url} (checkpoint ${opts.checkpoint}, ${predictor.classes.length} classes; POST ${url}/api/predict; ` +
       `images up to ${maxBytes} bytes, ${queue} waiting at most)\n` +
       `lumen server: at most ${maxConnections} connections, each with ${timeoutSeconds} s to send its request; ` +
       `request memory at most ${megabytes(bound.total)} (${megabytes(bound.requestBodies)} of bodies being received + ` +
       `${megabytes(bound.queuedRequests)} held by the ${queue + 1} requests in the model queue)\n`,
   );
+  if (predictor instanceof RemoteDetector) process.stderr.write(`lumen server: the model runs on the workers: ${await workersMessage(predictor)}\n`);
   const stop = () => {
     process.stderr.write('lumen server: stopping\n');
-    void server.close().finally(() => {
-      detector.dispose();
-      process.exit(0);
-    });
+    void server
+      .close()
+      .then(release)
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+export interface WorkerCliOptions {
+  redis: string;
+  queueName?: string;
+  checkpoint: string;
+  concurrency?: string;
+  lockSeconds?: string;
+}
+
+/**
+ * `lumen worker`: serves the queue until SIGINT/SIGTERM, then finishes the jobs it holds and
+ * exits 0 (a second signal exits at once; BullMQ gives its jobs to other workers).
+ */
+export async function runWorkerCommand(opts: WorkerCliOptions): Promise<void> {
+  const redis = parseRedisUrl(opts.redis);
+  const queueName = parseQueueName(opts.queueName ?? DEFAULT_QUEUE_NAME);
+  const concurrency = parsePositiveInt('--concurrency', opts.concurrency ?? '2');
+  const lockSeconds = parseSeconds('--lock-seconds', opts.lockSeconds ?? String(DEFAULT_LOCK_SECONDS));
+  const checkpoint = await identify(opts.checkpoint);
+  const detector = await openDetector(opts.checkpoint);
+  let worker;
+  try {
+    worker = await startWorker({ redis, queueName, predictor: detector as Predictor, checkpoint, concurrency, lockSeconds });
+  } catch (error) {
+    detector.dispose();
+    throw error;
+  }
+  process.stderr.write(
+    `lumen worker: serving queue ${queueName} on ${displayUrl(redis)} with checkpoint ${opts.checkpoint} ` +
+      `(weights sha256 ${checkpoint.weightsSha256.slice(0, 12)}…, ${detector.classes.length} classes), ${concurrency} job(s) at once, ` +
+      `lock ${lockSeconds} s\n`,
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write('lumen worker: stopping after the job(s) in hand\n');
+    void worker
+      .close()
+      .then(() => {
+        process.stderr.write(`lumen worker: stopped; ${worker.done} image(s) done\n`);
+        detector.dispose();
+      })
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

@@ -1,10 +1,12 @@
+import { UserError } from '@lumen/core';
 import { decodeImage, type DecodedImage } from '@lumen/data';
-import type { LoadedDetector } from '@lumen/detector';
+import type { Detection, LoadedDetector } from '@lumen/detector';
 import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { concatMap, from, lastValueFrom } from 'rxjs';
+import { concatMap, from, lastValueFrom, type OperatorFunction } from 'rxjs';
+import sharp from 'sharp';
 import { drawObjects, drawObjectsOnFrame, mediaName, type MediaFormat } from './draw';
 import { plainMessage } from './errors';
 import { locateFfmpeg, type FfmpegPrograms } from './ffmpeg';
@@ -21,15 +23,31 @@ export { plainMessage };
 /** What the pipeline needs of a detector (a LoadedDetector, or a stand-in in tests). */
 export type Predictor = Pick<LoadedDetector, 'detect' | 'classes' | 'imageSize'>;
 
+/**
+ * A detector that runs elsewhere (workers on a queue: see remote-detector.ts): it takes an
+ * image file's bytes, and decodes them itself. A UserError it throws ends the whole run (the
+ * queue is gone, the workers run another model); any other error is that image's error line.
+ */
+export interface RemotePredictor {
+  classes: readonly string[];
+  /** The resize rule the workers decode with. */
+  imageSize: Predictor['imageSize'];
+  /** Images sent and not yet answered, at most. */
+  inFlight: number;
+  detectBytes(file: string, bytes: Buffer): Promise<Detection>;
+}
+
+export const isRemote = (predictor: Predictor | RemotePredictor): predictor is RemotePredictor => 'detectBytes' in predictor;
+
 export interface PredictOptions extends ObjectFilter {
-  predictor: Predictor;
+  predictor: Predictor | RemotePredictor;
   /** Image and video files in output order (see expandInputs); videos go by their extension (isVideoPath). */
   files: readonly string[];
   /** Where the JSON Lines go. */
   output: Writable;
   /** Folder for the images and videos with their boxes drawn (created when missing). */
   saveMedia?: string;
-  /** Images (or video frames) decoded and drawn at once (default 2). */
+  /** Images (or video frames) decoded and drawn at once (default 2); a remote predictor's are in flight on it. */
   concurrency?: number;
   /** Images or frames decoded or decoding ahead of the model, at most (default 4, at least `concurrency`). */
   prefetch?: number;
@@ -77,6 +95,8 @@ interface Item {
   /** The end of a video (after its last frame, or instead of its frames when it cannot be read). */
   end?: { job?: VideoJob };
   image?: DecodedImage;
+  /** An image file's bytes, or a video frame as PNG, for a remote predictor. */
+  bytes?: Buffer;
   objects?: PredictedObject[];
   media?: { path: string; format: MediaFormat };
   /** A drawn video frame, for the drawn video. */
@@ -145,6 +165,24 @@ function mediaNamer(dir: string) {
   };
 }
 
+/** An image file's bytes for a remote predictor (the error names the file, as a local decode's does). */
+async function readImageBytes(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new Error(`cannot read '${file}': ${plainMessage(error)}`);
+  }
+}
+
+/**
+ * A video frame as lossless PNG for a remote predictor: the worker decodes it to what
+ * resizeFrame makes of the raw frame locally.
+ */
+async function framePng(frame: NonNullable<Item['frame']>): Promise<Buffer> {
+  const { width, height } = frame.job.info;
+  return sharp(frame.pixels as Buffer, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+}
+
 /** Each distinct video probed (4 at a time), for the progress bar's total; a failure is kept for its line. */
 async function probeAll(programs: FfmpegPrograms, files: readonly string[]): Promise<Map<string, VideoInfo | Error>> {
   const probed = new Map<string, VideoInfo | Error>();
@@ -173,7 +211,8 @@ async function probeAll(programs: FfmpegPrograms, files: readonly string[]): Pro
 export async function predictFiles(options: PredictOptions): Promise<PredictSummary> {
   const { predictor, files, output } = options;
   const concurrency = Math.max(1, options.concurrency ?? 2);
-  const slots = new Slots(Math.max(concurrency, options.prefetch ?? 4));
+  const remote = isRemote(predictor) ? predictor : null;
+  const slots = new Slots(Math.max(concurrency, options.prefetch ?? 4, remote?.inFlight ?? 0));
   const showProgress = options.progress ?? Boolean(process.stderr.isTTY);
   const filter: ObjectFilter = options;
   if (options.saveMedia != null) mkdirSync(options.saveMedia, { recursive: true });
@@ -264,9 +303,15 @@ export async function predictFiles(options: PredictOptions): Promise<PredictSumm
   const decode = async (item: Item): Promise<Item> => {
     if (item.end != null) return item;
     try {
-      if (item.frame == null) return { file: item.file, image: await decodeFile(item.file, predictor.imageSize) };
+      if (remote != null) {
+        if (item.frame == null) return { file: item.file, bytes: await readImageBytes(item.file) };
+        const bytes = await framePng(item.frame);
+        return { ...item, frame: { ...item.frame, pixels: item.frame.job.mediaPath != null ? item.frame.pixels : undefined }, bytes };
+      }
+      const local = predictor as Predictor;
+      if (item.frame == null) return { file: item.file, image: await decodeFile(item.file, local.imageSize) };
       const { job, pixels } = item.frame;
-      const image = await resizeFrame(pixels as Buffer, job.info.width, job.info.height, predictor.imageSize);
+      const image = await resizeFrame(pixels as Buffer, job.info.width, job.info.height, local.imageSize);
       // The frame's own pixels stay only while they are to be drawn.
       return { ...item, frame: { ...item.frame, pixels: job.mediaPath != null ? pixels : undefined }, image };
     } catch (error) {
@@ -274,15 +319,19 @@ export async function predictFiles(options: PredictOptions): Promise<PredictSumm
     }
   };
   const detect = async (item: Item): Promise<Item> => {
-    if (item.image == null) return item;
+    if (item.image == null && item.bytes == null) return item;
     try {
-      const [detection] = await predictor.detect([item.image]);
+      const [detection] = remote != null ? [await remote.detectBytes(item.file, item.bytes as Buffer)] : await (predictor as Predictor).detect([item.image as DecodedImage]);
       const media = item.frame == null ? nameFor?.(item.file) : undefined;
       return { file: item.file, frame: item.frame, objects: toObjects(detection, predictor.classes, filter), media };
     } catch (error) {
-      return { file: item.file, frame: item.frame, error: `detection failed: ${plainMessage(error)}` };
+      if (remote != null && error instanceof UserError) throw error;
+      // A remote worker reports the image's own error (it could not decode it); locally the model failed.
+      return { file: item.file, frame: item.frame, error: remote != null ? plainMessage(error) : `detection failed: ${plainMessage(error)}` };
     }
   };
+  // The local model takes one image at a time; remote workers take up to inFlight.
+  const detectStage: OperatorFunction<Item, Item> = remote != null ? mergeMapInOrder(detect, remote.inFlight) : concatMap(detect);
   const draw = async (item: Item): Promise<Item> => {
     const pixels = item.frame?.pixels;
     if (item.frame != null && pixels != null) {
@@ -342,7 +391,7 @@ export async function predictFiles(options: PredictOptions): Promise<PredictSumm
     await lastValueFrom(
       from(items()).pipe(
         mergeMapInOrder(decode, concurrency),
-        concatMap(detect),
+        detectStage,
         mergeMapInOrder(draw, concurrency),
         concatMap(async (item) => {
           try {

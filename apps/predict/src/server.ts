@@ -1,12 +1,13 @@
 import multipart from '@fastify/multipart';
-import { listenError } from '@lumen/core';
+import { listenError, UserError } from '@lumen/core';
 import { decodeImage, type DecodedImage } from '@lumen/data';
+import type { Detection } from '@lumen/detector';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { finished } from 'node:stream/promises';
 import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseProbability, toObjects, UsageError } from './objects';
 import { pageHtml } from './page';
-import { plainMessage, type Predictor } from './predict';
-import { ModelQueue } from './queue';
+import { isRemote, plainMessage, type Predictor, type RemotePredictor } from './predict';
+import { ModelQueue, type QueueTicket } from './queue';
 
 export const DEFAULT_PORT = 5000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -28,7 +29,8 @@ export const DEFAULT_MAX_CONNECTIONS = 32;
 const KEEP_ALIVE_SECONDS = 5;
 
 export interface ServerOptions {
-  predictor: Predictor;
+  /** The model, or workers on a queue (RemoteDetector): then the server only admits and forwards. */
+  predictor: Predictor | RemotePredictor;
   /** Largest image body or `image` upload, in bytes (413 above it). */
   maxBytes?: number;
   /** Requests that may wait for the model besides the one running (503 beyond them). */
@@ -58,9 +60,10 @@ export interface MemoryBound {
   total: number;
 }
 
-export function memoryBound(limits: { maxConnections: number; maxBytes: number; queue: number; imageSize: Predictor['imageSize'] }): MemoryBound {
-  // torchvision's resize hands the model float32 pixels: four bytes a value.
-  const decodedImage = limits.imageSize.minSize * limits.imageSize.maxSize * 3 * (limits.imageSize.resize === 'torchvision' ? 4 : 1);
+export function memoryBound(limits: { maxConnections: number; maxBytes: number; queue: number; imageSize: Predictor['imageSize'] | null }): MemoryBound {
+  // torchvision's resize hands the model float32 pixels: four bytes a value. Workers on a queue decode elsewhere (null).
+  const size = limits.imageSize;
+  const decodedImage = size == null ? 0 : size.minSize * size.maxSize * 3 * (size.resize === 'torchvision' ? 4 : 1);
   const requestBodies = limits.maxConnections * limits.maxBytes;
   const queuedRequests = (limits.queue + 1) * (limits.maxBytes + decodedImage);
   return { requestBodies, queuedRequests, total: requestBodies + queuedRequests };
@@ -73,6 +76,38 @@ export interface LumenServer {
   /** Starts listening; resolves to the base URL (port 0 picks a free port). */
   listen(options?: { port?: number; host?: string }): Promise<string>;
   close(): Promise<void>;
+}
+
+/** A request's image on the server's own model, after the requests before it. */
+async function detectHere(predictor: Predictor, image: Buffer, ticket: QueueTicket): Promise<Detection> {
+  let decoded: DecodedImage;
+  try {
+    decoded = await decodeImage(image, predictor.imageSize);
+  } catch (error) {
+    throw new HttpError(400, `not an image: ${plainMessage(error).replace(/^cannot decode a buffer of \d+ bytes: /, '')}`);
+  }
+  const [detection] = await ticket.run(() => predictor.detect([decoded]));
+  return detection;
+}
+
+/** The name a request's image has in a worker's messages. */
+const UPLOAD_NAME = 'upload';
+
+/**
+ * A request's image on the workers, at once (they share the load; the admission bound is the
+ * server's). Their decode errors are the client's (400), as when the server decodes itself; a
+ * queue that cannot answer (Redis lost, workers on other weights) is 503.
+ */
+async function detectRemotely(remote: RemotePredictor, image: Buffer): Promise<Detection> {
+  try {
+    return await remote.detectBytes(UPLOAD_NAME, image);
+  } catch (error) {
+    if (error instanceof UserError) throw new HttpError(503, `the prediction queue cannot answer: ${error.message}`);
+    const message = plainMessage(error);
+    const notDecoded = `cannot decode '${UPLOAD_NAME}': `;
+    if (message.startsWith(notDecoded)) throw new HttpError(400, `not an image: ${message.slice(notDecoded.length)}`);
+    throw error;
+  }
 }
 
 /** An HTTP error with a JSON body `{ "error": message }`. */
@@ -112,7 +147,8 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
   const queue = new ModelQueue(options.queue ?? DEFAULT_QUEUE);
   const timeout = Math.max(1, Math.round((options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000));
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const bound = memoryBound({ maxConnections, maxBytes, queue: queue.size, imageSize: predictor.imageSize });
+  const remote = isRemote(predictor) ? predictor : null;
+  const bound = memoryBound({ maxConnections, maxBytes, queue: queue.size, imageSize: remote != null ? null : predictor.imageSize });
   const tooLarge = `image too large: the limit is ${megabytes(maxBytes)} (${maxBytes} bytes)`;
 
   const app = Fastify({
@@ -193,13 +229,7 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
         .send({ error: `busy: the model has ${queue.size} request(s) waiting already; try again shortly` });
     }
     try {
-      let decoded: DecodedImage;
-      try {
-        decoded = await decodeImage(image, predictor.imageSize);
-      } catch (error) {
-        throw new HttpError(400, `not an image: ${plainMessage(error).replace(/^cannot decode a buffer of \d+ bytes: /, '')}`);
-      }
-      const [detection] = await ticket.run(() => predictor.detect([decoded]));
+      const detection = remote != null ? await detectRemotely(remote, image) : await detectHere(predictor as Predictor, image, ticket);
       return { objects: toObjects(detection, predictor.classes, { minProb, maxDetections }) };
     } finally {
       ticket.leave();

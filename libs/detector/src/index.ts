@@ -31,6 +31,8 @@ export { batchImages, resizeBoxes } from './transform';
 export type { ImageBatch, ImageInput } from './transform';
 export type { ImageTargets, TrainingExample } from './targets';
 export { CONFIG_FILE, loadCheckpoint, META_FILE, OPTIMIZER_FILE, readCheckpointMeta, saveCheckpoint, WEIGHTS_FILE } from './checkpoint';
+export { checkpointIdentity, imageSizeRule } from './checkpoint-identity';
+export type { CheckpointIdentity, ImageSizeRule } from './checkpoint-identity';
 export { isSha256, sha256Hex, sha256OfFile, weightsMismatch } from './checkpoint-integrity';
 export type { CheckpointMeta, LoadCheckpointOptions, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint';
 export { loadDetector } from './load';

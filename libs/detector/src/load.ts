@@ -2,6 +2,7 @@ import { seededRandom, UserError } from '@lumen/core';
 import type { Config } from '@lumen/config';
 import { join } from 'node:path';
 import { loadCheckpoint, WEIGHTS_FILE, type CheckpointMeta } from './checkpoint';
+import { imageSizeRule, type ImageSizeRule } from './checkpoint-identity';
 import { detectBatch, type Detection, type ImageScale } from './forward';
 import { buildDetector, initDetector, type Detector, type DetectorParams } from './model';
 import { assignParams, disposeParams } from './params';
@@ -18,7 +19,7 @@ export interface LoadedDetector {
   classes: string[];
   meta: CheckpointMeta;
   /** The resize rule the model was trained with (decode images with it). */
-  imageSize: { minSize: number; maxSize: number; resize?: 'sharp' | 'torchvision' };
+  imageSize: ImageSizeRule;
   /** Detections per image, boxes in original-image pixels, labels 1..N (`classes[label - 1]`). */
   detect(images: readonly DetectorInput[]): Promise<Detection[]>;
   dispose(): void;
@@ -47,7 +48,7 @@ export function loadDetector(dir: string): LoadedDetector {
     config,
     classes: meta.classes,
     meta,
-    imageSize: { minSize: config.data.image.minSize, maxSize: config.data.image.maxSize, resize: config.data.image.resize },
+    imageSize: imageSizeRule(config),
     async detect(images) {
       if (images.length === 0) return [];
       const batch = batchImages(images, config.model.transform);
