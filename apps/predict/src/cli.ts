@@ -61,7 +61,7 @@ function serverCommand(): Command {
 
 function workerCommand(): Command {
   return new Command('worker')
-    .summary('serve the prediction queue on Redis for predict/server --redis')
+    .summary('run the model for predict/server --redis jobs')
     .description(
       'load a checkpoint once and predict the images that `lumen predict --redis` and `lumen server --redis` queue on Redis (BullMQ); ' +
         'run one per machine; SIGTERM finishes the jobs in hand, and a worker that dies has its job retried by another',
