@@ -44,7 +44,7 @@ async function helpOf(path: string[]): Promise<{ text: string; code: number }> {
   }
 }
 
-const EXPECTED = ['train', 'eval', 'dataset', 'dataset check', 'checkpoint', 'checkpoint list', 'checkpoint info', 'checkpoint export', 'checkpoint import', 'checkpoint delete', 'predict', 'server', 'board'];
+const EXPECTED = ['train', 'eval', 'dataset', 'dataset check', 'checkpoint', 'checkpoint list', 'checkpoint info', 'checkpoint export', 'checkpoint import', 'checkpoint delete', 'predict', 'server', 'worker', 'board'];
 
 describe('lumen command tree', () => {
   it('holds every command of the apps', () => {
@@ -55,7 +55,7 @@ describe('lumen command tree', () => {
     const { text, code } = await helpOf([]);
     expect(code).toBe(0);
     const listed = text.slice(text.indexOf('Commands:')).split('\n').slice(1).filter((l) => /^ {2}\S/.test(l));
-    expect(listed.map((l) => l.trim().split(/\s+/)[0])).toEqual(['train', 'eval', 'dataset', 'checkpoint', 'predict', 'server', 'board', 'help']);
+    expect(listed.map((l) => l.trim().split(/\s+/)[0])).toEqual(['train', 'eval', 'dataset', 'checkpoint', 'predict', 'server', 'worker', 'board', 'help']);
     // One line each: no continuation lines (commander indents a wrapped description).
     const block = text.slice(text.indexOf('Commands:'), text.indexOf('\n\n', text.indexOf('Commands:')));
     expect(block.split('\n').filter((l) => /^ {3,}\S/.test(l))).toEqual([]);
@@ -153,7 +153,7 @@ describe('lumen (child process)', () => {
   it('prints the help for a bare `lumen`', () => {
     expect(bare.code).toBe(0);
     expect(bare.stdout).toMatch(/^Usage: lumen \[options\] \[command\]/);
-    for (const name of ['train', 'eval', 'dataset', 'predict', 'server', 'board']) expect(bare.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['train', 'eval', 'dataset', 'predict', 'server', 'worker', 'board']) expect(bare.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
 
   it('names an unknown command and suggests the near one', () => {
