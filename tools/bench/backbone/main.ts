@@ -18,12 +18,12 @@
 import { getBackbone, importWeightsSync, type Backbone, type BackboneParams, type SafeTensor } from '@lumen/backbone';
 import { seededNormalValues } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions, pickRows, TORCH_THREADS } from '../kit/options';
 import type { BenchModel } from '../kit/phases';
 import { phaseColumns, shapeMismatch, type PhaseRow, type TorchPhasesResult } from '../kit/phase-report';
 import { measureRows, type BackendInfo } from '../kit/process';
+import { peerRatio, ratios, type BenchOutcome } from '../kit/results';
 import { runBench } from '../kit/run';
 import { barCell, markdownTable } from '../kit/table';
 import { peerUnavailable, runPeer } from '../kit/torch-peer';
@@ -173,7 +173,7 @@ function backendLine(info: BackendInfo | null): string {
   return info != null ? `${info.backend} (${info.detail}, ${info.threads} thread(s))` : 'no backend came up';
 }
 
-async function main(): Promise<number> {
+async function main(): Promise<number | BenchOutcome> {
   const argv = process.argv.slice(2);
   const options = readOptions(argv);
   if (options == null) return 0;
@@ -193,15 +193,28 @@ async function main(): Promise<number> {
   }));
   const failures = rows.flatMap(failuresOf);
   const peer = typeof torch === 'string' ? `PyTorch skipped (${torch})` : `PyTorch ${torch.torch} / torchvision ${torch.torchvision}, ${torch.threads} threads`;
-  console.log(`Lumen: tfjs ${tf.version_core}, ${backendLine(lumen.backend)}; ${peer}`);
-  console.log(`median of ${options.runs} runs after ${options.warmup} warm-up; batch 1; BN frozen; f+b = forward + backward to the kernels of stages > freezeAt ${options.freezeAt}\n`);
-  console.log(table(rows));
-  if (options.json != null) {
-    const json = { date: new Date().toISOString(), options, backend: lumen.backend, lumen: lumen.results, torch: typeof torch === 'string' ? null : torch, failures };
-    writeFileSync(options.json, `${JSON.stringify(json, null, 1)}\n`);
-  }
+  const header = [
+    `Lumen: tfjs ${tf.version_core}, ${backendLine(lumen.backend)}; ${peer}`,
+    `median of ${options.runs} runs after ${options.warmup} warm-up; batch 1; BN frozen; f+b = forward + backward to the kernels of stages > freezeAt ${options.freezeAt}`,
+  ];
+  const printed = table(rows);
+  console.log(`${header.join('\n')}\n`);
+  console.log(printed);
   for (const f of failures) console.error(`[bench] FAILED: ${f}`);
-  return failures.length === 0 ? 0 : 1;
+  return {
+    code: failures.length === 0 ? 0 : 1,
+    json: { date: new Date().toISOString(), options, backend: lumen.backend, lumen: lumen.results, torch: typeof torch === 'string' ? null : torch, failures },
+    jsonPath: options.json,
+    header,
+    table: printed,
+    footer: failures.map((f) => `FAILED ${f}`),
+    ratios: ratios(
+      rows.flatMap((r) => [
+        peerRatio(`${r.label}, fwd`, r.lumen.fwd?.ms, r.torch?.fwdMs),
+        peerRatio(`${r.label}, fwd+bwd`, r.lumen.fwdBwd?.ms, r.torch?.fwdBwdMs),
+      ]),
+    ),
+  };
 }
 
-runBench(main);
+runBench('backbone', main);

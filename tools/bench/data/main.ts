@@ -24,6 +24,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { parseOptions } from '../kit/options';
+import { peerRatio, ratios, type BenchOutcome } from '../kit/results';
 import { runBench } from '../kit/run';
 import { median, sampleRuns } from '../kit/stats';
 import { markdownTable, type Column } from '../kit/table';
@@ -230,7 +231,7 @@ const COLUMNS: Column<TableRow>[] = [
   { title: `bar >= ${BAR} ex/s`, cell: (r) => (r.row.bar ? (rate(r.lumen.ms) >= BAR ? 'met' : 'MISSED') : '(info)') },
 ];
 
-async function main(): Promise<number> {
+async function main(): Promise<number | BenchOutcome> {
   const opts = readOptions(process.argv.slice(2));
   if (opts == null) return 0;
   const backend = await initBackend();
@@ -267,22 +268,31 @@ async function main(): Promise<number> {
       .filter((r) => r.row.bar && rate(r.lumen.ms) < BAR)
       .map((r) => `${r.row.label}: ${rate(r.lumen.ms).toFixed(1)} examples/s < ${BAR}`);
     const threads = process.env.UV_THREADPOOL_SIZE ?? '4';
-    console.log(
+    const header = [
       `Lumen: sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), libuv pool ${threads} threads, loader concurrency ${opts.concurrency}, prefetch ${opts.prefetch}; ` +
         `tfjs backend ${backend.name} (idle); ${availableParallelism()} cores`,
-    );
-    if (torch != null) console.log(`PyTorch: torch ${torch.torch}, torchvision ${torch.torchvision}, DataLoader ${torch.workers} worker process(es), PIL decode, tensor transforms`);
-    console.log(
+      ...(torch != null ? [`PyTorch: torch ${torch.torch}, torchvision ${torch.torchvision}, DataLoader ${torch.workers} worker process(es), PIL decode, tensor transforms`] : []),
       `${opts.examples} examples per run, median of ${opts.runs} runs after ${opts.warmup} warm-up; minSize ${MIN_SIZE}, maxSize ${MAX_SIZE}; ` +
-        `CPU ms = process CPU time (all threads) per example; load average at the end ${loadavg().map((v) => v.toFixed(1)).join(' ')}\n`,
-    );
-    console.log(markdownTable(COLUMNS, rows));
-    if (opts.json != null) writeFileSync(opts.json, JSON.stringify({ date: new Date().toISOString(), options: opts, lumen, torch }, null, 2));
-    for (const failure of failures) console.log(`BAR MISSED ${failure}`);
-    return failures.length > 0 ? 1 : 0;
+        `CPU ms = process CPU time (all threads) per example; load average at the end ${loadavg().map((v) => v.toFixed(1)).join(' ')}`,
+    ];
+    const printed = markdownTable(COLUMNS, rows);
+    console.log(`${header.join('\n')}\n`);
+    console.log(printed);
+    const footer = failures.map((failure) => `BAR MISSED ${failure}`);
+    for (const line of footer) console.log(line);
+    return {
+      code: failures.length > 0 ? 1 : 0,
+      json: { date: new Date().toISOString(), options: opts, lumen, torch },
+      jsonPath: opts.json,
+      header,
+      table: printed,
+      footer,
+      // Time per example, both sides: < 1 when Lumen's pipeline delivers more examples per second.
+      ratios: ratios(rows.map((r) => peerRatio(r.row.label, r.lumen.ms, r.torchMs))),
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-runBench(main);
+runBench('data', main);

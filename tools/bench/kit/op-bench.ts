@@ -6,9 +6,9 @@
  */
 import { initBackend, type BackendChoice } from '@lumen/runtime';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileSync } from 'node:fs';
 import { parseOptions, TORCH_THREADS } from './options';
 import { withPeerData, type PeerData } from './peer-data';
+import { peerRatio, ratios, type BenchOutcome } from './results';
 import { runBench } from './run';
 import { timeRuns, type RunCounts, type Timing } from './stats';
 import { barCell, formatRatio, markdownTable } from './table';
@@ -22,7 +22,7 @@ export interface OpRow {
 }
 
 export interface OpBench {
-  /** Names the scratch folder the peer's files go to. */
+  /** Names the scratch folder the peer's files go to, and the kept result (results/<name>.json). */
   name: string;
   usage: string;
   /** Defaults of --runs and --warmup. */
@@ -106,13 +106,15 @@ function table(bench: OpBench, results: Results): string {
   );
 }
 
-function printHeader(bench: OpBench, backend: BackendChoice, counts: RunCounts, peer: OpPeerResult | null): void {
-  console.log(`Lumen: tfjs ${tf.version_core}, backend ${backend.name} (${backend.detail}, ${backend.threads} thread(s))`);
-  if (peer != null) console.log(`torchvision: torch ${peer.torch}, torchvision ${peer.torchvision}, ${peer.threads} thread(s)`);
-  console.log(`median of ${counts.runs} runs after ${counts.warmup} warm-up${bench.note != null ? `; ${bench.note}` : ''}\n`);
+function header(bench: OpBench, backend: BackendChoice, counts: RunCounts, peer: OpPeerResult | null): string[] {
+  return [
+    `Lumen: tfjs ${tf.version_core}, backend ${backend.name} (${backend.detail}, ${backend.threads} thread(s))`,
+    ...(peer != null ? [`torchvision: torch ${peer.torch}, torchvision ${peer.torchvision}, ${peer.threads} thread(s)`] : []),
+    `median of ${counts.runs} runs after ${counts.warmup} warm-up${bench.note != null ? `; ${bench.note}` : ''}`,
+  ];
 }
 
-async function main<T extends OpPeerResult>(bench: OpBench, setUp: () => Promise<OpSession<T>>): Promise<number> {
+async function main<T extends OpPeerResult>(bench: OpBench, setUp: () => Promise<OpSession<T>>): Promise<number | BenchOutcome> {
   const options = parseOptions(process.argv.slice(2), { usage: bench.usage, runs: bench.runs, warmup: bench.warmup, counts: { 'torch-threads': TORCH_THREADS } });
   if (options == null) return 0;
   const backend = await initBackend();
@@ -135,23 +137,30 @@ async function main<T extends OpPeerResult>(bench: OpBench, setUp: () => Promise
   session.dispose();
 
   const results = { lumen, peer };
-  printHeader(bench, backend, options, peer);
-  console.log(table(bench, results));
+  const lines = header(bench, backend, options, peer);
+  const printed = table(bench, results);
+  console.log(`${lines.join('\n')}\n`);
+  console.log(printed);
   for (const check of verdict.checks) console.log(`check ${check}`);
   const { failures } = verdict;
   for (const row of bench.rows) {
     const r = ratio(results, row);
     if (row.bar != null && r != null && r > row.bar) failures.push(`${row.label}: ratio above ${row.bar}`);
   }
-  if (options.json != null) {
-    const torch = peer != null && session.peerJson != null ? session.peerJson(peer) : peer;
-    writeFileSync(options.json, JSON.stringify({ backend, lumen, torch, checks: verdict.checks, failures }, null, 1));
-  }
+  const torch = peer != null && session.peerJson != null ? session.peerJson(peer) : peer;
   for (const failure of failures) console.error(`[bench] FAILED: ${failure}`);
-  return failures.length === 0 ? 0 : 1;
+  return {
+    code: failures.length === 0 ? 0 : 1,
+    json: { backend, lumen, torch, checks: verdict.checks, failures },
+    jsonPath: options.json,
+    header: lines,
+    table: printed,
+    footer: [...verdict.checks.map((c) => `check ${c}`), ...failures.map((f) => `FAILED ${f}`)],
+    ratios: ratios(bench.rows.map((row) => peerRatio(row.label, lumen[row.id].ms, peer?.rows[row.id]?.ms))),
+  };
 }
 
 /** Runs an op bench as this process's main: `setUp` makes its inputs once the backend is up. */
 export function runOpBench<T extends OpPeerResult>(bench: OpBench, setUp: () => Promise<OpSession<T>>): void {
-  runBench(() => main(bench, setUp));
+  runBench(bench.name, () => main(bench, setUp));
 }

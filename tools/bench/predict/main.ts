@@ -32,15 +32,17 @@
  */
 import { loadConfig } from '@lumen/config';
 import { seededRandom } from '@lumen/core';
-import { decodeImage, ensureDigits } from '@lumen/data';
+import { decodeImage } from '@lumen/data';
 import { buildDetector, disposeParams, initDetector, loadDetector, saveCheckpoint, type DetectorInput } from '@lumen/detector';
 import { initBackend } from '@lumen/runtime';
 import * as tf from '@tensorflow/tfjs-core';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { digitsCheckpoint, digitsTestImages, type DigitsCheckpoint } from '../kit/digits';
+import { runLumenPredict, type PredictRun } from '../kit/lumen-predict';
 import { parseOptions, TORCH_THREADS, UsageError } from '../kit/options';
+import { peerRatio, ratios, type BenchOutcome } from '../kit/results';
 import { runBench } from '../kit/run';
 import { median, sampleRuns } from '../kit/stats';
 import { markdownTable } from '../kit/table';
@@ -86,32 +88,6 @@ type Options = NonNullable<ReturnType<typeof readOptions>>;
 
 const log = (message: string) => process.stderr.write(`[bench-predict] ${message}\n`);
 
-/** The newest jobs/digits-* /checkpoint-* folder (by modification time), or null. */
-export function newestDigitsCheckpoint(jobs = resolve('jobs')): string | null {
-  if (!existsSync(jobs)) return null;
-  const found: Array<{ dir: string; mtime: number }> = [];
-  for (const job of readdirSync(jobs).filter((d) => d.startsWith('digits-'))) {
-    const jobDir = join(jobs, job);
-    if (!statSync(jobDir).isDirectory()) continue;
-    for (const c of readdirSync(jobDir).filter((d) => /^checkpoint-\d+$/.test(d))) {
-      const dir = join(jobDir, c);
-      if (existsSync(join(dir, 'meta.json'))) found.push({ dir, mtime: statSync(join(dir, 'meta.json')).mtimeMs });
-    }
-  }
-  found.sort((a, b) => b.mtime - a.mtime || b.dir.localeCompare(a.dir));
-  return found[0]?.dir ?? null;
-}
-
-/** A digits-config checkpoint with random weights, for machines without a trained one. */
-async function randomDigitsCheckpoint(dir: string): Promise<void> {
-  const { config } = loadConfig('digits');
-  const classes = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-  const detector = buildDetector(config, classes);
-  const params = initDetector(detector, seededRandom(0));
-  await saveCheckpoint(dir, { params, config, classes, step: 0 });
-  disposeParams(params);
-}
-
 interface DigitsResult {
   checkpoint: string;
   trained: boolean;
@@ -122,37 +98,10 @@ interface DigitsResult {
   failed: number;
 }
 
-/** The checkpoint the digits and video rows run: `--checkpoint`, the newest trained one, else random weights. */
-interface DigitsCheckpoint {
-  dir: string;
-  trained: boolean;
-  /** Removes the random-weights checkpoint (nothing for a trained one). */
-  remove(): void;
-}
-
-async function digitsCheckpoint(opts: Options): Promise<DigitsCheckpoint> {
-  const found = opts.checkpoint ?? newestDigitsCheckpoint();
-  if (found != null) return { dir: found, trained: true, remove: () => undefined };
-  const scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-'));
-  const dir = join(scratch, 'checkpoint-random');
-  log('no jobs/digits-*/checkpoint-* here (train one: npx nx run train:serve): using the digits config with RANDOM weights');
-  await randomDigitsCheckpoint(dir);
-  return { dir, trained: false, remove: () => rmSync(scratch, { recursive: true, force: true }) };
-}
-
-/** The first `count` digits test images of the checkpoint's dataset (generated when missing). */
-async function digitsTestImages(detector: ReturnType<typeof loadDetector>, count: number): Promise<string[]> {
-  const { dataset } = detector.config.data;
-  await ensureDigits({ dataset: { ...dataset, classes: dataset.classes ?? undefined } }, { log });
-  const dir = resolve(dataset.dir);
-  const ids = readFileSync(join(dir, 'ImageSets', 'Main', `${dataset.splits.test}.txt`), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-  return ids.slice(0, count).map((id) => join(dir, 'JPEGImages', `${id}.jpg`));
-}
-
 async function benchDigits(opts: Options, { dir: checkpoint, trained }: DigitsCheckpoint): Promise<DigitsResult> {
   const detector = loadDetector(checkpoint);
   try {
-    const files = await digitsTestImages(detector, opts.images);
+    const files = await digitsTestImages(detector.config, opts.images, log);
     log(`digits: ${files.length} test images, checkpoint ${checkpoint}`);
 
     // Warm-up: kernels compile / allocate on the first images.
@@ -198,7 +147,7 @@ interface VideoResult {
 /** `lumen predict` on a clip of `frames` digits test images vs on the clip's frames as PNG files. */
 async function benchVideo(opts: Options, checkpoint: string, ffmpeg: string, frames: number): Promise<VideoResult> {
   const detector = loadDetector(checkpoint);
-  const images = await digitsTestImages(detector, frames).finally(() => detector.dispose());
+  const images = await digitsTestImages(detector.config, frames, log).finally(() => detector.dispose());
   if (images.length < frames) throw new Error(`a clip of ${frames} frames needs ${frames} digits test images, there are ${images.length}`);
   const scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-video-'));
   try {
@@ -235,34 +184,14 @@ async function benchVideo(opts: Options, checkpoint: string, ffmpeg: string, fra
   }
 }
 
-interface PredictRun {
-  /** Images, or video frames when the inputs are videos. */
-  images: number;
-  objects: number;
-  failed: number;
-  imagesPerSecond: number;
-}
-
 /** Runs `lumen predict` on `files` (images, videos or folders) in a child process; its summary line's figures. */
-function lumenPredict(checkpoint: string, files: string[], env: NodeJS.ProcessEnv = {}): Promise<PredictRun> {
-  const bin = resolve(__dirname, '../../../apps/cli/bin/lumen.js');
+async function lumenPredict(checkpoint: string, files: string[], env: NodeJS.ProcessEnv = {}): Promise<PredictRun> {
   const scratch = mkdtempSync(join(tmpdir(), 'lumen-bench-predict-out-'));
-  const args = [bin, 'predict', `--checkpoint=${checkpoint}`, `--output=${join(scratch, 'out.jsonl')}`, '--min-prob=0.5', '--no-progress', ...files];
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...env } });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      rmSync(scratch, { recursive: true, force: true });
-      const m =
-        /lumen predict: (\d+) image\(s\)(?:, \d+ video\(s\) \((\d+) frames\))?, (\d+) object\(s\), (\d+) failed, [\d.]+ s \(([\d.]+) (?:images|frames)\/s\)/.exec(stderr);
-      if (code !== 0 || m == null) return reject(new Error(`lumen predict exited with code ${code}:\n${stderr}`));
-      const images = Number(m[1]) + Number(m[2] ?? 0);
-      resolveRun({ images, objects: Number(m[3]), failed: Number(m[4]), imagesPerSecond: Number(m[5]) });
-    });
-  });
+  try {
+    return await runLumenPredict([`--checkpoint=${checkpoint}`, `--output=${join(scratch, 'out.jsonl')}`, '--min-prob=0.5', '--no-progress', ...files], { env });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 interface C4Result {
@@ -319,7 +248,7 @@ interface TorchC4 {
   detections: number;
 }
 
-async function main(): Promise<number> {
+async function main(): Promise<number | BenchOutcome> {
   const opts = readOptions(process.argv.slice(2));
   if (opts == null) return 0;
   const backend = await initBackend({ log });
@@ -330,7 +259,7 @@ async function main(): Promise<number> {
   let videoNote = '';
   let checkpoint: DigitsCheckpoint | null = null;
   try {
-    if (!opts.skipDigits || !opts.skipVideo) checkpoint = await digitsCheckpoint(opts);
+    if (!opts.skipDigits || !opts.skipVideo) checkpoint = await digitsCheckpoint(opts.checkpoint, 'predict', log);
     if (checkpoint != null && !opts.skipDigits) {
       try {
         digits = await benchDigits(opts, checkpoint);
@@ -399,17 +328,26 @@ async function main(): Promise<number> {
     rows.push([`resnet50 C4 (resnet-tail head, 21 classes, random weights), one 600x800 image, median of ${opts.runs}`, `${c4.ms.toFixed(0)} ms`, peer, ratio]);
   }
   const columns = ['row', 'Lumen', 'torchvision', 'ratio'].map((title, c) => ({ title, cell: (row: string[]) => row[c], align: 'left' as const }));
-  const lines = [
+  const header = [
     `backend: ${backend.name} (${backend.detail}${backend.name === 'wasm' ? `, ${backend.threads} threads` : ''})` +
       (torch ? `; torchvision ${torch.torchvision} / torch ${torch.torch}, ${torch.threads} threads` : torchNote ? `; torch: ${torchNote}` : ''),
-    '',
-    markdownTable(columns, rows),
   ];
+  const table = markdownTable(columns, rows);
+  const footer = [...(videoNote !== '' ? [videoNote] : []), ...failures.map((f) => `FAILED ${f}`)];
+  const lines = [...header, '', table];
   if (videoNote !== '') lines.push('', videoNote);
   if (failures.length > 0) lines.push('', ...failures.map((f) => `FAILED ${f}`));
   process.stdout.write(lines.join('\n') + '\n');
-  if (opts.json) writeFileSync(opts.json, JSON.stringify({ backend, digits, videos, c4, torch, failures }, null, 2) + '\n');
-  return failures.length > 0 ? 1 : 0;
+  return {
+    code: failures.length > 0 ? 1 : 0,
+    json: { backend, digits, videos, c4, torch, failures },
+    jsonPath: opts.json || undefined,
+    header,
+    table,
+    footer,
+    // The digits and video rows have no peer: only the C4 latency is measured on both sides.
+    ratios: ratios([peerRatio('resnet50 C4, one 600x800 image, latency', c4?.ms, torch?.ms)]),
+  };
 }
 
-runBench(main);
+runBench('predict', main);

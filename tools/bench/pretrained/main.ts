@@ -34,10 +34,11 @@ import { importTorchvision, loadDetector, type DetectorInput } from '@lumen/dete
 import { initBackend } from '@lumen/runtime';
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseOptions, TORCH_THREADS } from '../kit/options';
+import { peerRatio, ratios, type BenchOutcome, type PeerRatio } from '../kit/results';
 import { runBench } from '../kit/run';
 import { median, sampleRuns, type Timing } from '../kit/stats';
 import { formatMs, formatRatio, markdownTable } from '../kit/table';
@@ -197,7 +198,7 @@ async function benchInference(opts: Options, checkpoint: string, model: PeerMode
   }
 }
 
-async function main(): Promise<number> {
+async function main(): Promise<number | BenchOutcome> {
   const opts = readOptions(process.argv.slice(2));
   if (opts == null) return 0;
   const unavailable = peerUnavailable(opts, ['numpy', 'PIL']);
@@ -245,6 +246,7 @@ async function main(): Promise<number> {
   }
 
   const rows: string[][] = [];
+  const chart: Array<PeerRatio | null> = [];
   const ms = (t: Timing | number | null | undefined) => `${formatMs(typeof t === 'number' ? t : t?.ms)} ms`;
   const describe: Record<string, string> = {
     [R50]: 'resnet50_fpn (full width, 91 classes)',
@@ -260,6 +262,7 @@ async function main(): Promise<number> {
       formatRatio(lumen?.ms, model.ms),
       `${lumen?.detections ?? '—'} / ${model.detections}`,
     ]);
+    chart.push(peerRatio(`${model.arch.replace(/^fasterrcnn_/, '')}, ${model.height}x${model.width} image, latency`, lumen?.ms, model.ms));
   }
   const load = peer.models.find((m) => m.arch === R50)?.load;
   if (imported != null) {
@@ -268,21 +271,35 @@ async function main(): Promise<number> {
     rows.push([`resnet50_fpn ${size}: \`lumen checkpoint import\` child process (start-up + read + map + write checkpoint), ${runs}`, ms(imported.cli), ms(load), formatRatio(imported.cli.ms, load?.ms), '']);
     rows.push([`resnet50_fpn ${size}: importTorchvision in process (read + map + write checkpoint), ${runs}`, ms(imported.inProcess), ms(load), formatRatio(imported.inProcess.ms, load?.ms), '']);
     rows.push([`resnet50_fpn imported checkpoint: loadDetector (read safetensors + build), 1 run`, ms(imported.loadDetectorMs), ms(load), formatRatio(imported.loadDetectorMs, load?.ms), '']);
+    // Against torch.load + load_state_dict of the same file.
+    chart.push(
+      peerRatio('resnet50_fpn .pth, `lumen checkpoint import` vs torch.load', imported.cli.ms, load?.ms),
+      peerRatio('resnet50_fpn .pth, importTorchvision vs torch.load', imported.inProcess.ms, load?.ms),
+      peerRatio('resnet50_fpn, loadDetector vs torch.load', imported.loadDetectorMs, load?.ms),
+    );
   }
   const columns = ['row', 'Lumen', 'torchvision', 'ratio', 'detections Lumen / torchvision'].map((title, c) => ({ title, cell: (row: string[]) => row[c], align: 'left' as const }));
-  const lines = [
+  const header = [
     `backend: ${backend.name} (${backend.detail}${backend.name === 'wasm' ? `, ${backend.threads} threads` : ''}); ` +
       `torchvision ${peer.torchvision} / torch ${peer.torch}, ${peer.threads} threads, BLAS ${peer.blas}`,
     'Latency: torchvision times model([image]) from a [0, 1] float tensor at the original size (normalise + resize + network + postprocess); ' +
       'Lumen times torchvision-style bilinear resize of the decoded bytes + detect (normalise + network + postprocess). PNG decode excluded on both sides. ' +
       'Import rows compare with torch.load + load_state_dict of the same file (model built beforehand, median of 3).',
-    '',
-    markdownTable(columns, rows),
   ];
-  if (failures.length > 0) lines.push('', ...failures.map((f) => `FAILED ${f}`));
+  const printed = markdownTable(columns, rows);
+  const footer = failures.map((f) => `FAILED ${f}`);
+  const lines = [...header, '', printed];
+  if (failures.length > 0) lines.push('', ...footer);
   process.stdout.write(lines.join('\n') + '\n');
-  if (opts.json) writeFileSync(opts.json, JSON.stringify({ backend, torch: peer, inference, imported, failures }, null, 2) + '\n');
-  return failures.length > 0 ? 1 : 0;
+  return {
+    code: failures.length > 0 ? 1 : 0,
+    json: { backend, torch: peer, inference, imported, failures },
+    jsonPath: opts.json || undefined,
+    header,
+    table: printed,
+    footer,
+    ratios: ratios(chart),
+  };
 }
 
-runBench(main);
+runBench('pretrained', main);

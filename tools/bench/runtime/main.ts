@@ -11,16 +11,15 @@
  * kit/process.ts); PyTorch (runtime_torch.py) runs after all of them. Progress goes to
  * stderr, the table to stdout. Exits 1 when a row failed (a leak, a crash, a hang).
  */
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions, pickRows, TORCH_THREADS } from '../kit/options';
 import { shapeMismatch, type TorchPhasesResult } from '../kit/phase-report';
 import { measureRows } from '../kit/process';
+import { gitCommit, type BenchOutcome } from '../kit/results';
 import { runBench } from '../kit/run';
 import { peerUnavailable, runPeer } from '../kit/torch-peer';
 import { serveRow } from '../kit/worker';
-import { formatTable, reportRow, type Report } from './report';
+import { failedRows, formatTable, reportHeader, reportRatios, reportRow, reportTable, type Report } from './report';
 import { ROWS } from './rows';
 
 const USAGE = `usage: tsx tools/bench/runtime/main.ts [--runs=N] [--warmup=N] [--rows=ID,…] [--json=PATH]
@@ -66,12 +65,7 @@ async function runTorch(options: Options): Promise<TorchPhasesResult | { skipped
   return runPeer<TorchPhasesResult>(options.python, join(__dirname, 'runtime_torch.py'), args);
 }
 
-function gitCommit(): string | null {
-  const git = spawnSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8' });
-  return git.status === 0 ? git.stdout.trim() : null;
-}
-
-async function main(): Promise<number> {
+async function main(): Promise<number | BenchOutcome> {
   const argv = process.argv.slice(2);
   const options = readOptions(argv);
   if (options == null) return 0;
@@ -102,11 +96,15 @@ async function main(): Promise<number> {
     rows,
   };
   console.log(formatTable(report));
-  if (options.json != null) {
-    writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
-    console.error(`[bench] wrote ${options.json}`);
-  }
-  return rows.some((r) => r.lumen.error != null) ? 1 : 0;
+  return {
+    code: rows.some((r) => r.lumen.error != null) ? 1 : 0,
+    json: report,
+    jsonPath: options.json,
+    header: reportHeader(report),
+    table: reportTable(report),
+    footer: failedRows(report),
+    ratios: reportRatios(report),
+  };
 }
 
-runBench(main);
+runBench('runtime', main);

@@ -1,6 +1,7 @@
 /** The runtime benchmark's result: one table on stdout, the same data as JSON on request. */
 import { phaseColumns, type TorchPhases, type TorchPhasesResult } from '../kit/phase-report';
 import type { BackendInfo, LumenResult } from '../kit/process';
+import { peerRatio, ratios, type PeerRatio } from '../kit/results';
 import { markdownTable } from '../kit/table';
 
 export interface ReportRow {
@@ -41,7 +42,8 @@ export function reportRow(id: string, label: string, lumen: LumenResult, torch: 
   };
 }
 
-function header(report: Report): string[] {
+/** The lines above the table: backends and run counts. */
+export function reportHeader(report: Report): string[] {
   const l = report.lumen;
   const lumen = l != null ? `Lumen: tfjs ${l.backend} (${l.detail}), ${l.threads} thread(s)` : 'Lumen: no backend came up';
   const t = report.torch;
@@ -52,9 +54,27 @@ function header(report: Report): string[] {
   ];
 }
 
+export function reportTable(report: Report): string {
+  return markdownTable(phaseColumns<ReportRow>('row', true), report.rows);
+}
+
+/** The errors of failed rows. */
+export function failedRows(report: Report): string[] {
+  return report.rows.filter((r) => r.lumen.error != null).map((r) => `FAILED ${r.id}: ${r.lumen.error}`);
+}
+
 /** A Markdown table (pastes into issues and docs as is), then the errors of failed rows. */
 export function formatTable(report: Report): string {
-  const table = markdownTable(phaseColumns<ReportRow>('row', true), report.rows);
-  const errors = report.rows.filter((r) => r.lumen.error != null).map((r) => `FAILED ${r.id}: ${r.lumen.error}`);
-  return [...header(report), '', table, ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
+  const errors = failedRows(report);
+  return [...reportHeader(report), '', reportTable(report), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
+}
+
+/** Lumen / PyTorch of every row both sides measured: forward, and forward+backward. */
+export function reportRatios(report: Report): PeerRatio[] {
+  return ratios(
+    report.rows.flatMap((r) => [
+      peerRatio(`${r.label}, fwd`, r.lumen.fwd?.ms, r.torch?.fwdMs),
+      peerRatio(`${r.label}, fwd+bwd`, r.lumen.fwdBwd?.ms, r.torch?.fwdBwdMs),
+    ]),
+  );
 }

@@ -15,9 +15,9 @@ import { seededRandom } from '@lumen/core';
 import { batchImages, buildDetector, createOptimizer, detectBatch, initDetector, trainStep, type TrainingExample } from '@lumen/detector';
 import { initBackend } from '@lumen/runtime';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseOptions, TORCH_THREADS } from '../kit/options';
+import { peerRatio, ratios, type BenchOutcome } from '../kit/results';
 import { runBench } from '../kit/run';
 import { median, sampleRuns, type RunCounts } from '../kit/stats';
 import { barCell, formatRatio, markdownTable } from '../kit/table';
@@ -77,7 +77,7 @@ function table(rows: Row[]): string {
   );
 }
 
-async function main(): Promise<number> {
+async function main(): Promise<number | BenchOutcome> {
   const opts = readOptions(process.argv.slice(2));
   if (opts == null) return 0;
   const backend = await initBackend();
@@ -126,15 +126,25 @@ async function main(): Promise<number> {
     { label: 'training step, 600x800, resnet50-C4 body + RPN + RoIAlign 7x7 + mlp', lumen: median(lumenTrain), torch: torch ? median(torch.train) : null, bar: TRAIN_BAR },
     { label: 'inference, 600x800', lumen: median(lumenInfer), torch: torch ? median(torch.inference) : null, bar: undefined },
   ];
-  console.log(`backend ${backend.name} (${backend.detail}); ${torch ? `torch ${torch.torch}, ${opts.threads} threads` : 'no torch'}; medians of ${opts.runs}\n`);
-  console.log(table(rows));
+  const header = [`backend ${backend.name} (${backend.detail}); ${torch ? `torch ${torch.torch}, ${opts.threads} threads` : 'no torch'}; medians of ${opts.runs}`];
+  const printed = table(rows);
+  console.log(`${header.join('\n')}\n`);
+  console.log(printed);
   const missed = rows.some((row) => {
     const ratio = ratioOf(row);
     return row.bar !== undefined && ratio !== null && ratio > row.bar;
   });
-  if (leaked !== 0) console.log(`\nleaked ${leaked} tensors`);
-  if (opts.json) writeFileSync(opts.json, JSON.stringify({ rows, lumenTrain, lumenInfer, torch }, null, 2));
-  return missed || leaked !== 0 ? 1 : 0;
+  const footer = leaked !== 0 ? [`leaked ${leaked} tensors`] : [];
+  if (leaked !== 0) console.log(`\n${footer[0]}`);
+  return {
+    code: missed || leaked !== 0 ? 1 : 0,
+    json: { rows, lumenTrain, lumenInfer, torch },
+    jsonPath: opts.json || undefined,
+    header,
+    table: printed,
+    footer,
+    ratios: ratios([peerRatio('training step, 600x800, resnet50-C4', rows[0].lumen, rows[0].torch), peerRatio('inference, 600x800, resnet50-C4', rows[1].lumen, rows[1].torch)]),
+  };
 }
 
-runBench(main);
+runBench('train', main);
