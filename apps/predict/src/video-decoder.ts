@@ -103,9 +103,10 @@ export class FrameReader {
     }
   }
 
-  /** Stops ffmpeg (when the run ends early). */
-  close(): void {
+  /** Stops ffmpeg (when the run ends early); resolves once it has exited. */
+  async close(): Promise<void> {
     if (this.alive) this.child.kill('SIGKILL');
     this.child.stdout.destroy();
+    await this.exited;
   }
 }

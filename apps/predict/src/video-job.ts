@@ -86,7 +86,7 @@ export class VideoJob {
 
   /** Stops both ffmpegs and removes an unfinished drawn video (a run that ends early). */
   async close(): Promise<void> {
-    this.reader?.close();
+    await this.reader?.close();
     this.reader = null;
     await this.writer?.abort();
     this.writer = null;
