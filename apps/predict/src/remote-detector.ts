@@ -50,7 +50,8 @@ export class RemoteDetector implements RemotePredictor {
   private readonly runId = randomUUID();
   private next = 0;
   private lost: UsageError | null = null;
-  private readonly lostSignal: Promise<never>;
+  /** Rejects the commands in progress when Redis is lost (they would wait for it to come back). */
+  private readonly onLost = new Set<(error: Error) => void>();
   private stopWatching: () => void = () => undefined;
 
   private constructor(
@@ -62,12 +63,10 @@ export class RemoteDetector implements RemotePredictor {
     this.classes = options.checkpoint.classes;
     this.imageSize = options.checkpoint.imageSize;
     this.inFlight = options.inFlight;
-    let fail: (error: Error) => void = () => undefined;
-    this.lostSignal = new Promise<never>((_resolve, reject) => (fail = reject));
-    this.lostSignal.catch(() => undefined);
     this.stopWatching = watchRedis(clients, options.redis, (error) => {
       this.lost = error;
-      fail(error);
+      for (const reject of this.onLost) reject(error);
+      this.onLost.clear();
       for (const pending of this.pending.values()) pending.reject(error);
       this.pending.clear();
     });
@@ -123,12 +122,13 @@ export class RemoteDetector implements RemotePredictor {
     answer.catch(() => undefined);
     const data: PredictJobData = { file, image: bytes.toString('base64'), weightsSha256: this.options.checkpoint.weightsSha256 };
     try {
-      await Promise.race([this.queue.add('predict', data, { jobId, attempts: JOB_ATTEMPTS, removeOnComplete: true, removeOnFail: true }), this.lostSignal]);
+      await this.untilLost(this.queue.add('predict', data, { jobId, attempts: JOB_ATTEMPTS, removeOnComplete: true, removeOnFail: true }));
     } catch (error) {
       this.pending.delete(jobId);
       throw this.lost ?? new UsageError(`cannot queue ${file} on Redis at ${displayUrl(this.options.redis)}: ${(error as Error).message}`);
     }
-    const result = await Promise.race([answer, this.lostSignal]);
+    // Losing Redis rejects every pending answer (see the constructor).
+    const result = await answer;
     if ('refused' in result) throw new UsageError(result.refused);
     return result.detection;
   }
@@ -145,6 +145,18 @@ export class RemoteDetector implements RemotePredictor {
       await Promise.allSettled(unanswered.map((id) => this.queue.remove(id)));
     }
     await closeQueueObjects([this.events, this.queue], this.clients);
+  }
+
+  /**
+   * `promise`, or the lost-Redis error if that comes first. (Not Promise.race with one
+   * long-lived promise: each race would stay attached to it, and keep its result, until the end.)
+   */
+  private untilLost<T>(promise: Promise<T>): Promise<T> {
+    if (this.lost != null) return Promise.reject(this.lost);
+    return new Promise<T>((resolve, reject) => {
+      this.onLost.add(reject);
+      promise.then(resolve, reject).finally(() => this.onLost.delete(reject));
+    });
   }
 
   private settle(jobId: string): Pending | undefined {
