@@ -53,6 +53,8 @@ describe('upsampleNearest', () => {
     [[3, 4], [6, 8]],
     [[5, 7], [5, 7]],
     [[7, 6], [3, 1]],
+    [[12, 5], [23, 9]],
+    [[28, 5], [46, 10]],
   ])('%j -> %j: values and gradient (batch 2) with torch\'s indices', (inSize, outSize) => {
     const x = tf.randomNormal<tf.Rank.R4>([2, inSize[0], inSize[1], 3], 0, 1, 'float32', 1);
     const dy = tf.randomNormal<tf.Rank.R4>([2, outSize[0], outSize[1], 3], 0, 1, 'float32', 2);

@@ -1,6 +1,8 @@
-import { concat, customGrad, gather, tensor1d, tensor2d, tidy, type GradSaveFunc, type Rank, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
+import { customGrad, tensor4d, type GradSaveFunc, type Rank, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { assertNumber, assertOptions, assertRank, describe, fail, formatValues } from '@lumen/core';
+import { resampleBackward, resampleForward, type MapShape } from './resample';
 import { roiAlign } from './roi-align';
+import { roiAlignPlan } from './sampling';
 import { readPoolInputs } from './validate';
 
 const f32 = Math.fround;
@@ -63,16 +65,38 @@ export function multiScaleRoiAlign(
   const levels = mapLevels(fn, inputs.boxes, scales, mapper);
   const rowsOfLevel: number[][] = scales.map(() => []);
   levels.forEach((level, row) => rowsOfLevel[level].push(row));
-  return tidy(() => {
-    // Every map is pooled, even with no boxes, so each gets a (zero) gradient.
-    const pooled = features.map((map, level) => {
-      const rows = rowsOfLevel[level];
-      const levelBoxes = tensor2d(pickRows(inputs.boxes, rows), [rows.length, 4]);
-      const levelImages = tensor1d(Int32Array.from(rows, (row) => inputs.image[row]), 'int32');
-      return roiAlign(map, levelBoxes, levelImages, inputs.outputSize, scales[level], samplingRatio, aligned);
-    });
-    return mergeLevels(pooled, rowsOfLevel);
+  const [outHeight, outWidth] = inputs.outputSize;
+  const plans = features.map((map, level) => {
+    const rows = rowsOfLevel[level];
+    const [, height, width] = map.shape;
+    const image = Int32Array.from(rows, (row) => inputs.image[row]);
+    return roiAlignPlan(pickRows(inputs.boxes, rows), image, height, width, { outputSize: inputs.outputSize, spatialScale: scales[level], samplingRatio, aligned });
   });
+  const channels = features[0].shape[3];
+  const rowFloats = outHeight * outWidth * channels;
+  // Each level's rows are written straight to their boxes' places (and read back from there
+  // for the gradient), rather than pooled per level and then reordered by a gather.
+  const op = customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+    const out = new Float32Array(levels.length * rowFloats);
+    features.forEach((map, level) => {
+      const pooled = resampleForward((args[level] as Tensor).dataSync() as Float32Array, map.shape as MapShape, plans[level]);
+      rowsOfLevel[level].forEach((row, k) => out.set(pooled.subarray(k * rowFloats, (k + 1) * rowFloats), row * rowFloats));
+    });
+    return {
+      value: tensor4d(out, [levels.length, outHeight, outWidth, channels]),
+      // Every map gets a gradient, zero where no box was pooled from it.
+      gradFunc: (dy: Tensor) => {
+        const dOut = dy.dataSync() as Float32Array;
+        return features.map((map, level) => {
+          const rows = rowsOfLevel[level];
+          const dLevel = new Float32Array(rows.length * rowFloats);
+          rows.forEach((row, k) => dLevel.set(dOut.subarray(row * rowFloats, (row + 1) * rowFloats), k * rowFloats));
+          return tensor4d(resampleBackward(dLevel, map.shape as MapShape, plans[level]), map.shape);
+        });
+      },
+    };
+  });
+  return op(...features) as Tensor4D;
 }
 
 /**
@@ -202,21 +226,4 @@ function pickRows(boxes: Float32Array, rows: readonly number[]): Float32Array {
   const picked = new Float32Array(4 * rows.length);
   rows.forEach((row, i) => picked.set(boxes.subarray(4 * row, 4 * row + 4), 4 * i));
   return picked;
-}
-
-/**
- * The levels' pooled rows [R_l, h, w, C] back in the boxes' order: row k of level l is box
- * rowsOfLevel[l][k]. Its gradient is written out (a gather per level) because libraries
- * cannot count on registered gradients: tfjs-core alone has none for concat or gather.
- */
-function mergeLevels(pooled: Tensor4D[], rowsOfLevel: readonly number[][]): Tensor4D {
-  const source = new Int32Array(rowsOfLevel.reduce((n, rows) => n + rows.length, 0));
-  rowsOfLevel.flat().forEach((row, k) => {
-    source[row] = k;
-  });
-  const op = customGrad((...args: (Tensor | GradSaveFunc)[]) => ({
-    value: tidy(() => gather(concat(args.slice(0, pooled.length) as Tensor[], 0), tensor1d(source, 'int32'))),
-    gradFunc: (dy: Tensor) => rowsOfLevel.map((rows) => gather(dy, tensor1d(Int32Array.from(rows), 'int32'))),
-  }));
-  return op(...pooled) as Tensor4D;
 }
