@@ -172,6 +172,13 @@ export const DEFAULTS: Config = {
       noise: { prob: 0, sigma: [3, 10] },
       /** JPEG re-compression at an integer quality uniform in [min, max]. */
       jpeg: { prob: 0, quality: [40, 95] },
+      /**
+       * Stripes (or, half the time, checks) at any angle in one random colour over the whole
+       * image, period in pixels and opacity uniform in [min, max]: busy, high-contrast
+       * surroundings (fabric, tiles, print) the objects must be told from. Applied after the
+       * blur, before noise and JPEG.
+       */
+      pattern: { prob: 0, period: [4, 40], alpha: [0.2, 0.6] },
     },
     /** Images decoded at once, and decoded examples held ahead of the training step. */
     loader: { concurrency: 2, prefetch: 4, shuffle: true },

@@ -131,6 +131,7 @@ export const dataSchema = z.strictObject({
     blur: z.strictObject({ prob: probability, sigma: range(z.number().min(0.3).max(1000)) }),
     noise: z.strictObject({ prob: probability, sigma: range(z.number().positive().max(255)) }),
     jpeg: z.strictObject({ prob: probability, quality: range(z.number().int().min(1).max(100)) }),
+    pattern: z.strictObject({ prob: probability, period: range(z.number().min(2).max(10000)), alpha: range(probability) }),
   }),
   loader: z.strictObject({ concurrency: positiveInt, prefetch: positiveInt, shuffle: z.boolean() }),
 });

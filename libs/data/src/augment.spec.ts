@@ -202,6 +202,7 @@ describe('the augmentations drawn after the crop', () => {
     blur: { prob: 1, sigma: [0.5, 1.5] },
     noise: { prob: 1, sigma: [2, 6] },
     jpeg: { prob: 1, quality: [30, 90] },
+    pattern: { prob: 0.5, period: [4, 20], alpha: [0.2, 0.6] },
   };
   const off: Partial<AugmentConfig> = {
     rotate: { prob: 0, degrees: 20, minBoxVisible: 0.3 },
@@ -211,6 +212,7 @@ describe('the augmentations drawn after the crop', () => {
     blur: { prob: 0, sigma: [0.5, 1.5] },
     noise: { prob: 0, sigma: [2, 6] },
     jpeg: { prob: 0, quality: [30, 90] },
+    pattern: { prob: 0, period: [4, 20], alpha: [0.2, 0.6] },
   };
   const source = { width: 64, height: 48 };
   const boxes = Float32Array.from([4, 5, 30, 40, 40, 10, 60, 45]);
@@ -234,7 +236,7 @@ describe('the augmentations drawn after the crop', () => {
   });
 
   it('draw their values from their ranges', () => {
-    const seen = { grayscale: new Set<boolean>(), invert: new Set<boolean>(), channels: new Set<string>() };
+    const seen = { grayscale: new Set<boolean>(), invert: new Set<boolean>(), channels: new Set<string>(), pattern: new Set<string>() };
     fc.assert(
       fc.property(fc.integer(), (seed) => {
         const plan = planAugmentation(seededRandom(seed), { ...all, ...later }, rule, source, boxes);
@@ -246,6 +248,16 @@ describe('the augmentations drawn after the crop', () => {
         expect(Number.isInteger(plan.noise?.seed) && (plan.noise?.seed as number) >= 0 && (plan.noise?.seed as number) < 2 ** 32).toBe(true);
         expect(Number.isInteger(plan.jpeg) && (plan.jpeg as number) >= 30 && (plan.jpeg as number) <= 90).toBe(true);
         if (plan.channels != null) expect(CHANNEL_PERMUTATIONS).toContainEqual(plan.channels);
+        const pattern = plan.pattern;
+        if (pattern != null) {
+          expect(pattern.period).toBeGreaterThanOrEqual(4);
+          expect(pattern.period).toBeLessThanOrEqual(20);
+          expect(pattern.alpha).toBeGreaterThanOrEqual(0.2);
+          expect(pattern.alpha).toBeLessThanOrEqual(0.6);
+          expect(pattern.angle >= 0 && pattern.angle < Math.PI).toBe(true);
+          expect(pattern.colour.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)).toBe(true);
+        }
+        seen.pattern.add(pattern?.kind ?? 'none');
         seen.grayscale.add(plan.grayscale === true);
         seen.invert.add(plan.invert === true);
         seen.channels.add(String(plan.channels));
@@ -255,6 +267,7 @@ describe('the augmentations drawn after the crop', () => {
     expect(seen.grayscale.size).toBe(2);
     expect(seen.invert.size).toBe(2);
     expect(seen.channels.size).toBe(CHANNEL_PERMUTATIONS.length + 1); // the five, and none
+    expect([...seen.pattern].sort()).toEqual(['checks', 'none', 'stripes']);
   });
 
   const example: Example = {
@@ -334,5 +347,7 @@ describe('assertStreamConfig on the later augmentation keys', () => {
     expect(check({ noise: { prob: 1, sigma: [5, 2] } })).toThrow("'config.augment.noise.sigma' must be [min, max] with min <= max, each in (0, 255], but got [5, 2].");
     expect(check({ jpeg: { prob: 1, quality: [50.5, 90] } })).toThrow("'config.augment.jpeg.quality' must be [min, max] with min <= max, each an integer in [1, 100], but got [50.5, 90].");
     expect(check({ jpeg: { prob: 1, quality: 50 } })).toThrow("'config.augment.jpeg.quality' must be [min, max] with min <= max, each an integer in [1, 100], but got 50.");
+    expect(check({ pattern: { prob: 1, period: [1, 8], alpha: [0.2, 0.5] } })).toThrow("'config.augment.pattern.period' must be [min, max] with min <= max, each a number of pixels in [2, 10000], but got [1, 8].");
+    expect(check({ pattern: { prob: 1, period: [4, 8], alpha: [0.5, 1.2] } })).toThrow("'config.augment.pattern.alpha' must be [min, max] with min <= max, each an opacity in [0, 1], but got [0.5, 1.2].");
   });
 });

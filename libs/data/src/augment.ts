@@ -13,7 +13,7 @@ export type AugmentConfig = DataConfig['augment'];
  * a camera would: crop (a window of the source), resize (`minSize`), flip, `rotate` (about
  * the centre of the resized image — of the crop, before torchvision's resize), `colour`
  * (brightness/saturation/hue matrix, then contrast), `grayscale`, `channels` (shuffle),
- * `invert`, `blur`, `noise`, `jpeg`. A field left out is not applied. The boxes follow crop,
+ * `invert`, `blur`, `pattern`, `noise`, `jpeg`. A field left out is not applied. The boxes follow crop,
  * resize, flip and rotation (rotate.ts); the rest leave them alone.
  */
 export interface AugmentPlan extends RenderEffects {
@@ -57,7 +57,7 @@ export function colourMatrix(brightness: number, saturation: number, hue: number
 /**
  * Draws one example's augmentation from `random`, always in the same order (flip, scale
  * jitter, photometric, crop, then rotate, grayscale, channelShuffle, invert, blur, noise,
- * jpeg), so a seed gives the same plan whatever else happens — and the same flip, jitter,
+ * jpeg, pattern), so a seed gives the same plan whatever else happens — and the same flip, jitter,
  * photometric and crop as before the later keys existed. Each key draws its gate (one
  * uniform against `prob`, also when the key is left out: probability 0), then, when it
  * applies, its values. Photometric factors are ColorJitter's: brightness, contrast and
@@ -66,7 +66,9 @@ export function colourMatrix(brightness: number, saturation: number, hue: number
  * tried for one that keeps a box (`minBoxVisible` of its area) when the image has boxes, else
  * no crop. The rotation angle is uniform in [-degrees, degrees] (0: none), the channel
  * permutation one of the five that move a channel, blur and noise sigmas uniform in their
- * [min, max], the noise's seed one draw, the JPEG quality an integer uniform in [min, max].
+ * [min, max], the noise's seed one draw, the JPEG quality an integer uniform in [min, max]; a
+ * pattern is stripes or checks (even odds), its period and opacity uniform in their ranges, its
+ * angle uniform in [0, pi), its phases uniform, its colour uniform bytes.
  */
 export function planAugmentation(random: Rng, augment: AugmentConfig, image: ResizeRule, source: ImageInfo, boxes: Float32Array): AugmentPlan {
   const flip = random() < augment.flip;
@@ -110,5 +112,16 @@ export function planAugmentation(random: Rng, augment: AugmentConfig, image: Res
   }
   const jpeg = augment.jpeg;
   if (random() < (jpeg?.prob ?? 0) && jpeg != null) plan.jpeg = randomInt(random, jpeg.quality[0], jpeg.quality[1]);
+  const pattern = augment.pattern;
+  if (random() < (pattern?.prob ?? 0) && pattern != null) {
+    plan.pattern = {
+      kind: random() < 0.5 ? 'stripes' : 'checks',
+      period: uniform(random, pattern.period[0], pattern.period[1]),
+      angle: random() * Math.PI,
+      phase: [random(), random()],
+      colour: [randomInt(random, 0, 255), randomInt(random, 0, 255), randomInt(random, 0, 255)],
+      alpha: uniform(random, pattern.alpha[0], pattern.alpha[1]),
+    };
+  }
   return plan;
 }

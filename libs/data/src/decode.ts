@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Matrix3x3, type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Window } from './boxes';
 import { fail } from '@lumen/core';
-import { addNoise, LUMA, mixMatrix, multiply, recompress } from './effects';
+import { addNoise, LUMA, mixMatrix, multiply, overlayPattern, recompress, type PatternPlan } from './effects';
 import { interpolateBilinear } from './interpolate';
 import type { ResizeMode } from './types';
 import { rotationWindow } from './rotate';
@@ -84,6 +84,8 @@ export interface RenderEffects {
   noise?: { sigma: number; seed: number };
   /** JPEG re-compression quality, an integer 1..100. */
   jpeg?: number;
+  /** Stripes or checks laid over the rendered image (before noise and JPEG). */
+  pattern?: PatternPlan;
 }
 
 /** What to make of a decoded image. */
@@ -200,7 +202,7 @@ function rotateKeepingSize(image: Sharp, width: number, height: number, degrees:
 /**
  * Decodes an encoded image (JPEG, PNG, WebP, GIF, TIFF, AVIF…) into RGB bytes following a
  * plan: EXIF orientation, crop, resize (bilinear), flip, rotation, colour (matrix, contrast,
- * grey, channel shuffle, invert), blur, then noise (JS, on the bytes) and JPEG re-compression.
+ * grey, channel shuffle, invert), blur, then a pattern and noise (JS, on the bytes) and JPEG re-compression.
  * Alpha is dropped, grey and CMYK images become RGB, 16-bit images 8-bit. sharp runs its
  * operations in an order of its own: blur before recomb and linear, which commute with it
  * (linear maps; only clamping could tell them apart). Without colour changes or a rotation
@@ -211,12 +213,13 @@ function rotateKeepingSize(image: Sharp, width: number, height: number, degrees:
  */
 export async function renderImage(data: Buffer, plan: RenderPlan): Promise<Uint8Array> {
   let pixels = await renderWithSharp(data, plan);
+  if (plan.pattern != null) overlayPattern(pixels, plan.width, plan.height, plan.pattern);
   if (plan.noise != null) addNoise(pixels, plan.noise.sigma, plan.noise.seed);
   if (plan.jpeg != null) pixels = await recompress(pixels, plan.width, plan.height, plan.jpeg);
   return pixels;
 }
 
-/** renderImage's sharp pipelines: everything but noise and JPEG. */
+/** renderImage's sharp pipelines: everything but pattern, noise and JPEG. */
 async function renderWithSharp(data: Buffer, plan: RenderPlan): Promise<Uint8Array> {
   let first = sharp(data, SHARP_OPTIONS).autoOrient();
   if (plan.crop != null) first = first.extract(plan.crop);

@@ -1,8 +1,9 @@
+import { seededRandom } from '@lumen/core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { LUMA, renderImage, renderResized, type RenderPlan } from './decode';
-import { addNoise, CHANNEL_PERMUTATIONS, mixMatrix } from './effects';
+import { addNoise, CHANNEL_PERMUTATIONS, mixMatrix, overlayPattern, type PatternPlan } from './effects';
 import { FIXTURES } from './testing/helpers';
 
 const fixture = (name: string) => readFileSync(join(FIXTURES, 'images', name));
@@ -156,6 +157,76 @@ describe('renderImage blur, noise, JPEG', () => {
     const noisy = await render(pattern, { noise: { sigma: 6, seed: 9 } });
     const expected = await sharp(await raw(noisy, 40, 30).jpeg({ quality: 70 }).toBuffer()).raw().toBuffer();
     expect(Buffer.from(a).equals(expected)).toBe(true);
+  });
+});
+
+describe('overlayPattern', () => {
+  const [width, height] = [64, 48];
+  /** Distance in periods from t to the nearest multiple of `step`. */
+  const offEdge = (t: number, step: number) => Math.min(t - Math.floor(t / step) * step, Math.ceil(t / step) * step - t);
+
+  // The same pattern drawn another way: as SVG rectangles in the pattern's own coordinates,
+  // placed by a transform, rasterised by librsvg through sharp.
+  async function drawnBySvg(plan: PatternPlan): Promise<Uint8Array> {
+    const n = Math.ceil((width + height) / plan.period) + 2;
+    const rects: string[] = [];
+    for (let i = -n; i <= n; i++) {
+      if (plan.kind === 'stripes') rects.push(`<rect x="${i}" y="${-n}" width="0.5" height="${2 * n}"/>`);
+      else for (let j = -n; j <= n; j++) if (((i + j) & 1) === 1) rects.push(`<rect x="${i}" y="${j}" width="1" height="1"/>`);
+    }
+    const degrees = (plan.angle * 180) / Math.PI;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="${width}" height="${height}" fill="black"/><g fill="white" transform="rotate(${degrees}) scale(${plan.period}) translate(${-plan.phase[0]} ${-plan.phase[1]})">${rects.join('')}</g></svg>`;
+    const raw = await sharp(Buffer.from(svg)).removeAlpha().raw().toBuffer();
+    return new Uint8Array(raw);
+  }
+
+  it.each([
+    ['stripes', 0, 8, [0, 0]],
+    ['stripes', 0.7, 5.5, [0.3, 0]],
+    ['stripes', 2.4, 13, [0.9, 0.2]],
+    ['checks', 0, 8, [0, 0]],
+    ['checks', 0.4, 9.5, [0.25, 0.6]],
+    ['checks', 2.9, 6, [0.5, 0.1]],
+  ] as const)('%s at %f rad, period %f, phase %j: covers the pixels an SVG drawing of the pattern fills', async (kind, angle, period, phase) => {
+    const plan: PatternPlan = { kind, angle, period, phase: [phase[0], phase[1]], colour: [255, 255, 255], alpha: 1 };
+    const ours = new Uint8Array(width * height * 3);
+    overlayPattern(ours, width, height, plan);
+    const reference = await drawnBySvg(plan);
+    let compared = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const [cx, cy] = [x + 0.5, y + 0.5];
+        const u = (cx * Math.cos(angle) + cy * Math.sin(angle)) / period + phase[0];
+        const v = (cy * Math.cos(angle) - cx * Math.sin(angle)) / period + phase[1];
+        // Anti-aliased edges differ: only pixels more than one pixel from every edge count.
+        const clear = kind === 'stripes' ? offEdge(u, 0.5) * period > 1 : Math.min(offEdge(u, 1), offEdge(v, 1)) * period > 1;
+        if (!clear) continue;
+        const o = (y * width + x) * 3;
+        expect([x, y, ours[o]]).toEqual([x, y, reference[o] >= 128 ? 255 : 0]);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(width * height * 0.2);
+  });
+
+  it('blends the colour at alpha over covered pixels only (about half of them), rounded, in range', () => {
+    const random = seededRandom(5);
+    const before = Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256));
+    for (const kind of ['stripes', 'checks'] as const) {
+      const plan: PatternPlan = { kind, angle: 1.1, period: 7, phase: [0.4, 0.8], colour: [250, 3, 128], alpha: 0.45 };
+      const covered = new Uint8Array(width * height * 3).fill(0);
+      overlayPattern(covered, width, height, { ...plan, colour: [255, 255, 255], alpha: 1 });
+      const after = before.slice();
+      overlayPattern(after, width, height, plan);
+      let count = 0;
+      for (let p = 0; p < width * height; p++) {
+        const o = p * 3;
+        const on = covered[o] === 255;
+        if (on) count++;
+        for (let c = 0; c < 3; c++) expect(after[o + c]).toBe(on ? Math.round(before[o + c] + 0.45 * (plan.colour[c] - before[o + c])) : before[o + c]);
+      }
+      expect(Math.abs(count / (width * height) - 0.5)).toBeLessThan(0.08);
+    }
   });
 });
 

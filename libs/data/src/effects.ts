@@ -92,3 +92,41 @@ export async function recompress(pixels: Uint8Array, width: number, height: numb
   const out = await sharp(jpeg).raw().toBuffer();
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
+
+/** Stripes or checks over an image (overlayPattern). */
+export interface PatternPlan {
+  kind: 'stripes' | 'checks';
+  /** Width of one stripe and one gap (of one check), in pixels. */
+  period: number;
+  /** Angle of the stripes' normal (the checks' first axis) from the x axis, radians. */
+  angle: number;
+  /** Offset of the pattern along its two axes, in periods. */
+  phase: readonly [number, number];
+  /** RGB 0..255. */
+  colour: readonly [number, number, number];
+  /** Opacity 0..1. */
+  alpha: number;
+}
+
+/**
+ * Blends `colour` at `alpha` over the pixels the pattern covers, in place, rounded: with
+ * u, v the pixel centre's coordinates along the pattern's axes in periods (plus the phase),
+ * stripes cover frac(u) < 1/2 and checks the cells where floor(u) + floor(v) is odd. A blend
+ * of two values in 0..255 stays in range.
+ */
+export function overlayPattern(pixels: Uint8Array, width: number, height: number, pattern: PatternPlan): void {
+  const { kind, period, phase, colour, alpha } = pattern;
+  const cos = Math.cos(pattern.angle) / period;
+  const sin = Math.sin(pattern.angle) / period;
+  for (let y = 0; y < height; y++) {
+    const cy = y + 0.5;
+    for (let x = 0; x < width; x++) {
+      const cx = x + 0.5;
+      const u = cx * cos + cy * sin + phase[0];
+      const covered = kind === 'stripes' ? u - Math.floor(u) < 0.5 : ((Math.floor(u) + Math.floor(cy * cos - cx * sin + phase[1])) & 1) === 1;
+      if (!covered) continue;
+      const o = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) pixels[o + c] = Math.round(pixels[o + c] + alpha * (colour[c] - pixels[o + c]));
+    }
+  }
+}

@@ -76,6 +76,8 @@ export interface DataConfig {
     noise?: { prob: number; sigma: [number, number] };
     /** With probability `prob`, JPEG re-compression at an integer quality uniform in [min, max] (1..100). */
     jpeg?: { prob: number; quality: [number, number] };
+    /** With probability `prob`, stripes or checks of a random colour (period px and opacity uniform in their ranges, any angle) laid over the image. */
+    pattern?: { prob: number; period: [number, number]; alpha: [number, number] };
   };
   loader: { concurrency: number; prefetch: number; shuffle: boolean };
 }

@@ -129,4 +129,9 @@ function assertLaterAugmentations(fn: string, config: unknown, augment: Record<s
   if (noise != null) assertRange(fn, 'config.augment.noise.sigma', noise.sigma, 'in (0, 255]', (v) => v > 0 && v <= 255);
   const jpeg = present('jpeg');
   if (jpeg != null) assertRange(fn, 'config.augment.jpeg.quality', jpeg.quality, 'an integer in [1, 100]', (v) => Number.isInteger(v) && v >= 1 && v <= 100);
+  const pattern = present('pattern');
+  if (pattern != null) {
+    assertRange(fn, 'config.augment.pattern.period', pattern.period, 'a number of pixels in [2, 10000]', (v) => v >= 2 && v <= 10000);
+    assertRange(fn, 'config.augment.pattern.alpha', pattern.alpha, 'an opacity in [0, 1]', isFraction);
+  }
 }

@@ -12,7 +12,7 @@
  * the data pipeline can feed a training step. Rows: evaluation (resize only), training with
  * typical augmentation (flip 0.5, photometric 0.5, crop 0.5), and training with every
  * augmentation every time (flip, photometric, crop, rotate, grayscale, channel shuffle,
- * invert, blur, noise, JPEG; not scale jitter, which changes the size only). Bar (the
+ * invert, blur, pattern, noise, JPEG; not scale jitter, which changes the size only). Bar (the
  * issue's): >= 60 examples/s on the evaluation and typical-training rows. Progress on
  * stderr, the table on stdout; exits 1 when a bar is missed.
  */
@@ -48,6 +48,7 @@ const NONE: Augment = {
   blur: { prob: 0, sigma: [0.3, 1.5] },
   noise: { prob: 0, sigma: [3, 10] },
   jpeg: { prob: 0, quality: [40, 95] },
+  pattern: { prob: 0, period: [4, 40], alpha: [0.2, 0.6] },
 };
 const TYPICAL: Augment = { ...NONE, flip: 0.5, photometric: { ...NONE.photometric, prob: 0.5 }, crop: { ...NONE.crop, prob: 0.5 } };
 const always = <T extends { prob: number }>(key: T | undefined) => ({ ...(key as T), prob: 1 });
@@ -63,6 +64,7 @@ const EVERY: Augment = {
   blur: always(NONE.blur),
   noise: always(NONE.noise),
   jpeg: always(NONE.jpeg),
+  pattern: always(NONE.pattern),
 };
 
 interface Row {
