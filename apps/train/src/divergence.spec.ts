@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { DivergenceMonitor, formatNumber, lowerLrAdvice, TrainingDiverged } from './divergence';
 import { runSteps, type LoopResult, type TrainingRun } from './loop';
 import { StopRequest } from './stop';
-import { checkpointFolders, DIGITS_CONFIG, nonFiniteWeights, QUIET, readMetrics, tinyOverrides, trainSteps } from './testing/tiny-run';
+import { checkpointFolders, DIGITS_C4_CONFIG, DIGITS_CONFIG, nonFiniteWeights, QUIET, readMetrics, tinyOverrides, trainSteps } from './testing/tiny-run';
 import { prepareRun, runTraining } from './train';
 
 beforeAll(async () => {
@@ -30,7 +30,7 @@ beforeAll(async () => {
 });
 
 describe('trainStep', () => {
-  const config = loadConfig(DIGITS_CONFIG, {
+  const config = loadConfig(DIGITS_C4_CONFIG, {
     overrides: ['model.backbone.width=0.125', 'model.rcnn.hidden=16', 'model.anchors.sizes=[16,32]', 'model.rpn.batchSizePerImage=32', 'model.rcnn.batchSizePerImage=16'],
   }).config;
 

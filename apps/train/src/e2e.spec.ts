@@ -22,7 +22,7 @@ import { runEvaluation } from './run-eval';
 import { checkpointOf, QUIET, tinyOverrides } from './testing/tiny-run';
 import { runTraining } from './train';
 
-const CONFIG = resolve(__dirname, '../../../configs/digits.yaml');
+const CONFIG = resolve(__dirname, '../../../configs/digits-c4.yaml');
 const CLASSES = ['square', 'bar'];
 
 beforeAll(async () => {

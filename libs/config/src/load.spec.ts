@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULTS } from './defaults';
+import { DEFAULTS, FPN_DEFAULTS } from './defaults';
 import { ConfigError, configToYaml, defaultConfigDir, listConfigs, loadConfig, mergeConfig, parseOverride, validateConfig } from './load';
 
 const repoConfigs = resolve(__dirname, '../../../configs');
@@ -19,13 +19,14 @@ function errorOf(fn: () => unknown): string {
 describe('named configs', () => {
   it('every file in configs/ validates', () => {
     const names = listConfigs(repoConfigs);
-    expect(names).toEqual(expect.arrayContaining(['coco', 'digits', 'voc', 'voc-fpn', 'voc-mobilenet', 'voc-resnet101', 'voc-vgg16', 'digits-fpn']));
+    expect(names).toEqual(expect.arrayContaining(['coco', 'digits', 'voc', 'voc-fpn', 'voc-mobilenet', 'voc-resnet101', 'voc-vgg16', 'digits-c4']));
     for (const name of names) expect(() => loadConfig(name, { configDir: repoConfigs })).not.toThrow();
   });
 
   it('a named config changes only what it lists', () => {
     const { config } = loadConfig('digits', { configDir: repoConfigs });
-    expect(config.model.backbone).toEqual({ ...DEFAULTS.model.backbone, name: 'resnet18', width: 0.25, batchNorm: 'trainable', freezeAt: 0 });
+    const fpn = { ...FPN_DEFAULTS, levels: ['layer2', 'layer3', 'layer4'], outChannels: 64 };
+    expect(config.model.backbone).toEqual({ ...DEFAULTS.model.backbone, name: 'resnet18', width: 0.25, batchNorm: 'trainable', freezeAt: 0, fpn });
     expect(config.model.rpn.nmsThresh).toBe(DEFAULTS.model.rpn.nmsThresh);
     expect(config.train.optimizer).toEqual({ ...DEFAULTS.train.optimizer, type: 'adam', lr: 0.001, weightDecay: 0 });
   });
@@ -37,6 +38,15 @@ describe('named configs', () => {
     expect(vgg.model.backbone.name).toBe('vgg16');
     expect(vgg.model.rcnn.head).toBe('vgg-fc');
     expect(vgg.model.roiPool.size).toBe(7);
+  });
+
+  it("a 'base' key can be set back to null: digits-c4 is digits on one map", () => {
+    const digits = loadConfig('digits', { configDir: repoConfigs }).config;
+    const c4 = loadConfig('digits-c4', { configDir: repoConfigs }).config;
+    expect(c4.model.backbone).toEqual({ ...digits.model.backbone, fpn: null });
+    expect(c4.model.anchors).toEqual({ ...digits.model.anchors, sizes: [16, 32, 64, 128] });
+    expect(c4.data).toEqual(digits.data);
+    expect(c4.train).toEqual(digits.train);
   });
 
   it('an unknown name lists the known ones', () => {

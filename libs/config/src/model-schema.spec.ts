@@ -8,7 +8,7 @@ import { ConfigError, configToYaml, loadConfig } from './load';
 // model.rpn.convDepth, the conv-fc head.
 
 const repoConfigs = resolve(__dirname, '../../../configs');
-const load = (...overrides: string[]) => loadConfig('digits', { configDir: repoConfigs, overrides }).config;
+const load = (...overrides: string[]) => loadConfig('digits-c4', { configDir: repoConfigs, overrides }).config;
 
 function errorOf(fn: () => unknown): string {
   try {

@@ -3,7 +3,7 @@ import { BACKBONES, ConfigError, loadConfig } from '@lumen/config';
 import { join } from 'node:path';
 import { resolveComponents } from './components';
 
-const DIGITS = join(__dirname, '../../../configs/digits.yaml');
+const DIGITS = join(__dirname, '../../../configs/digits-c4.yaml');
 
 describe('component names', () => {
   it("are the config schema's list and the backbone registry's, the same", () => {

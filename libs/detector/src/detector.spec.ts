@@ -13,7 +13,7 @@ import { disposeParams, flattenParams } from './params';
 import { loadDetector } from './load';
 import { batchImages } from './transform';
 
-const CONFIG = resolve(__dirname, '../../../configs/digits.yaml');
+const CONFIG = resolve(__dirname, '../../../configs/digits-c4.yaml');
 const tiny = (...extra: string[]) =>
   loadConfig(CONFIG, { overrides: ['model.backbone.width=0.125', 'model.rcnn.hidden=16', 'data.image.minSize=64', 'data.image.maxSize=96', ...extra] }).config;
 

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 
 export const TINY_CLASSES = ['cat', 'dog', 'bird'];
 
-const DIGITS_CONFIG = resolve(__dirname, '../../../../configs/digits.yaml');
+const DIGITS_CONFIG = resolve(__dirname, '../../../../configs/digits-c4.yaml');
 
 export const TINY_OVERRIDES = [
   'model.backbone.width=0.125',

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 
 export const WORKSPACE = resolve(__dirname, '../../../..');
 export const DIGITS_CONFIG = join(WORKSPACE, 'configs/digits.yaml');
+/** The single-map variant, for specs that give their own single-map anchors. */
+export const DIGITS_C4_CONFIG = join(WORKSPACE, 'configs/digits-c4.yaml');
 /** The `lumen` command, as a user runs it. */
 export const LUMEN_BIN = join(WORKSPACE, 'apps/cli/bin/lumen.js');
 
