@@ -68,15 +68,15 @@ describe('lumen checkpoint list', () => {
     try {
       const listing = listCheckpointsUnder(jobs);
       expect(listing.checkpoints.map((c) => [c.job, c.step, c.valMap, c.backbone, c.classes.length])).toEqual([
-        ['kept', 2, valMaps.get(2) ?? null, 'resnet18 x0.125', 10],
-        ['tiny-run', 2, valMaps.get(2), 'resnet18 x0.125', 10],
-        ['tiny-run', 4, valMaps.get(4), 'resnet18 x0.125', 10],
+        ['kept', 2, valMaps.get(2) ?? null, 'resnet18+fpn x0.125', 10],
+        ['tiny-run', 2, valMaps.get(2), 'resnet18+fpn x0.125', 10],
+        ['tiny-run', 4, valMaps.get(4), 'resnet18+fpn x0.125', 10],
       ]);
       const { stdout, exitCode } = await lumenCheckpoint('list', '--jobs', jobs);
       expect(exitCode).toBe(0);
       const lines = stdout.trimEnd().split('\n');
       expect(lines[0].split(/\s{2,}/)).toEqual(['job', 'step', 'val mAP', 'backbone', 'classes', 'date']);
-      expect(lines[3].split(/\s{2,}/)).toEqual(['tiny-run', '4', (valMaps.get(4) as number).toFixed(4), 'resnet18 x0.125', '10 (0, 1, 2, 3, 4, 5, 6, …)', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/)]);
+      expect(lines[3].split(/\s{2,}/)).toEqual(['tiny-run', '4', (valMaps.get(4) as number).toFixed(4), 'resnet18+fpn x0.125', '10 (0, 1, 2, 3, 4, 5, 6, …)', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/)]);
       expect(lines.at(-1)).toBe(`3 checkpoints in ${jobs}`);
     } finally {
       rmSync(join(jobs, 'kept'), { recursive: true });
@@ -107,7 +107,7 @@ describe('lumen checkpoint info', () => {
     const { stdout, exitCode } = await lumenCheckpoint('info', dir);
     expect(exitCode).toBe(0);
     expect(stdout).toContain(`checkpoint    ${dir}\n`);
-    expect(stdout).toContain('architecture  backbone resnet18 x0.125 (batch norm trainable, first 0 stage(s) frozen); no FPN: one stride-16 map (C4)\n');
+    expect(stdout).toContain('architecture  backbone resnet18+fpn x0.125 (batch norm trainable, first 0 stage(s) frozen); FPN over layer2, layer3, layer4 (64 channels, + pool level)\n');
     expect(stdout).toContain('RoI pooling align 7x7; box head mlp (two fc of 32)\n');
     expect(stdout).toContain('classes       10: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n');
     expect(stdout).toMatch(/\nstep {10}4 \(epoch \d+\), saved \d{4}-\d\d-\d\d \d\d:\d\d\n/);
@@ -116,7 +116,7 @@ describe('lumen checkpoint info', () => {
     expect(stdout).toContain('  model.backbone.width: 0.125 (default 1)\n');
     expect(stdout).toContain('  train.steps: 4 (default 26000)\n');
     expect(stdout).toContain(`sha256 ${meta.weightsSha256} verified (matches meta.json)\n`);
-    expect(stdout).toMatch(/\nfiles {9}config\.yaml [\d.]+ kB\n {14}meta\.json [\d.]+ B\n {14}optimizer\.safetensors [\d.]+ kB\n {14}weights\.safetensors [\d.]+ kB\n {14}total [\d.]+ MB\n/);
+    expect(stdout).toMatch(/\nfiles {9}config\.yaml [\d.]+ kB\n {14}meta\.json [\d.]+ B\n {14}optimizer\.safetensors [\d.]+ [kM]B\n {14}weights\.safetensors [\d.]+ [kM]B\n {14}total [\d.]+ MB\n/);
   });
 
   it('says when the weights do not match their sha256 (exit 1), and when none is recorded', async () => {
@@ -148,7 +148,7 @@ describe('lumen checkpoint export / import', () => {
   it('round-trips a checkpoint through one .tar.gz: the same files, byte for byte (optimizer only when asked)', async () => {
     const archive = join(work, 'exports', 'model.tar.gz');
     const exported = await lumenCheckpoint('export', checkpoint(4), '--out', archive);
-    expect(exported.stdout).toMatch(new RegExp(`^exported ${checkpoint(4)} \\(meta.json, config.yaml, weights.safetensors\\) -> ${archive} \\([\\d.]+ kB\\)\\n$`));
+    expect(exported.stdout).toMatch(new RegExp(`^exported ${checkpoint(4)} \\(meta.json, config.yaml, weights.safetensors\\) -> ${archive} \\([\\d.]+ [kM]B\\)\\n$`));
     await expect(lumenCheckpoint('export', checkpoint(4), '--out', archive)).rejects.toThrow(`--out ${archive} already exists: pass --force to replace it`);
     const out = join(work, 'imported');
     const imported = await lumenCheckpoint('import', archive, '--out', out);

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { DivergenceMonitor, formatNumber, lowerLrAdvice, TrainingDiverged } from './divergence';
 import { runSteps, type LoopResult, type TrainingRun } from './loop';
 import { StopRequest } from './stop';
-import { checkpointFolders, DIGITS_C4_CONFIG, DIGITS_CONFIG, nonFiniteWeights, QUIET, readMetrics, tinyOverrides, trainSteps } from './testing/tiny-run';
+import { checkpointFolders, DIGITS_C4_CONFIG, nonFiniteWeights, QUIET, readMetrics, tinyOverrides, trainSteps } from './testing/tiny-run';
 import { prepareRun, runTraining } from './train';
 
 beforeAll(async () => {
@@ -160,10 +160,10 @@ describe('training that diverges', () => {
     ['1e6', 'the loss exploded for 10 steps in a row \\(last [0-9.]+e2[0-9], over 100x the median 3\\.[0-9]+ of the recent healthy losses\\)', 13, 'loss-explosion'],
   ])('lr=%s: the run stops with TrainingDiverged after maxBadSteps, keeping the last good checkpoint', async (lr, what, step, kind) => {
     const jobDir = join(dir, `lr-${lr}`);
-    await runTraining({ ...QUIET, config: DIGITS_CONFIG, overrides: [...tiny(), 'train.steps=2', 'train.checkpointEvery=1'], jobDir });
+    await runTraining({ ...QUIET, config: DIGITS_C4_CONFIG, overrides: [...tiny(), 'train.steps=2', 'train.checkpointEvery=1'], jobDir });
     const tensors = tf.memory().numTensors;
 
-    const error = await runTraining({ ...QUIET, config: DIGITS_CONFIG, overrides: [`train.optimizer.lr=${lr}`, 'train.steps=100'], jobDir, resume: true }).catch((e: unknown) => e);
+    const error = await runTraining({ ...QUIET, config: DIGITS_C4_CONFIG, overrides: [`train.optimizer.lr=${lr}`, 'train.steps=100'], jobDir, resume: true }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TrainingDiverged);
     expect(error).toBeInstanceOf(UserError);
@@ -191,8 +191,8 @@ describe('training that diverges', () => {
 
   it('a run that ends mid-explosion has diverged too: its last weights are not saved', async () => {
     const jobDir = join(dir, 'ends-exploding');
-    await runTraining({ ...QUIET, config: DIGITS_CONFIG, overrides: [...tiny(), 'train.steps=2'], jobDir });
-    const outcome = runTraining({ ...QUIET, config: DIGITS_CONFIG, overrides: ['train.optimizer.lr=1e6', 'train.steps=5'], jobDir, resume: true });
+    await runTraining({ ...QUIET, config: DIGITS_C4_CONFIG, overrides: [...tiny(), 'train.steps=2'], jobDir });
+    const outcome = runTraining({ ...QUIET, config: DIGITS_C4_CONFIG, overrides: ['train.optimizer.lr=1e6', 'train.steps=5'], jobDir, resume: true });
     await expect(outcome).rejects.toThrow(
       `training diverged at step 5: the run ended with 2 exploded step(s) in a row; kept the last good checkpoint ${join(jobDir, 'checkpoint-0000002')}; lower`,
     );
@@ -201,7 +201,7 @@ describe('training that diverges', () => {
   });
 
   it('weights that became non-finite stop the run whatever error the step then raises', async () => {
-    const { run } = await prepareRun({ ...QUIET, config: DIGITS_CONFIG, overrides: tiny(), jobDir: join(dir, 'nan-weights') });
+    const { run } = await prepareRun({ ...QUIET, config: DIGITS_C4_CONFIG, overrides: tiny(), jobDir: join(dir, 'nan-weights') });
     for (const [name, variable] of flattenParams(run.params)) if (name.startsWith('rpn.')) variable.assign(tf.fill(variable.shape, NaN));
     try {
       await expect(runSteps(run)).rejects.toThrow(
@@ -223,7 +223,7 @@ describe('training that diverges', () => {
     };
     const overrides = [...tiny(), 'train.optimizer.lr=1e30', 'train.divergence.maxBadSteps=1000', 'train.steps=50'];
     const tensors = tf.memory().numTensors;
-    const result = await runTraining({ plain: true, log, stop, config: DIGITS_CONFIG, overrides, jobDir });
+    const result = await runTraining({ plain: true, log, stop, config: DIGITS_C4_CONFIG, overrides, jobDir });
     expect(result).toMatchObject({ interrupted: true, signal: 'SIGTERM', step: 1, checkpoint: null, finalEvaluations: [] });
     expect(lines.filter((l) => l.includes('non-finite loss'))).toHaveLength(3);
     expect(lines).toContain('not saving step 1: the last 3 step(s) had a bad loss; the last checkpoint is none');
@@ -251,7 +251,7 @@ describe('a bad example', () => {
 
   async function runWith(name: string, isBad: (index: number) => boolean, extra: string[] = []): Promise<{ run: TrainingRun; outcome: Promise<unknown> }> {
     const overrides = [...tinyOverrides(join(dir, 'digits')), 'eval.finalSplits=[]', 'train.steps=4', ...extra];
-    const { run } = await prepareRun({ ...QUIET, config: DIGITS_CONFIG, overrides, jobDir: join(dir, name) });
+    const { run } = await prepareRun({ ...QUIET, config: DIGITS_C4_CONFIG, overrides, jobDir: join(dir, name) });
     run.train = withBadExamples(run.train, isBad);
     const outcome = runSteps(run).finally(() => {
       disposeOptimizer(run.optimizer);
@@ -305,7 +305,7 @@ describe('a stop request', () => {
 
   it('during a periodic evaluation cuts it short, saves the step and returns', async () => {
     const lines: string[] = [];
-    const { run } = await prepareRun({ plain: true, log: (line) => lines.push(line), config: DIGITS_CONFIG, overrides: [...overrides(), 'train.evalEvery=2'], jobDir: join(dir, 'eval') });
+    const { run } = await prepareRun({ plain: true, log: (line) => lines.push(line), config: DIGITS_C4_CONFIG, overrides: [...overrides(), 'train.evalEvery=2'], jobDir: join(dir, 'eval') });
     // The evaluation reads its first val example: that is when the stop is requested.
     const val = run.val;
     run.val = { ...val, at: (index) => (run.stop.request(), val.at(index)) };
@@ -320,7 +320,7 @@ describe('a stop request', () => {
     // The fifth example's image is a named pipe nobody writes to: reading it waits until the pipe is opened for writing.
     const pipe = join(dir, 'never-written.jpg');
     execFileSync('mkfifo', [pipe]);
-    const { run } = await prepareRun({ ...QUIET, config: DIGITS_CONFIG, overrides: [...overrides(), 'data.loader.prefetch=1', 'data.loader.concurrency=1'], jobDir: join(dir, 'wait') });
+    const { run } = await prepareRun({ ...QUIET, config: DIGITS_C4_CONFIG, overrides: [...overrides(), 'data.loader.prefetch=1', 'data.loader.concurrency=1'], jobDir: join(dir, 'wait') });
     const train = run.train;
     let reads = 0;
     run.train = {
