@@ -8,6 +8,8 @@ describe.each([
   { name: '3x3/2 same, batch 2, odd map (ResNet stem)', x: [2, 11, 9, 5], k: 3, s: 2, pad: 'same' as const },
   { name: '2x2/2 valid (VGG, crop-pool)', x: [3, 8, 10, 3], k: 2, s: 2, pad: 'valid' as const },
   { name: '3x3/1 explicit pad 1', x: [1, 7, 6, 6], k: 3, s: 1, pad: 1 },
+  { name: '3x3/2 same, batch 3, 20 channels (rows and pixels split across threads)', x: [3, 13, 17, 20], k: 3, s: 2, pad: 'same' as const },
+  { name: '2x3/1 valid, rectangular windows overlapping along both axes', x: [2, 6, 9, 4], k: [2, 3] as [number, number], s: 1, pad: 'valid' as const },
 ])('maxPool gradient on wasm: $name', ({ x, k, s, pad }) => {
   // Weighting each window's output differently makes a misrouted gradient visible.
   const loss = (a: tf.Tensor) => {

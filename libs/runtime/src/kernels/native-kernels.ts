@@ -207,7 +207,7 @@ function sumKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig 
   });
 }
 
-/** Max-pool input gradient (a ResNet stem's), threads over channel slices. */
+/** Max-pool input gradient (a ResNet stem's), threads over rows of the map. */
 function maxPoolGradKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
   return withFallback(MaxPoolGrad, fallback, ({ inputs, backend, attrs }) => {
     const { dy, input, output } = inputs;
