@@ -4,7 +4,10 @@
  * such as RoIAlign's row kernels, the optimizer's bookkeeping). No peer: it says which part
  * of the step to make faster, not how Lumen compares.
  *
- *   npx nx run tools:bench-profile [--config=digits] [--runs=5] [--warmup=2] [--top=15] [--json=PATH]
+ *   npx nx run tools:bench-profile [--config=digits] [--runs=5] [--warmup=2] [--top=15] [--shapes] [--json=PATH]
+ *
+ * --shapes keeps calls with different input shapes on rows of their own, to find the shapes
+ * a kernel handles worst.
  *
  * The step is the config's own (its model, batch size and image size) on synthetic images
  * of `data.image.minSize` x 4/3 with digit-sized boxes, so it needs no dataset. Kernels are
@@ -22,13 +25,22 @@ import { runBench } from '../kit/run';
 import { median, sampleRuns } from '../kit/stats';
 import { markdownTable } from '../kit/table';
 
-const USAGE = 'usage: tsx tools/bench/profile/main.ts [--config=NAME|file.yaml] [--runs=N] [--warmup=N] [--top=N] [--json=PATH]';
+const USAGE = 'usage: tsx tools/bench/profile/main.ts [--config=NAME|file.yaml] [--runs=N] [--warmup=N] [--top=N] [--shapes] [--json=PATH]';
+
+/** A kernel call's input shapes, `[2,56,75,64] [3,3,64,64]`. */
+function shapesOf(inputs: tf.NamedTensorInfoMap): string {
+  return Object.values(inputs)
+    .map((t) => (t ? `[${t.shape.join(',')}]` : '-'))
+    .join(' ');
+}
 
 /** Time spent inside each kernel during one recording, by kernel name. */
 class KernelClock {
   private readonly totals = new Map<string, { ms: number; calls: number }>();
   private depth = 0;
   recording = false;
+
+  constructor(private readonly byShape: boolean) {}
 
   /** Re-registers every kernel of `backend` with a timer around it. */
   install(backend: string): void {
@@ -45,7 +57,7 @@ class KernelClock {
             return run(args);
           } finally {
             this.depth--;
-            this.add(config.kernelName, performance.now() - start);
+            this.add(this.byShape ? `${config.kernelName} ${shapesOf(args.inputs)}` : config.kernelName, performance.now() - start);
           }
         },
       });
@@ -100,7 +112,7 @@ interface KernelRow {
 }
 
 async function main(): Promise<number | BenchOutcome> {
-  const opts = parseOptions(process.argv.slice(2), { usage: USAGE, runs: 5, warmup: 2, counts: { top: { default: 15, min: 1 } }, strings: ['config'] });
+  const opts = parseOptions(process.argv.slice(2), { usage: USAGE, runs: 5, warmup: 2, counts: { top: { default: 15, min: 1 } }, switches: ['shapes'], strings: ['config'] });
   if (opts == null) return 0;
   const backend = await initBackend();
   const configName = opts.strings.config ?? 'digits';
@@ -115,7 +127,7 @@ async function main(): Promise<number | BenchOutcome> {
 
   const before = tf.memory().numTensors;
   const plain = await sampleRuns(step, opts, log('step'));
-  const clock = new KernelClock();
+  const clock = new KernelClock(opts.switches.shapes);
   clock.install(tf.getBackend());
   const perStep: Map<string, { ms: number; calls: number }>[] = [];
   const timed = await sampleRuns(
