@@ -10,13 +10,16 @@ namespace lumen {
 
 namespace {
 
-// A(i, k) = patch value k = (kh, kw, c) of output pixel i.
+// A(i, k) = patch value k = (kh, kw, c) of output pixel i. Each row copies runs of
+// contiguous channels, stepping (kh, kw, c) along instead of dividing per run: with a
+// stem's 3 channels a run is 3 floats, and divisions would cost more than the copy.
 struct PatchesA final : PackA {
   const ConvGeometry& g;
   const float* x;
   PatchesA(const ConvGeometry& g, const float* x) : g(g), x(x) {}
   void pack(float* dst, long i, int mr, long k, int kc) const override {
     const long C = g.in_c, rowTaps = g.k_w * C;
+    const long kh0 = k / rowTaps, kw0 = (k % rowTaps) / C, c0 = k % C;
     for (int r = 0; r < MR; r++) {
       if (r >= mr) {
         for (int q = 0; q < kc; q++) dst[q * MR + r] = 0.f;
@@ -26,10 +29,11 @@ struct PatchesA final : PackA {
       const long n = pixel / (g.out_h * g.out_w), rest = pixel % (g.out_h * g.out_w);
       const long y0 = (rest / g.out_w) * g.stride_h - g.pad_top, x0 = (rest % g.out_w) * g.stride_w - g.pad_left;
       const float* image = x + n * g.in_h * g.in_w * C;
-      long q = 0, tap = k;
+      // Undilated and wholly inside along x, a window row's k_w * C taps are one run.
+      const bool whole_rows = g.dilation_w == 1 && x0 >= 0 && x0 + g.k_w <= g.in_w;
+      long q = 0, kh = kh0, kw = kw0, c = c0;
       while (q < kc) {
-        const long kh = tap / rowTaps, kw = (tap % rowTaps) / C, c = tap % C;
-        const long run = std::min<long>(C - c, kc - q);
+        const long run = std::min<long>(whole_rows ? rowTaps - kw * C - c : C - c, kc - q);
         const long y = y0 + kh * g.dilation_h, xx = x0 + kw * g.dilation_w;
         float* d = dst + q * MR + r;
         if (y < 0 || y >= g.in_h || xx < 0 || xx >= g.in_w) {
@@ -39,25 +43,36 @@ struct PatchesA final : PackA {
           for (long t = 0; t < run; t++) d[t * MR] = s[t];
         }
         q += run;
-        tap += run;
+        c = 0;
+        if (whole_rows || ++kw == g.k_w) {
+          kw = 0;
+          kh++;
+        }
       }
     }
   }
 };
 
 // A(i, k) = patch value i = (kh, kw, c) of output pixel k: the transposed patch matrix.
+// Packing is most of a filter gradient's time when channels are few (a stem's 3, 16), so
+// pixels whose whole window lies inside the image read each tap at a fixed offset from
+// the window's corner; only windows over the border check every tap.
 struct PatchesTransposedA final : PackA {
   const ConvGeometry& g;
   const float* x;
   PatchesTransposedA(const ConvGeometry& g, const float* x) : g(g), x(x) {}
   void pack(float* dst, long i, int mr, long k, int kc) const override {
     const long C = g.in_c, rowTaps = g.k_w * C;
-    long dy_[MR], dx_[MR], dc[MR];
+    long dy_[MR], dx_[MR], dc[MR], offset[MR];
+    long reach_y = 0, reach_x = 0;
     for (int r = 0; r < mr; r++) {
       const long tap = i + r;
       dy_[r] = (tap / rowTaps) * g.dilation_h;
       dx_[r] = ((tap % rowTaps) / C) * g.dilation_w;
       dc[r] = tap % C;
+      offset[r] = (dy_[r] * g.in_w + dx_[r]) * C + dc[r];
+      reach_y = std::max(reach_y, dy_[r]);
+      reach_x = std::max(reach_x, dx_[r]);
     }
     const long plane = g.out_h * g.out_w;
     long n = k / plane, oy = (k % plane) / g.out_w, ox = k % g.out_w;
@@ -65,9 +80,14 @@ struct PatchesTransposedA final : PackA {
       const long y0 = oy * g.stride_h - g.pad_top, x0 = ox * g.stride_w - g.pad_left;
       const float* image = x + n * g.in_h * g.in_w * C;
       int r = 0;
-      for (; r < mr; r++) {
-        const long y = y0 + dy_[r], xx = x0 + dx_[r];
-        dst[r] = (y < 0 || y >= g.in_h || xx < 0 || xx >= g.in_w) ? 0.f : image[(y * g.in_w + xx) * C + dc[r]];
+      if (y0 >= 0 && x0 >= 0 && y0 + reach_y < g.in_h && x0 + reach_x < g.in_w) {
+        const float* corner = image + (y0 * g.in_w + x0) * C;
+        for (; r < mr; r++) dst[r] = corner[offset[r]];
+      } else {
+        for (; r < mr; r++) {
+          const long y = y0 + dy_[r], xx = x0 + dx_[r];
+          dst[r] = (y < 0 || y >= g.in_h || xx < 0 || xx >= g.in_w) ? 0.f : image[(y * g.in_w + xx) * C + dc[r]];
+        }
       }
       for (; r < MR; r++) dst[r] = 0.f;
       if (++ox == g.out_w) {

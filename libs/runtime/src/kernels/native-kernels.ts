@@ -83,8 +83,6 @@ function convKernel(native: NativeKernels, kernelName: string, fallback: KernelC
   return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
     const { x, filter, bias, preluActivationWeights } = inputs;
     if (x == null || filter == null || preluActivationWeights != null || !allFloat(x, filter, bias)) return null;
-    // A stem over RGB (3 input channels) packs 3-value runs: XNNPACK's direct kernel is ~3x faster there.
-    if (x.shape[3] <= 4) return null;
     if (((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
     const activation = fused ? activationOf(attrs) : 0;
     const info = convInfo(x.shape, filter.shape, attrs);
