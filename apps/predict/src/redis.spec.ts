@@ -142,7 +142,10 @@ withRedis('prediction on workers through Redis (BullMQ)', () => {
       expect(done.code).toBe(1); // the broken image's line, as in a local run
       expect(lineCount(output)).toBe(files.length);
       expect((await localRun.exited).code).toBe(1);
-      expect(readFileSync(output, 'utf8') === readFileSync(localOutput, 'utf8')).toBe(true);
+      // Line by line, so a failure shows the lines that differ and not two whole files.
+      const local = readFileSync(localOutput, 'utf8').split('\n');
+      const differing = readFileSync(output, 'utf8').split('\n').flatMap((line, i) => (line === local[i] ? [] : [{ line: i + 1, queued: line, local: local[i] }]));
+      expect(differing).toEqual([]);
       // The killed worker held jobs (the producer keeps 8 in flight): their locks expired and the other worker took them.
       expect(stalled).toBeGreaterThan(0);
       b.child.kill('SIGTERM');
