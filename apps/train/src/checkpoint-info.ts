@@ -1,12 +1,12 @@
 // `lumen checkpoint info`: what a checkpoint folder holds — architecture, classes, step,
 // metrics and evaluations, its config's differences from the defaults, the weights' sha256
 // (checked), the files and their sizes — read without loading the tensors.
-import { DEFAULTS, loadConfig, type Config } from '@lumen/config';
+import { DEFAULTS, describeBackbone, loadConfig, type Config } from '@lumen/config';
 import { UserError } from '@lumen/core';
 import { CONFIG_FILE, readCheckpointMeta, sha256OfFile, WEIGHTS_FILE, type CheckpointMeta } from '@lumen/detector';
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeBackbone, formatBytes, formatDate, loggedEvaluations } from './checkpoint-summary';
+import { formatBytes, formatDate, loggedEvaluations } from './checkpoint-summary';
 
 /** How the weights compare with the sha256 meta.json records. */
 export type WeightsCheck = { status: 'verified'; sha256: string } | { status: 'mismatch'; sha256: string; expected: string } | { status: 'unrecorded'; sha256: string };

@@ -1,11 +1,11 @@
 // `lumen checkpoint list`: every checkpoint under a jobs folder (jobs/<run>/checkpoint-N, or a
 // checkpoint folder put there directly), one table row each.
-import { loadConfig } from '@lumen/config';
+import { describeBackbone, loadConfig } from '@lumen/config';
 import { UserError } from '@lumen/core';
 import { CONFIG_FILE, META_FILE, readCheckpointMeta } from '@lumen/detector';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { describeBackbone, describeClasses, formatDate, validationMap } from './checkpoint-summary';
+import { describeClasses, formatDate, validationMap } from './checkpoint-summary';
 
 /** How deep under the jobs folder checkpoints are looked for (jobs/<run>/checkpoint-N is 2). */
 const MAX_DEPTH = 4;

@@ -1,14 +1,7 @@
-// What `lumen checkpoint list` and `info` say about a checkpoint in a few words: the backbone,
-// the classes, the date, sizes, and the evaluations its job's metrics.jsonl recorded for it.
-import type { Config } from '@lumen/config';
+// What `lumen checkpoint list` and `info` say about a checkpoint in a few words: the classes,
+// the date, sizes, and the evaluations its job's metrics.jsonl recorded for it.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-
-/** "resnet50+fpn", "resnet18 x0.125": the backbone, whether a pyramid is on it, its width. */
-export function describeBackbone(config: Config): string {
-  const { name, fpn, width } = config.model.backbone;
-  return `${name}${fpn ? '+fpn' : ''}${width !== 1 ? ` x${width}` : ''}`;
-}
 
 /** "10 (0, 1, 2, …)": the number of classes and as many names as fit in `width` characters. */
 export function describeClasses(classes: readonly string[], width = 28): string {

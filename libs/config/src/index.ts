@@ -28,3 +28,4 @@ export {
   validateConfig,
 } from './load';
 export type { LoadConfigOptions, LoadedConfig } from './load';
+export { describeBackbone } from './describe';

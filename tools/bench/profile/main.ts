@@ -14,7 +14,7 @@
  * timed by wrapping every kernel registered for the backend (only the outermost of nested
  * calls counts); the step is timed with and without the wrappers, so their cost shows.
  */
-import { loadConfig } from '@lumen/config';
+import { describeBackbone, loadConfig } from '@lumen/config';
 import { seededRandom } from '@lumen/core';
 import { buildDetector, createOptimizer, initDetector, trainStep, type TrainingExample } from '@lumen/detector';
 import { initBackend } from '@lumen/runtime';
@@ -108,7 +108,6 @@ interface KernelRow {
   /** Median ms per step over the recorded steps. */
   ms: number;
   calls: number;
-  share: number;
 }
 
 async function main(): Promise<number | BenchOutcome> {
@@ -146,10 +145,7 @@ async function main(): Promise<number | BenchOutcome> {
   const names = [...new Set(perStep.flatMap((m) => [...m.keys()]))];
   const stepMs = median(timed);
   const kernels: KernelRow[] = names
-    .map((kernel) => {
-      const ms = median(perStep.map((m) => m.get(kernel)?.ms ?? 0));
-      return { kernel, ms, calls: median(perStep.map((m) => m.get(kernel)?.calls ?? 0)), share: ms / stepMs };
-    })
+    .map((kernel) => ({ kernel, ms: median(perStep.map((m) => m.get(kernel)?.ms ?? 0)), calls: median(perStep.map((m) => m.get(kernel)?.calls ?? 0)) }))
     .sort((a, b) => b.ms - a.ms);
   const inKernels = median(perStep.map((m) => [...m.values()].reduce((sum, t) => sum + t.ms, 0)));
   const outside = stepMs - inKernels;
@@ -157,13 +153,13 @@ async function main(): Promise<number | BenchOutcome> {
   const rest = kernels.slice(opts.counts.top);
   const rows: KernelRow[] = [
     ...top,
-    ...(rest.length > 0 ? [{ kernel: `${rest.length} other kernels`, ms: rest.reduce((s, r) => s + r.ms, 0), calls: rest.reduce((s, r) => s + r.calls, 0), share: 0 }] : []),
-    { kernel: 'all kernels', ms: inKernels, calls: kernels.reduce((s, r) => s + r.calls, 0), share: inKernels / stepMs },
-    { kernel: 'outside kernels', ms: outside, calls: 0, share: outside / stepMs },
-  ].map((r) => ({ ...r, share: r.ms / stepMs }));
+    ...(rest.length > 0 ? [{ kernel: `${rest.length} other kernels`, ms: rest.reduce((s, r) => s + r.ms, 0), calls: rest.reduce((s, r) => s + r.calls, 0) }] : []),
+    { kernel: 'all kernels', ms: inKernels, calls: kernels.reduce((s, r) => s + r.calls, 0) },
+    { kernel: 'outside kernels', ms: outside, calls: 0 },
+  ];
 
   const header = [
-    `backend ${backend.name} (${backend.detail}); config ${configName}: ${config.model.backbone.name}${config.model.backbone.fpn ? '+fpn' : ''}, batch ${config.train.batchSize}, ${batch[0].height}x${batch[0].width}; medians of ${opts.runs}`,
+    `backend ${backend.name} (${backend.detail}); config ${configName}: ${describeBackbone(config)}, batch ${config.train.batchSize}, ${batch[0].height}x${batch[0].width}; medians of ${opts.runs}`,
     `training step ${median(plain).toFixed(1)} ms unwrapped, ${stepMs.toFixed(1)} ms with the kernel timers`,
   ];
   const printed = markdownTable(
@@ -171,7 +167,7 @@ async function main(): Promise<number | BenchOutcome> {
       { title: 'kernel', align: 'left', cell: (r) => r.kernel },
       { title: 'ms per step', cell: (r) => r.ms.toFixed(1) },
       { title: 'calls per step', cell: (r) => (r.calls > 0 ? String(r.calls) : '') },
-      { title: 'share of the step', cell: (r) => `${(100 * r.share).toFixed(1)}%` },
+      { title: 'share of the step', cell: (r) => `${((100 * r.ms) / stepMs).toFixed(1)}%` },
     ],
     rows,
   );
