@@ -118,6 +118,29 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
     gemm(StridedA(dy, O, 1), w, 1, O, dx, g.in_c, P, g.in_c, O, false);
     return;
   }
+  if (g.stride_h == 1 && g.stride_w == 1) {
+    // With stride 1, dx is the forward convolution of dy (padded by the filter's reach
+    // minus the forward's padding) with the filter turned 180 degrees and its channels
+    // swapped: the same arithmetic as the column route below without the fold back into
+    // dx, which costs as much as the GEMM when channels are few.
+    std::vector<float> flipped(taps * O);
+    for (long kh = 0; kh < g.k_h; kh++)
+      for (long kw = 0; kw < g.k_w; kw++)
+        for (long c = 0; c < g.in_c; c++)
+          for (long o = 0; o < O; o++)
+            flipped[((kh * g.k_w + kw) * O + o) * g.in_c + c] = w[(((g.k_h - 1 - kh) * g.k_w + (g.k_w - 1 - kw)) * g.in_c + c) * O + o];
+    ConvGeometry t = g;
+    t.in_h = g.out_h;
+    t.in_w = g.out_w;
+    t.in_c = O;
+    t.out_h = g.in_h;
+    t.out_w = g.in_w;
+    t.out_c = g.in_c;
+    t.pad_top = (g.k_h - 1) * g.dilation_h - g.pad_top;
+    t.pad_left = (g.k_w - 1) * g.dilation_w - g.pad_left;
+    conv2d(t, dy, flipped.data(), dx, Epilogue());
+    return;
+  }
   // Column gradients of a bounded number of output rows at a time, each folded back into
   // dx (a gather per input pixel, so threads never write the same element).
   std::fill(dx, dx + g.batch * g.in_h * g.in_w * g.in_c, 0.f);

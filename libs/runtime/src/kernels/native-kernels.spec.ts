@@ -37,6 +37,9 @@ describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
     { name: '7x7/2 stem', x: [1, 40, 36, 3], w: [7, 7, 3, 16], stride: 2, pad: [[0, 0], [3, 3], [3, 3], [0, 0]] as never },
     { name: '3x3/1 same, taps past one block (blocks start mid-window, mid-channel)', x: [2, 9, 10, 100], w: [3, 3, 100, 12], stride: 1, pad: 'same' as const },
     { name: '5x5/1 valid (every window inside)', x: [1, 12, 14, 6], w: [5, 5, 6, 10], stride: 1, pad: 'valid' as const },
+    { name: '2x2/1 same (pad 0 before, 1 after)', x: [1, 8, 9, 5], w: [2, 2, 5, 7], stride: 1, pad: 'same' as const },
+    { name: '3x3/1 explicit uneven pads (2 top, 1 right)', x: [2, 10, 9, 6], w: [3, 3, 6, 5], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] as never },
+    { name: '3x3/1 same, 64 -> 48 (input gradient taps over three blocks)', x: [1, 11, 12, 64], w: [3, 3, 64, 48], stride: 1, pad: 'same' as const },
     { name: '1x1/1, K past one block', x: [1, 9, 17, 300], w: [1, 1, 300, 21], stride: 1, pad: 'valid' as const },
     { name: '1x1/2 downsample', x: [2, 15, 16, 24], w: [1, 1, 24, 40], stride: 2, pad: 'valid' as const },
   ])('conv2d forward and both gradients: $name', async (c) => {
