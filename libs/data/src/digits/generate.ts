@@ -7,7 +7,7 @@ import type { DataConfig, DigitsOptions, Log } from '../types';
 import { isDirectory, mapOrdered } from '../util';
 import { assertDigitsOptions } from '../validate';
 import { glyphRanges, loadMnist, type GlyphRange } from './mnist';
-import { RENDER_DEFAULTS, renderDigitsImage, TRAIN_RENDER, type RenderedDigit } from './render';
+import { RENDER_DEFAULTS, renderDigitsImage, type RenderedDigit } from './render';
 import { renderShiftImage, SHIFT_DEFAULTS } from './shift-render';
 
 export const DIGIT_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -15,16 +15,16 @@ export const DIGIT_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '
 /** Counts sized for a detector trained from scratch on a 2-core CPU in under 30 minutes. */
 export const DEFAULT_DIGITS: DigitsOptions = { seed: 2024, train: 3000, val: 300, test: 300, shift: 300 };
 
-/** Bumped when the generator's output changes, so ensureDigits regenerates old datasets. 2: the `shift` split; 3: train's wider canvases and inks. */
-export const DIGITS_VERSION = 3;
+/** Bumped when the generator's output changes, so ensureDigits regenerates old datasets. 2: the `shift` split. */
+export const DIGITS_VERSION = 2;
 export const MANIFEST = 'digits.json';
 /** JPEG quality of the train/val/test images (shift images draw theirs, 60..95). */
 export const JPEG_QUALITY = 90;
 
 /**
  * The splits generated, in seed order (image i of split s is rendered from mixSeed(seed, s, i)):
- * train/val/test by renderDigitsImage (train with TRAIN_RENDER's wider canvases and inks),
- * `shift` — for evaluation only — by the independent renderShiftImage (shift-render.ts).
+ * train/val/test by renderDigitsImage, `shift` — for evaluation only — by the independent
+ * renderShiftImage (shift-render.ts).
  */
 export const DIGITS_SPLITS = ['train', 'val', 'test', 'shift'] as const;
 export type DigitsSplit = (typeof DIGITS_SPLITS)[number];
@@ -151,9 +151,7 @@ export async function generateDigits(dir: string, options: DigitsOptions, extra:
       const write = async (id: string, i: number) => {
         const random = seededRandom(mixSeed(options.seed, s, i));
         const image =
-          split === 'shift'
-            ? renderShiftImage(random, bank, ranges, SHIFT_DEFAULTS)
-            : { ...renderDigitsImage(random, bank, ranges, split === 'train' ? TRAIN_RENDER : RENDER_DEFAULTS), quality: JPEG_QUALITY };
+          split === 'shift' ? renderShiftImage(random, bank, ranges, SHIFT_DEFAULTS) : { ...renderDigitsImage(random, bank, ranges, RENDER_DEFAULTS), quality: JPEG_QUALITY };
         summary.boxes[split] += image.digits.length;
         if (image.digits.length === 0) summary.empty[split]++;
         for (const d of image.digits) summary.perClass[String(d.digit)]++;

@@ -1,6 +1,5 @@
-import type { Rng } from '@lumen/core';
+import { seededRandom, type Rng } from '@lumen/core';
 import { randomInt, uniform } from '../random';
-import { clamp255, drawCanvas, luminance, NOISE_SIZE, noiseTable, randomColour, type CanvasKind, type Noise } from './canvas';
 import { GLYPH_SIZE, type GlyphBank, type GlyphRange } from './mnist';
 
 /** A glyph pixel belongs to the digit's box when its intensity (after scaling) is at least this. */
@@ -17,27 +16,9 @@ export interface RenderOptions {
   maxDigits: number;
   /** Probability of an image with no digit. */
   emptyProb: number;
-  /** The canvas kinds drawn from (uniformly); absent: gradients only. */
-  canvases?: readonly CanvasKind[];
-  /** Probability of a digit whose ink luminance differs from the canvas under it by only 20..110 (else >= 110). */
-  lowContrastProb?: number;
-  /** Probability of a digit whose ink has the luminance of the canvas under it (+-12) and another hue. */
-  hueContrastProb?: number;
 }
 
-/** The val and test splits' images: textured gradients, ink contrasting in luminance. */
 export const RENDER_DEFAULTS: RenderOptions = { minSide: 256, maxSide: 400, minDigitHeight: 16, maxDigitHeight: 120, maxDigits: 8, emptyProb: 0.05 };
-
-/**
- * The train split's images: every canvas kind and inks down to hue-only contrast, so a model
- * sees more than the textured gradients it is tested on.
- */
-export const TRAIN_RENDER: RenderOptions = {
-  ...RENDER_DEFAULTS,
-  canvases: ['gradient', 'gradient', 'flat', 'stripes', 'checks', 'blotches', 'shapes'],
-  lowContrastProb: 0.3,
-  hueContrastProb: 0.15,
-};
 
 export interface RenderedDigit {
   /** 0..9 */
@@ -56,6 +37,89 @@ export interface RenderedImage {
   digits: RenderedDigit[];
   /** Per pixel: index into `digits` of the digit whose ink (>= INK_THRESHOLD) shows there, or -1. */
   owner: Int16Array;
+}
+
+// A table of standard normal noise shared by all images (fixed seed), read at random offsets.
+const NOISE_SIZE = 1 << 16;
+const noiseTable = (() => {
+  const random = seededRandom(0x6e6f697365);
+  const table = new Float32Array(NOISE_SIZE);
+  for (let i = 0; i < NOISE_SIZE; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - random()));
+    const a = 2 * Math.PI * random();
+    table[i] = r * Math.cos(a);
+    table[i + 1] = r * Math.sin(a);
+  }
+  return table;
+})();
+
+const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+const luminance = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
+const randomColour = (random: Rng): [number, number, number] => [random() * 255, random() * 255, random() * 255];
+
+/** Sensor-like noise: `sigma` times the shared table read from `offset` by `stride`. */
+interface Noise {
+  sigma: number;
+  offset: number;
+  stride: number;
+}
+
+/**
+ * Gradient between two colours plus low-frequency texture and noise, as bytes (a clamped
+ * array rounds and clamps on store).
+ */
+function background(random: Rng, width: number, height: number, noise: Noise): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(width * height * 3);
+  const { sigma, stride } = noise;
+  const mask = NOISE_SIZE - 1;
+  let j = noise.offset;
+  const c0 = randomColour(random);
+  const c1 = random() < 0.5 ? c0.map((v) => clamp255(v + uniform(random, -60, 60))) : randomColour(random);
+  const angle = random() * 2 * Math.PI;
+  const dx = Math.cos(angle);
+  const dy = Math.sin(angle);
+  const corners = [0, width * dx, height * dy, width * dx + height * dy];
+  const lo = Math.min(...corners);
+  const span = Math.max(...corners) - lo || 1;
+  // Texture: a coarse grid of random values, bilinearly upsampled; its own amplitude per channel.
+  const cells = randomInt(random, 3, 12);
+  const gw = cells + 1;
+  const gh = Math.ceil((cells * height) / width) + 1;
+  const amplitude = random() < 0.3 ? 0 : uniform(random, 5, 45);
+  const grid = new Float32Array(gw * gh * 3);
+  for (let i = 0; i < grid.length; i++) grid[i] = (random() * 2 - 1) * amplitude;
+  // Separable bilinear upsampling: the grid is interpolated to each row, then along it.
+  const cellW = width / (gw - 1);
+  const cellH = height / (gh - 1);
+  const colX0 = new Int32Array(width);
+  const colFx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const gx = x / cellW;
+    colX0[x] = Math.min(Math.floor(gx), gw - 2) * 3;
+    colFx[x] = gx - colX0[x] / 3;
+  }
+  const row = new Float32Array(gw * 3);
+  const tx = dx / span;
+  for (let y = 0; y < height; y++) {
+    const gy = y / cellH;
+    const y0 = Math.min(Math.floor(gy), gh - 2);
+    const fy = gy - y0;
+    for (let i = 0; i < gw * 3; i++) row[i] = grid[y0 * gw * 3 + i] * (1 - fy) + grid[(y0 + 1) * gw * 3 + i] * fy;
+    const t0 = (y * dy - lo) / span;
+    let o = y * width * 3;
+    for (let x = 0; x < width; x++, o += 3) {
+      const t = t0 + x * tx;
+      const i = colX0[x];
+      const fx = colFx[x];
+      out[o] = c0[0] + (c1[0] - c0[0]) * t + row[i] + (row[i + 3] - row[i]) * fx + sigma * noiseTable[j];
+      j = (j + stride) & mask;
+      out[o + 1] = c0[1] + (c1[1] - c0[1]) * t + row[i + 1] + (row[i + 4] - row[i + 1]) * fx + sigma * noiseTable[j];
+      j = (j + stride) & mask;
+      out[o + 2] = c0[2] + (c1[2] - c0[2]) * t + row[i + 2] + (row[i + 5] - row[i + 2]) * fx + sigma * noiseTable[j];
+      j = (j + stride) & mask;
+    }
+  }
+  return out;
 }
 
 /** Blends `colour` over the canvas pixels of rows y0..y1-1 where `inside(x, y)` (clipped to the canvas). */
@@ -212,9 +276,7 @@ export function renderDigitsImage(random: Rng, bank: GlyphBank, ranges: GlyphRan
   const width = randomInt(random, options.minSide, options.maxSide);
   const height = randomInt(random, options.minSide, options.maxSide);
   const noise = { sigma: random() < 0.2 ? 0 : uniform(random, 2, 14), offset: Math.floor(random() * NOISE_SIZE), stride: 2 * randomInt(random, 1, 1000) + 1 };
-  const kinds = options.canvases ?? ['gradient'];
-  const kind = kinds.length === 1 ? kinds[0] : kinds[randomInt(random, 0, kinds.length - 1)];
-  const canvas = drawCanvas(kind, random, width, height, noise);
+  const canvas = background(random, width, height, noise);
   distractors(random, canvas, width, height);
   const owner = new Int16Array(width * height).fill(-1);
   const count = random() < options.emptyProb ? 0 : randomInt(random, 1, options.maxDigits);
@@ -241,7 +303,11 @@ export function renderDigitsImage(random: Rng, bank: GlyphBank, ranges: GlyphRan
     if (ink == null) continue;
     const spot = place(tries, placed, width, height, ink[2] - ink[0] + 1, ink[3] - ink[1] + 1);
     if (spot == null) continue;
-    const colour = inkOver(random, inkColour, meanColour(canvas, width, spot), options);
+    // Ink contrasting with the background under the digit.
+    const bgLum = meanLuminance(canvas, width, spot);
+    const want = bgLum >= 128 ? uniform(random, 0, Math.max(0, bgLum - 110)) : uniform(random, Math.min(255, bgLum + 110), 255);
+    const shift = want - luminance(inkColour[0], inkColour[1], inkColour[2]);
+    const colour = inkColour.map((c) => clamp255(c + shift));
     composite(canvas, owner, width, height, scaled, gw, gh, spot[0] - ink[0], spot[1] - ink[1], colour, opacity, placed.length, noise);
     placed.push({ digit, glyph: index, area: spot });
   }
@@ -269,52 +335,18 @@ function place(tries: number[][], placed: Placed[], width: number, height: numbe
   return null;
 }
 
-/** Mean colour of a box of the canvas (every third pixel each way). */
-function meanColour(canvas: Uint8ClampedArray, width: number, box: number[]): number[] {
-  const sum = [0, 0, 0];
+/** Mean luminance of a box of the canvas (every third pixel each way). */
+function meanLuminance(canvas: Uint8ClampedArray, width: number, box: number[]): number {
+  let sum = 0;
   let n = 0;
   for (let y = box[1]; y < box[3]; y += 3) {
     for (let x = box[0]; x < box[2]; x += 3) {
       const o = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) sum[c] += canvas[o + c];
+      sum += luminance(canvas[o], canvas[o + 1], canvas[o + 2]);
       n++;
     }
   }
-  return sum.map((v) => v / Math.max(n, 1));
-}
-
-/** `colour` moved to luminance `want` (the same offset on each channel keeps its hue), clamped. */
-const withLuminance = (colour: number[], want: number) => {
-  const shift = want - luminance(colour[0], colour[1], colour[2]);
-  return colour.map((c) => clamp255(c + shift));
-};
-
-/**
- * The ink colour of a digit drawn over canvas colour `under`: `picked`'s hue at a luminance
- * that contrasts with it by >= 110, or (options) by 20..110, or by hue alone.
- */
-function inkOver(random: Rng, picked: number[], under: number[], options: RenderOptions): number[] {
-  const bgLum = luminance(under[0], under[1], under[2]);
-  const low = options.lowContrastProb ?? 0;
-  const hue = options.hueContrastProb ?? 0;
-  const mode = low + hue > 0 ? random() : 1;
-  if (mode < low) {
-    const delta = uniform(random, 20, 110);
-    const up = bgLum + delta <= 255 && (bgLum - delta < 0 || random() < 0.5);
-    return withLuminance(picked, up ? bgLum + delta : bgLum - delta);
-  }
-  if (mode < low + hue) {
-    // The most different of a few colours at the canvas's luminance.
-    let best = withLuminance(picked, bgLum + uniform(random, -12, 12));
-    const distance = (c: number[]) => Math.hypot(c[0] - under[0], c[1] - under[1], c[2] - under[2]);
-    for (let k = 0; k < 4 && distance(best) < 90; k++) {
-      const other = withLuminance(randomColour(random), bgLum + uniform(random, -12, 12));
-      if (distance(other) > distance(best)) best = other;
-    }
-    return best;
-  }
-  const want = bgLum >= 128 ? uniform(random, 0, Math.max(0, bgLum - 110)) : uniform(random, Math.min(255, bgLum + 110), 255);
-  return withLuminance(picked, want);
+  return sum / Math.max(n, 1);
 }
 
 /**
