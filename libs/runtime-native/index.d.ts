@@ -29,8 +29,10 @@ export interface NativeKernels {
   batchNormTraining(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, epsilon: number): void;
   /** Its gradient: dx, dγ = Σ dy·x̂, dβ = Σ dy. */
   batchNormGrad(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number): void;
-  /** "avx2-fma" or "generic". */
+  /** The GEMM micro-kernel in use: "avx512", "avx2-fma" or "generic". */
   isa(): string;
+  /** Single-precision GFLOP/s of `iterations` rounds of 12 independent 8-wide FMAs on every pool thread at once (an FMA = 2 flops): the peak the GEMM is judged against. */
+  fmaPeak(iterations: number): number;
   threads(): number;
   setThreads(threads: number): void;
 }

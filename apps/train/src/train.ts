@@ -1,4 +1,4 @@
-import type { Config } from '@lumen/config';
+import { describeBackbone, type Config } from '@lumen/config';
 import { fromWorkspace, seededRandom, UserError } from '@lumen/core';
 import { formatDatasetReport, openDataset, type Dataset } from '@lumen/data';
 import {
@@ -147,7 +147,7 @@ export async function prepareRun(options: TrainOptions = {}): Promise<PreparedRu
     throw error;
   }
   const counts = countParams(params);
-  log(`model: ${config.model.backbone.name} (width ${config.model.backbone.width}) + ${config.model.rcnn.head} head, ${(counts.total / 1e6).toFixed(2)}M params (${(counts.trainable / 1e6).toFixed(2)}M trainable); backend ${backend.name}`);
+  log(`model: ${describeBackbone(config)} + ${config.model.rcnn.head} head, ${(counts.total / 1e6).toFixed(2)}M params (${(counts.trainable / 1e6).toFixed(2)}M trainable); backend ${backend.name}`);
 
   const metrics = new MetricsLog(job.dir);
   if (start.resumedFrom) {

@@ -9,6 +9,7 @@
 #include "depthwise.h"
 #include "gemm.h"
 #include "optim.h"
+#include "peak.h"
 #include "batchnorm.h"
 #include "pool2d.h"
 #include "pool.h"
@@ -277,6 +278,17 @@ napi_value Isa(napi_env env, napi_callback_info) {
   return s;
 }
 
+// fmaPeak(iterations): GFLOP/s on every thread of the pool.
+napi_value FmaPeak(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](napi_value* argv) {
+    const long iterations = integer(env, argv[0]);
+    if (iterations < 1) throw ArgError{"fmaPeak: iterations must be a positive integer"};
+    napi_value gflops;
+    NAPI_OK(napi_create_double(env, lumen::fma_peak_gflops(iterations), &gflops));
+    return gflops;
+  });
+}
+
 napi_value Threads(napi_env env, napi_callback_info) {
   napi_value n;
   napi_create_int32(env, lumen::pool().size(), &n);
@@ -309,6 +321,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fmaPeak", nullptr, FmaPeak, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -1,6 +1,7 @@
 // Single-precision GEMM, C[M,N] (+)= A[M,K] · B[K,N], in the Goto/BLIS arrangement: B is
 // packed in KC x NC panels of 16-column slivers, A in MC x KC blocks of 6-row slivers, and a
-// 6x16 register-tile micro-kernel (AVX2+FMA where the CPU has it) does the arithmetic.
+// register-tile micro-kernel does the arithmetic: 6x32 over two slivers with AVX-512 where the
+// CPU has it, else 6x16 with AVX2+FMA, else portable C++ (every path sums in the same order).
 // A is read through an accessor so that convolutions can pack their patches straight from
 // the image (no im2col buffer); B and C are strided matrices.
 #pragma once
@@ -35,7 +36,7 @@ struct Epilogue {
 void gemm(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long M, long N, long K, bool accumulate,
           const Epilogue& epilogue = Epilogue());
 
-// Which micro-kernel runs: "avx2-fma" or "generic".
+// Which micro-kernel runs: "avx512", "avx2-fma" or "generic".
 const char* gemm_isa();
 
 }  // namespace lumen
