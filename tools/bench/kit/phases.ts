@@ -44,12 +44,16 @@ async function forwardOnce(model: BenchModel): Promise<void> {
   value.dispose();
 }
 
-/** Forward+backward: gradients of the loss w.r.t. every kernel variable, read back. */
+/**
+ * Forward+backward: gradients of the loss w.r.t. every kernel variable, left in the backend
+ * as torch leaves its .grad. Node's backends (wasm, cpu, tfjs-node) run each kernel before
+ * the op returns, so the gradients exist when variableGrads does; reading megabytes of them
+ * into fresh JS memory would time page faults the peer never pays (~3 ms a MB on a VM).
+ */
 async function forwardBackwardOnce(model: BenchModel): Promise<void> {
   const { value, grads } = tf.variableGrads(() => loss(model), model.variables);
-  const outputs = [value, ...Object.values(grads)];
-  await Promise.all(outputs.map((t) => t.data()));
-  tf.dispose(outputs);
+  await value.data();
+  tf.dispose([value, ...Object.values(grads)]);
 }
 
 /** Live tensors and backend buffers: a kernel that leaks an intermediate shows in the second. */
