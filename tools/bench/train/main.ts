@@ -2,13 +2,15 @@
  * Training-step and inference benchmark of the whole detector, next to torchvision's
  * FasterRCNN built to the same design in the same run (train_torch.py).
  *
- *   npx nx run tools:bench-train [--runs=3] [--warmup=1] [--no-torch] [--torch-threads=2] [--json=PATH]
+ *   npx nx run tools:bench-train [--runs=3] [--warmup=1] [--freeze-at=2] [--no-torch] [--torch-threads=2] [--json=PATH]
  *
- * Design (issue 8): ResNet-50 body to layer3 with frozen BN (stem and layer1 frozen), RPN with
- * anchors 64/128/256/512 x 0.5/1/2, RoIAlign 7x7 sampling 2, the `mlp` head (1024), 21
- * classes; random weights; one 600x800 image with three boxes; SGD. Rows: seconds per
- * training step and per inference; the bar is training at most 1.5x torchvision's.
- * Exits 1 when the bar is missed.
+ * Design (issue 8): ResNet-50 body to layer3 with frozen BN, RPN with anchors 64/128/256/512 x
+ * 0.5/1/2, RoIAlign 7x7 sampling 2, the `mlp` head (1024), 21 classes; random weights; one
+ * 600x800 image with three boxes; SGD. --freeze-at=2 (default) freezes the stem and layer1
+ * as torchvision's detectors do, 1 the stem only, 0 nothing (every backbone layer trained).
+ * Rows: seconds per training step and per inference. Bars: training at most 1.5x
+ * torchvision's with the stem and layer1 frozen (issue 8), 0.4x with every layer trained
+ * (issue 20); inference at most 0.5x (issue 20). Exits 1 when a bar is missed.
  */
 import { loadConfig } from '@lumen/config';
 import { seededRandom } from '@lumen/core';
@@ -16,20 +18,25 @@ import { batchImages, buildDetector, createOptimizer, detectBatch, initDetector,
 import { initBackend } from '@lumen/runtime';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { parseOptions, TORCH_THREADS } from '../kit/options';
+import { parseOptions, TORCH_THREADS, UsageError } from '../kit/options';
 import { peerRatio, ratios, type BenchOutcome } from '../kit/results';
 import { runBench } from '../kit/run';
 import { median, sampleRuns, type RunCounts } from '../kit/stats';
 import { barCell, formatRatio, markdownTable } from '../kit/table';
 import { peerUnavailable, runPeer } from '../kit/torch-peer';
 
-const TRAIN_BAR = 1.5;
+/** The training step's bar by --freeze-at: issue 20's with every layer trained, else issue 8's. */
+const trainBar = (freezeAt: number) => (freezeAt === 0 ? 0.4 : 1.5);
+const INFERENCE_BAR = 0.5;
+/** What --freeze-at leaves untrained, as the row says it. */
+const FROZEN = ['every layer trained', 'stem frozen', 'stem + layer1 frozen'];
 
-const USAGE = 'usage: tsx tools/bench/train/main.ts [--runs=N] [--warmup=N] [--no-torch] [--torch-threads=N] [--python=PATH] [--json=PATH]';
+const USAGE = 'usage: tsx tools/bench/train/main.ts [--runs=N] [--warmup=N] [--freeze-at=0|1|2] [--no-torch] [--torch-threads=N] [--python=PATH] [--json=PATH]';
 
 function readOptions(argv: string[]) {
-  const o = parseOptions(argv, { usage: USAGE, runs: 3, warmup: 1, counts: { 'torch-threads': TORCH_THREADS } });
-  return o && { ...o, threads: o.counts['torch-threads'] };
+  const o = parseOptions(argv, { usage: USAGE, runs: 3, warmup: 1, counts: { 'torch-threads': TORCH_THREADS, 'freeze-at': { default: 2, min: 0 } } });
+  if (o != null && o.counts['freeze-at'] > 2) throw new UsageError(`--freeze-at=${o.counts['freeze-at']}: expected 0, 1 or 2\n${USAGE}`);
+  return o && { ...o, threads: o.counts['torch-threads'], freezeAt: o.counts['freeze-at'] };
 }
 
 interface TorchResult {
@@ -84,7 +91,7 @@ async function main(): Promise<number | BenchOutcome> {
   const { config } = loadConfig(resolve(__dirname, '../../../configs/voc.yaml'), {
     overrides: [
       'model.backbone.weights=null',
-      'model.backbone.freezeAt=2',
+      `model.backbone.freezeAt=${opts.freezeAt}`,
       'model.rcnn.head=mlp',
       'model.roiPool.size=7',
       'model.anchors.sizes=[64,128,256,512]',
@@ -120,11 +127,16 @@ async function main(): Promise<number | BenchOutcome> {
   );
   const leaked = tf.memory().numTensors - before;
 
-  const args = [`--warmup=${opts.warmup}`, `--runs=${opts.runs}`, `--threads=${opts.threads}`];
+  const args = [`--warmup=${opts.warmup}`, `--runs=${opts.runs}`, `--threads=${opts.threads}`, `--freeze-at=${opts.freezeAt}`];
   const torch = peerUnavailable(opts) == null ? await runPeer<TorchResult>(opts.python, join(__dirname, 'train_torch.py'), args) : null;
   const rows: Row[] = [
-    { label: 'training step, 600x800, resnet50-C4 body + RPN + RoIAlign 7x7 + mlp', lumen: median(lumenTrain), torch: torch ? median(torch.train) : null, bar: TRAIN_BAR },
-    { label: 'inference, 600x800', lumen: median(lumenInfer), torch: torch ? median(torch.inference) : null, bar: undefined },
+    {
+      label: `training step, 600x800, resnet50-C4 body (${FROZEN[opts.freezeAt]}) + RPN + RoIAlign 7x7 + mlp`,
+      lumen: median(lumenTrain),
+      torch: torch ? median(torch.train) : null,
+      bar: trainBar(opts.freezeAt),
+    },
+    { label: 'inference, 600x800', lumen: median(lumenInfer), torch: torch ? median(torch.inference) : null, bar: INFERENCE_BAR },
   ];
   const header = [`backend ${backend.name} (${backend.detail}); ${torch ? `torch ${torch.torch}, ${opts.threads} threads` : 'no torch'}; medians of ${opts.runs}`];
   const printed = table(rows);

@@ -1,5 +1,5 @@
 """PyTorch peer of tools/bench/train/main.ts: torchvision's FasterRCNN built to Lumen's bench design —
-ResNet-50 body to layer3 (frozen BN, stem + layer1 frozen), one feature map, anchors
+ResNet-50 body to layer3 (frozen BN; --freeze-at=2 freezes stem + layer1, 1 the stem, 0 nothing), one feature map, anchors
 64/128/256/512 x 0.5/1/2, RoIAlign 7x7 sampling 2, TwoMLPHead 1024, 21 classes — random
 weights, one 600x800 image. Times a training step (forward, backward, SGD step) and an
 inference. Prints JSON on stdout.
@@ -18,10 +18,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 import peer  # noqa: E402
 
 
-def build():
+def build(freeze_at):
     resnet = torchvision.models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
     body = torch.nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool, resnet.layer1, resnet.layer2, resnet.layer3)
-    for module in [resnet.conv1, resnet.layer1]:
+    for module in [resnet.conv1, resnet.layer1][:freeze_at]:
         for p in module.parameters():
             p.requires_grad_(False)
     body.out_channels = 1024
@@ -34,9 +34,11 @@ def build():
 
 
 def main():
-    a = peer.parse(peer.arguments(__doc__, warmup=1, runs=3))
+    parser = peer.arguments(__doc__, warmup=1, runs=3)
+    parser.add_argument('--freeze-at', type=int, default=2, choices=[0, 1, 2])
+    a = peer.parse(parser)
     torch.manual_seed(0)
-    model = build()
+    model = build(a.freeze_at)
     image = torch.rand(3, 600, 800)
     target = {'boxes': torch.tensor([[50., 60., 250., 300.], [300., 100., 700., 500.], [400., 350., 520., 580.]]),
               'labels': torch.tensor([3, 7, 12])}
