@@ -17,6 +17,7 @@ struct PatchesA final : PackA {
   const ConvGeometry& g;
   const float* x;
   PatchesA(const ConvGeometry& g, const float* x) : g(g), x(x) {}
+  bool direct(long i, long k, int kc, long columns, DirectA* d) const override;
   void pack(float* dst, long i, int mr, long k, int kc) const override {
     const long C = g.in_c, rowTaps = g.k_w * C;
     const long kh0 = k / rowTaps, kw0 = (k % rowTaps) / C, c0 = k % C;
@@ -53,6 +54,44 @@ struct PatchesA final : PackA {
   }
 };
 
+// Six output pixels in one row whose windows lie inside the image along x need no
+// packing: each window row's k_w * C taps are consecutive floats, and pixel r's are
+// r * stride_w * C floats further on (DirectA). Windows that reach into the padding, or
+// slivers that wrap to the next output row, are packed.
+bool PatchesA::direct(long i, long k, int kc, long /*columns*/, DirectA* d) const {
+  if (g.dilation_w != 1) return false;
+  const long plane = g.out_h * g.out_w;
+  const long n = i / plane, rest = i % plane, oy = rest / g.out_w, ox = rest % g.out_w;
+  if (ox + MR > g.out_w) return false;
+  const long x0 = ox * g.stride_w - g.pad_left;
+  if (x0 < 0 || x0 + (MR - 1) * g.stride_w + g.k_w > g.in_w) return false;
+  const long C = g.in_c, rowTaps = g.k_w * C, y0 = oy * g.stride_h - g.pad_top;
+  const float* image = x + n * g.in_h * g.in_w * C;
+  d->runs = 0;
+  for (long t = k, end = k + kc; t < end;) {
+    const long kh = t / rowTaps, within = t % rowTaps, y = y0 + kh * g.dilation_h;
+    if (d->runs == DirectA::MAX_RUNS || y < 0 || y >= g.in_h) return false;
+    const long length = std::min(rowTaps - within, end - t);
+    d->run[d->runs++] = ARun{image + (y * g.in_w + x0) * C + within, g.stride_w * C, 1, length};
+    t += length;
+  }
+  return true;
+}
+
+const float kZero = 0.f;
+
+// Appends a run, merging zeros with zeros before it; false when runs are used up.
+bool append(DirectA* d, const ARun& run) {
+  if (run.length == 0) return true;
+  if (run.rs == 0 && d->runs > 0 && d->run[d->runs - 1].rs == 0) {
+    d->run[d->runs - 1].length += run.length;
+    return true;
+  }
+  if (d->runs == DirectA::MAX_RUNS) return false;
+  d->run[d->runs++] = run;
+  return true;
+}
+
 // A(i, k) = patch value i = (kh, kw, c) of output pixel k: the transposed patch matrix.
 // Packing is most of a filter gradient's time when channels are few (a stem's 3, 16), so
 // pixels whose whole window lies inside the image read each tap at a fixed offset from
@@ -61,6 +100,7 @@ struct PatchesTransposedA final : PackA {
   const ConvGeometry& g;
   const float* x;
   PatchesTransposedA(const ConvGeometry& g, const float* x) : g(g), x(x) {}
+  bool direct(long i, long k, int kc, long columns, DirectA* d) const override;
   void pack(float* dst, long i, int mr, long k, int kc) const override {
     const long C = g.in_c, rowTaps = g.k_w * C;
     long dy_[MR], dx_[MR], dc[MR], offset[MR];
@@ -100,6 +140,39 @@ struct PatchesTransposedA final : PackA {
     }
   }
 };
+
+// Six taps that are consecutive channels of one window position need no packing either:
+// along the output pixels of a row their values are stride_w * C floats apart, and pixels
+// whose tap falls in the padding read zeros. Those reads are gathers, repeated for every
+// tile of columns: past 256 columns (a 1x1 conv to 1024 channels, say) packing once is cheaper.
+bool PatchesTransposedA::direct(long i, long k, int kc, long columns, DirectA* d) const {
+  const long C = g.in_c, rowTaps = g.k_w * C;
+  if (columns > 256 || i % C + MR > C) return false;
+  const long dy = (i / rowTaps) * g.dilation_h, dx = ((i % rowTaps) / C) * g.dilation_w, c = i % C;
+  // Output columns whose tap column x = ox * stride_w - pad_left + dx is inside the image.
+  const long shift = g.pad_left - dx;
+  const long lo = std::min(g.out_w, shift <= 0 ? 0 : (shift + g.stride_w - 1) / g.stride_w);
+  const long hi = std::max(lo, std::min(g.out_w, g.in_w - 1 + shift < 0 ? 0 : (g.in_w - 1 + shift) / g.stride_w + 1));
+  const long plane = g.out_h * g.out_w;
+  d->runs = 0;
+  for (long p = k, end = k + kc; p < end;) {
+    const long n = p / plane, oy = (p % plane) / g.out_w, ox = p % g.out_w;
+    const long row_end = std::min(end, p + g.out_w - ox);
+    const long y = oy * g.stride_h - g.pad_top + dy;
+    if (y < 0 || y >= g.in_h) {
+      if (!append(d, ARun{&kZero, 0, 0, row_end - p})) return false;
+    } else {
+      const long last = ox + (row_end - p);
+      const long a = std::min(std::max(ox, lo), last), b = std::max(a, std::min(last, hi));
+      const float* first = x + ((n * g.in_h + y) * g.in_w + (a * g.stride_w - shift)) * C + c;
+      if (!append(d, ARun{&kZero, 0, 0, a - ox}) || !append(d, ARun{first, 1, g.stride_w * C, b - a}) ||
+          !append(d, ARun{&kZero, 0, 0, last - b}))
+        return false;
+    }
+    p = row_end;
+  }
+  return true;
+}
 
 }  // namespace
 

@@ -21,14 +21,20 @@ constexpr long KC = 256;
 constexpr long MC = 144;
 constexpr long NC = 3072;
 
-using Kernel = void (*)(long kc, const float* a, const float* b, float* c, long ldc, int m, int n, bool accumulate);
+using Run = ARun;
+constexpr int MAX_RUNS = DirectA::MAX_RUNS;
 
-void kernel_generic(long kc, const float* a, const float* b, float* c, long ldc, int m, int n, bool accumulate) {
+using Kernel = void (*)(const Run* runs, int count, const float* b, float* c, long ldc, int m, int n, bool accumulate);
+
+void kernel_generic(const Run* runs, int count, const float* b, float* c, long ldc, int m, int n, bool accumulate) {
   float acc[MR][NR] = {};
-  for (long k = 0; k < kc; k++, a += MR, b += NR) {
-    for (int r = 0; r < MR; r++) {
-      const float ar = a[r];
-      for (int j = 0; j < NR; j++) acc[r][j] += ar * b[j];
+  for (int u = 0; u < count; u++) {
+    const Run& run = runs[u];
+    for (long t = 0; t < run.length; t++, b += NR) {
+      for (int r = 0; r < MR; r++) {
+        const float ar = run.p[r * run.rs + t * run.ts];
+        for (int j = 0; j < NR; j++) acc[r][j] += ar * b[j];
+      }
     }
   }
   for (int r = 0; r < m; r++) {
@@ -42,7 +48,7 @@ void kernel_generic(long kc, const float* a, const float* b, float* c, long ldc,
 }
 
 #ifdef LUMEN_X86
-__attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, const float* b, float* c, long ldc, int m, int n,
+__attribute__((target("avx2,fma"))) void kernel_avx2(const Run* runs, int count, const float* b, float* c, long ldc, int m, int n,
                                                       bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -50,27 +56,32 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, co
   __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (long k = 0; k < kc; k++, a += MR, b += NR) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
-    __m256 ar = _mm256_broadcast_ss(a);
-    c00 = _mm256_fmadd_ps(ar, b0, c00);
-    c01 = _mm256_fmadd_ps(ar, b1, c01);
-    ar = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(ar, b0, c10);
-    c11 = _mm256_fmadd_ps(ar, b1, c11);
-    ar = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(ar, b0, c20);
-    c21 = _mm256_fmadd_ps(ar, b1, c21);
-    ar = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(ar, b0, c30);
-    c31 = _mm256_fmadd_ps(ar, b1, c31);
-    ar = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(ar, b0, c40);
-    c41 = _mm256_fmadd_ps(ar, b1, c41);
-    ar = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(ar, b0, c50);
-    c51 = _mm256_fmadd_ps(ar, b1, c51);
+  for (int u = 0; u < count; u++) {
+    const long rs = runs[u].rs, ts = runs[u].ts, length = runs[u].length;
+    const float* a0 = runs[u].p;
+    const float *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs, *a4 = a3 + rs, *a5 = a4 + rs;
+    for (long t = 0, q = 0; t < length; t++, q += ts, b += NR) {
+      const __m256 b0 = _mm256_load_ps(b);
+      const __m256 b1 = _mm256_load_ps(b + 8);
+      __m256 ar = _mm256_broadcast_ss(a0 + q);
+      c00 = _mm256_fmadd_ps(ar, b0, c00);
+      c01 = _mm256_fmadd_ps(ar, b1, c01);
+      ar = _mm256_broadcast_ss(a1 + q);
+      c10 = _mm256_fmadd_ps(ar, b0, c10);
+      c11 = _mm256_fmadd_ps(ar, b1, c11);
+      ar = _mm256_broadcast_ss(a2 + q);
+      c20 = _mm256_fmadd_ps(ar, b0, c20);
+      c21 = _mm256_fmadd_ps(ar, b1, c21);
+      ar = _mm256_broadcast_ss(a3 + q);
+      c30 = _mm256_fmadd_ps(ar, b0, c30);
+      c31 = _mm256_fmadd_ps(ar, b1, c31);
+      ar = _mm256_broadcast_ss(a4 + q);
+      c40 = _mm256_fmadd_ps(ar, b0, c40);
+      c41 = _mm256_fmadd_ps(ar, b1, c41);
+      ar = _mm256_broadcast_ss(a5 + q);
+      c50 = _mm256_fmadd_ps(ar, b0, c50);
+      c51 = _mm256_fmadd_ps(ar, b1, c51);
+    }
   }
   const __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (m == MR && n == NR) {
@@ -105,38 +116,43 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, co
 // Two adjacent B slivers (NR columns each) at once: a 6x32 tile in twelve 16-wide
 // accumulators, twice the work per instruction of the AVX2 tile. `b1` is the second
 // sliver; with n <= NR it is the first again and the upper half of the tile is dropped.
-using WideKernel = void (*)(long kc, const float* a, const float* b0, const float* b1, float* c, long ldc, int m, int n, bool accumulate);
+using WideKernel = void (*)(const Run* runs, int count, const float* b0, const float* b1, float* c, long ldc, int m, int n, bool accumulate);
 
 #ifdef LUMEN_X86
-__attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, const float* b0, const float* b1, float* c, long ldc, int m, int n,
-                                                       bool accumulate) {
+__attribute__((target("avx512f"))) void kernel_avx512(const Run* runs, int count, const float* b0, const float* b1, float* c, long ldc, int m,
+                                                       int n, bool accumulate) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
   __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
   __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
   __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-  for (long k = 0; k < kc; k++, a += MR, b0 += NR, b1 += NR) {
-    const __m512 x0 = _mm512_load_ps(b0);
-    const __m512 x1 = _mm512_load_ps(b1);
-    __m512 ar = _mm512_set1_ps(a[0]);
-    c00 = _mm512_fmadd_ps(ar, x0, c00);
-    c01 = _mm512_fmadd_ps(ar, x1, c01);
-    ar = _mm512_set1_ps(a[1]);
-    c10 = _mm512_fmadd_ps(ar, x0, c10);
-    c11 = _mm512_fmadd_ps(ar, x1, c11);
-    ar = _mm512_set1_ps(a[2]);
-    c20 = _mm512_fmadd_ps(ar, x0, c20);
-    c21 = _mm512_fmadd_ps(ar, x1, c21);
-    ar = _mm512_set1_ps(a[3]);
-    c30 = _mm512_fmadd_ps(ar, x0, c30);
-    c31 = _mm512_fmadd_ps(ar, x1, c31);
-    ar = _mm512_set1_ps(a[4]);
-    c40 = _mm512_fmadd_ps(ar, x0, c40);
-    c41 = _mm512_fmadd_ps(ar, x1, c41);
-    ar = _mm512_set1_ps(a[5]);
-    c50 = _mm512_fmadd_ps(ar, x0, c50);
-    c51 = _mm512_fmadd_ps(ar, x1, c51);
+  for (int u = 0; u < count; u++) {
+    const long rs = runs[u].rs, ts = runs[u].ts, length = runs[u].length;
+    const float* a0 = runs[u].p;
+    const float *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs, *a4 = a3 + rs, *a5 = a4 + rs;
+    for (long t = 0, q = 0; t < length; t++, q += ts, b0 += NR, b1 += NR) {
+      const __m512 x0 = _mm512_load_ps(b0);
+      const __m512 x1 = _mm512_load_ps(b1);
+      __m512 ar = _mm512_set1_ps(a0[q]);
+      c00 = _mm512_fmadd_ps(ar, x0, c00);
+      c01 = _mm512_fmadd_ps(ar, x1, c01);
+      ar = _mm512_set1_ps(a1[q]);
+      c10 = _mm512_fmadd_ps(ar, x0, c10);
+      c11 = _mm512_fmadd_ps(ar, x1, c11);
+      ar = _mm512_set1_ps(a2[q]);
+      c20 = _mm512_fmadd_ps(ar, x0, c20);
+      c21 = _mm512_fmadd_ps(ar, x1, c21);
+      ar = _mm512_set1_ps(a3[q]);
+      c30 = _mm512_fmadd_ps(ar, x0, c30);
+      c31 = _mm512_fmadd_ps(ar, x1, c31);
+      ar = _mm512_set1_ps(a4[q]);
+      c40 = _mm512_fmadd_ps(ar, x0, c40);
+      c41 = _mm512_fmadd_ps(ar, x1, c41);
+      ar = _mm512_set1_ps(a5[q]);
+      c50 = _mm512_fmadd_ps(ar, x0, c50);
+      c51 = _mm512_fmadd_ps(ar, x1, c51);
+    }
   }
   const __m512 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (m == MR && n == 2 * NR) {
@@ -225,8 +241,13 @@ void pack_b(float* dst, const float* b, long brs, long bcs, long k, long kc, lon
 void gemm_block(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long i0, long i1, long j0, long j1, long K,
                 bool accumulate) {
   thread_local Aligned a_buffer, b_buffer;
+  // Per sliver of the MC block: its runs (one packed run, or DirectA's in-place runs).
+  thread_local Run runs[(MC / MR) * MAX_RUNS];
+  thread_local int run_counts[MC / MR];
   float* bp = b_buffer.get(KC * NC);
   float* ap = a_buffer.get(MC * KC);
+  // The portable tile reads packed A only: its time is in the arithmetic, not the packing.
+  const bool in_place = kernel != kernel_generic || wide_kernel != nullptr;
   for (long jc = j0; jc < j1; jc += NC) {
     const long nc = std::min(NC, j1 - jc);
     for (long pc = 0; pc < K; pc += KC) {
@@ -236,7 +257,17 @@ void gemm_block(const PackA& a, const float* b, long brs, long bcs, float* c, lo
       for (long ic = i0; ic < i1; ic += MC) {
         const long mc = std::min(MC, i1 - ic);
         for (long ir = 0; ir < mc; ir += MR) {
-          a.pack(ap + ir * kc, ic + ir, static_cast<int>(std::min<long>(MR, mc - ir)), pc, static_cast<int>(kc));
+          const int mr = static_cast<int>(std::min<long>(MR, mc - ir));
+          Run* own = runs + (ir / MR) * MAX_RUNS;
+          DirectA d;
+          if (in_place && mr == MR && a.direct(ic + ir, pc, static_cast<int>(kc), nc, &d)) {
+            std::copy(d.run, d.run + d.runs, own);
+            run_counts[ir / MR] = d.runs;
+          } else {
+            a.pack(ap + ir * kc, ic + ir, mr, pc, static_cast<int>(kc));
+            own[0] = Run{ap + ir * kc, 1, MR, kc};
+            run_counts[ir / MR] = 1;
+          }
         }
         if (wide_kernel != nullptr) {
           for (long jr = 0; jr < nc; jr += 2 * NR) {
@@ -245,7 +276,7 @@ void gemm_block(const PackA& a, const float* b, long brs, long bcs, float* c, lo
             const float* b1 = n > NR ? b0 + NR * kc : b0;
             for (long ir = 0; ir < mc; ir += MR) {
               const int m = static_cast<int>(std::min<long>(MR, mc - ir));
-              wide_kernel(kc, ap + ir * kc, b0, b1, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+              wide_kernel(runs + (ir / MR) * MAX_RUNS, run_counts[ir / MR], b0, b1, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
             }
           }
           continue;
@@ -254,7 +285,7 @@ void gemm_block(const PackA& a, const float* b, long brs, long bcs, float* c, lo
           const int n = static_cast<int>(std::min<long>(NR, nc - jr));
           for (long ir = 0; ir < mc; ir += MR) {
             const int m = static_cast<int>(std::min<long>(MR, mc - ir));
-            kernel(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+            kernel(runs + (ir / MR) * MAX_RUNS, run_counts[ir / MR], bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
           }
         }
       }

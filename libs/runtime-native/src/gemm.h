@@ -12,11 +12,32 @@ namespace lumen {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
+// A's values for one micro-tile as a run: row r's value t at p[r * rs + t * ts], t < length
+// (a packed sliver is one run with rs = 1, ts = MR; a run of zeros has rs = ts = 0).
+struct ARun {
+  const float* p;
+  long rs, ts, length;
+};
+
+// Where the values of a whole row sliver (MR rows from i) for columns [k, k+kc) already lie
+// in memory, run after run, when the micro-kernel can read them in place. A convolution's
+// windows are such runs (a window row, or a row of output pixels for one tap), so the
+// kernel reads the image and nothing is packed.
+struct DirectA {
+  static constexpr int MAX_RUNS = 32;
+  int runs;
+  ARun run[MAX_RUNS];
+};
+
 // Packs rows [i, i+mr) x columns [k, k+kc) of A into dst as kc groups of MR floats (rows
 // past mr zero).
 struct PackA {
   virtual ~PackA() = default;
   virtual void pack(float* dst, long i, int mr, long k, int kc) const = 0;
+  // For a full sliver (MR rows) that the micro-kernel will read once per tile of `columns`
+  // columns of C: fills `out` and returns true when its values can be read in place; the
+  // GEMM packs the slivers for which it returns false.
+  virtual bool direct(long /*i*/, long /*k*/, int /*kc*/, long /*columns*/, DirectA* /*out*/) const { return false; }
 };
 
 // A(i, k) = p[i*rs + k*cs].

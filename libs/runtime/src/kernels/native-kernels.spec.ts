@@ -40,6 +40,8 @@ describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
     { name: '2x2/1 same (pad 0 before, 1 after)', x: [1, 8, 9, 5], w: [2, 2, 5, 7], stride: 1, pad: 'same' as const },
     { name: '3x3/1 explicit uneven pads (2 top, 1 right)', x: [2, 10, 9, 6], w: [3, 3, 6, 5], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] as never },
     { name: '3x3/1 same, 64 -> 48 (input gradient taps over three blocks)', x: [1, 11, 12, 64], w: [3, 3, 64, 48], stride: 1, pad: 'same' as const },
+    { name: '3x3/1 same, 30 wide (interior windows read in place, border ones packed)', x: [2, 9, 30, 24], w: [3, 3, 24, 20], stride: 1, pad: 'same' as const },
+    { name: '3x3/2 pad 1, 40 wide (filter-gradient taps read in place, zeros at the border)', x: [1, 17, 40, 12], w: [3, 3, 12, 8], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] as never },
     { name: '1x1/1, K past one block', x: [1, 9, 17, 300], w: [1, 1, 300, 21], stride: 1, pad: 'valid' as const },
     { name: '1x1/2 downsample', x: [2, 15, 16, 24], w: [1, 1, 24, 40], stride: 2, pad: 'valid' as const },
   ])('conv2d forward and both gradients: $name', async (c) => {
