@@ -155,7 +155,7 @@ async function main(): Promise<number | BenchOutcome> {
     header,
     table: printed,
     footer,
-    ratios: ratios([peerRatio('training step, 600x800, resnet50-C4', rows[0].lumen, rows[0].torch), peerRatio('inference, 600x800, resnet50-C4', rows[1].lumen, rows[1].torch)]),
+    ratios: ratios([peerRatio(`training step, 600x800, resnet50-C4, ${FROZEN[opts.freezeAt]}`, rows[0].lumen, rows[0].torch), peerRatio('inference, 600x800, resnet50-C4', rows[1].lumen, rows[1].torch)]),
   };
 }
 
