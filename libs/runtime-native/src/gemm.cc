@@ -26,6 +26,19 @@ constexpr int MAX_RUNS = DirectA::MAX_RUNS;
 
 using Kernel = void (*)(const Run* runs, int count, const float* b, float* c, long ldc, int m, int n, bool accumulate);
 
+// The m x n corner of a register tile (rows `width` floats apart) written into C, or added to it.
+void store_tile(const float* tile, int width, float* c, long ldc, int m, int n, bool accumulate) {
+  for (int r = 0; r < m; r++) {
+    float* row = c + r * ldc;
+    const float* t = tile + r * width;
+    if (accumulate) {
+      for (int j = 0; j < n; j++) row[j] += t[j];
+    } else {
+      for (int j = 0; j < n; j++) row[j] = t[j];
+    }
+  }
+}
+
 void kernel_generic(const Run* runs, int count, const float* b, float* c, long ldc, int m, int n, bool accumulate) {
   float acc[MR][NR] = {};
   for (int u = 0; u < count; u++) {
@@ -37,14 +50,7 @@ void kernel_generic(const Run* runs, int count, const float* b, float* c, long l
       }
     }
   }
-  for (int r = 0; r < m; r++) {
-    float* row = c + r * ldc;
-    if (accumulate) {
-      for (int j = 0; j < n; j++) row[j] += acc[r][j];
-    } else {
-      for (int j = 0; j < n; j++) row[j] = acc[r][j];
-    }
-  }
+  store_tile(acc[0], NR, c, ldc, m, n, accumulate);
 }
 
 #ifdef LUMEN_X86
@@ -102,14 +108,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(const Run* runs, int count,
     _mm256_store_ps(tile[r], rows[r][0]);
     _mm256_store_ps(tile[r] + 8, rows[r][1]);
   }
-  for (int r = 0; r < m; r++) {
-    float* row = c + r * ldc;
-    if (accumulate) {
-      for (int j = 0; j < n; j++) row[j] += tile[r][j];
-    } else {
-      for (int j = 0; j < n; j++) row[j] = tile[r][j];
-    }
-  }
+  store_tile(tile[0], NR, c, ldc, m, n, accumulate);
 }
 #endif
 
@@ -173,14 +172,7 @@ __attribute__((target("avx512f"))) void kernel_avx512(const Run* runs, int count
     _mm512_store_ps(tile[r], rows[r][0]);
     _mm512_store_ps(tile[r] + NR, rows[r][1]);
   }
-  for (int r = 0; r < m; r++) {
-    float* row = c + r * ldc;
-    if (accumulate) {
-      for (int j = 0; j < n; j++) row[j] += tile[r][j];
-    } else {
-      for (int j = 0; j < n; j++) row[j] = tile[r][j];
-    }
-  }
+  store_tile(tile[0], 2 * NR, c, ldc, m, n, accumulate);
 }
 #endif
 

@@ -8,6 +8,7 @@
  *   npx nx run tools:bench-kernels [--runs=7] [--warmup=2] [--threads=1,2] [--json=PATH]
  */
 import { cpus } from 'node:os';
+import { seededRandom } from '@lumen/core';
 import { native, reason, type NativeKernels } from '@lumen/runtime-native';
 import { parseOptions, UsageError } from '../kit/options';
 import type { BenchOutcome } from '../kit/results';
@@ -52,13 +53,8 @@ interface Row {
 }
 
 function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => random() - 0.5);
 }
 
 /** The calls one shape makes, each with its flop count (2 per multiply-add). */
@@ -127,7 +123,7 @@ async function main(): Promise<number | BenchOutcome> {
 
   const missed = rows.filter((r) => r.ofPeak < BAR);
   const header = [
-    `@lumen/runtime-native (${kernels.isa()}); the peak: 12 independent 8-wide FMA chains per thread, best of 5 — ${threads.map((t) => `${t} thread(s) ${(peaks.get(t) as number).toFixed(1)} GFLOP/s`).join(', ')}`,
+    `@lumen/runtime-native (${kernels.isa()}); the peak: 12 independent FMA chains per thread in the GEMM's vector width, best of 5 — ${threads.map((t) => `${t} thread(s) ${(peaks.get(t) as number).toFixed(1)} GFLOP/s`).join(', ')}`,
     `medians of ${opts.runs} runs after ${opts.warmup} warm-up; flops = 2·M·N·K (conv: 2·pixels·out·k²·in)`,
   ];
   const table = markdownTable(
