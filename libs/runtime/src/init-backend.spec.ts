@@ -50,8 +50,20 @@ describe('initBackend', () => {
 
   it('rejects an unknown LUMEN_BACKEND naming the variable and the allowed values', async () => {
     await expect(freshInit({ LUMEN_BACKEND: 'webgpu' })).rejects.toThrow(
-      "LUMEN_BACKEND='webgpu' is not a backend; expected one of: tensorflow, wasm, cpu",
+      "LUMEN_BACKEND='webgpu' is not a backend; expected one of: tensorflow, wasm, native, cpu",
     );
+  });
+
+  it('LUMEN_BACKEND=native: cpu tensors with @lumen/runtime-native kernels where the addon is built, else an error saying why', async () => {
+    const { native } = await import('@lumen/runtime-native');
+    if (native == null) {
+      await expect(freshInit({ LUMEN_BACKEND: 'native' })).rejects.toThrow(/LUMEN_BACKEND=native could be initialised:[\s\S]*@lumen\/runtime-native/);
+      return;
+    }
+    const r = await freshInit({ LUMEN_BACKEND: 'native', LUMEN_WASM_THREADS: '2' });
+    expect(r.first).toMatchObject({ name: 'native', threads: 2 });
+    expect(r.active).toBe('native');
+    expect(r.lines).toEqual([expect.stringMatching(/^\[lumen\] tfjs backend: native — @tensorflow\/tfjs-backend-cpu tensors \+ @lumen\/runtime-native \((avx512|avx2-fma|generic), 2 threads\)/)]);
   });
 
   it('rejects a bad thread count', async () => {

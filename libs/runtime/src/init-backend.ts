@@ -1,9 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
-import { registerNativeWasmKernels, registerTrainingGradients, registerWasmTrainingKernels } from './register-training-kernels';
+import { registerNativeBackend, registerNativeWasmKernels, registerTrainingGradients, registerWasmTrainingKernels } from './register-training-kernels';
 import { withThreadedWasm } from './wasm-threads';
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+/**
+ * In the order tried: `native` (cpu's typed arrays + @lumen/runtime-native kernels) after wasm,
+ * whose SIMD element-wise kernels are faster while a model fits its 4 GB heap.
+ */
+export const BACKEND_NAMES = ['tensorflow', 'wasm', 'native', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendChoice {
@@ -86,6 +90,20 @@ async function tryWasm(threads: number, skipped: string[]): Promise<BackendChoic
   return null;
 }
 
+async function tryNative(threads: number, skipped: string[]): Promise<BackendChoice | null> {
+  const accelerated = registerNativeBackend(threads);
+  if (!('isa' in accelerated)) {
+    skipped.push(`native: @lumen/runtime-native: ${accelerated.reason}`);
+    return null;
+  }
+  if (await tf.setBackend('native')) {
+    const detail = `@tensorflow/tfjs-backend-cpu tensors + @lumen/runtime-native (${accelerated.isa}, ${accelerated.threads} thread${accelerated.threads > 1 ? 's' : ''})`;
+    return { name: 'native', detail, threads: accelerated.threads, skipped, native: accelerated };
+  }
+  skipped.push('native: the backend failed to initialise');
+  return null;
+}
+
 async function tryCpu(skipped: string[]): Promise<BackendChoice | null> {
   require('@tensorflow/tfjs-backend-cpu');
   if (await tf.setBackend('cpu')) return { name: 'cpu', detail: '@tensorflow/tfjs-backend-cpu', threads: 1, skipped, native: null };
@@ -128,7 +146,9 @@ async function choose(options: InitBackendOptions): Promise<BackendChoice> {
         ? await tryTensorflow(skipped)
         : name === 'wasm'
           ? await withoutAddedErrorListeners(() => tryWasm(threads, skipped))
-          : await tryCpu(skipped);
+          : name === 'native'
+            ? await tryNative(threads, skipped)
+            : await tryCpu(skipped);
     if (picked != null) {
       await tf.ready();
       return picked;
@@ -140,7 +160,7 @@ async function choose(options: InitBackendOptions): Promise<BackendChoice> {
 
 /**
  * Picks and initialises the tfjs backend — tensorflow (tfjs-node-gpu, then tfjs-node),
- * wasm, cpu, in that order; `LUMEN_BACKEND=tensorflow|wasm|cpu` forces one — registers
+ * wasm, native, cpu, in that order; `LUMEN_BACKEND=tensorflow|wasm|native|cpu` forces one — registers
  * the kernels and gradients training needs, and logs the choice. Runs once per process:
  * later calls return the first call's result.
  */

@@ -1,5 +1,7 @@
 import {
   getKernel,
+  getKernelsForBackend,
+  registerBackend,
   registerGradient,
   registerKernel,
   unregisterKernel,
@@ -18,9 +20,10 @@ import { depthwiseConv2dBackpropInputWasm } from './kernels/depthwise-conv2d-bac
 import { batchMatMulWasm } from './kernels/batch-mat-mul';
 import { identityWasm } from './kernels/identity';
 import { maxPoolGradWasm } from './kernels/max-pool-grad';
-import { NATIVE_KERNEL_NAMES, nativeWasmKernels } from './kernels/native-kernels';
-import { optimizerKernelsWasm } from './kernels/optimizer-kernels';
-import { batchNormKernelsWasm } from './kernels/batch-norm-kernels';
+import { NATIVE_KERNEL_NAMES, nativeKernels } from './kernels/native-kernels';
+import { optimizerKernels } from './kernels/optimizer-kernels';
+import { batchNormKernels } from './kernels/batch-norm-kernels';
+import { NATIVE_BACKEND, NATIVE_STORAGE, WASM_STORAGE } from './kernels/tensor-storage';
 import { native, reason } from '@lumen/runtime-native';
 import { tileWasm } from './kernels/tile';
 import { unsortedSegmentSumWasm } from './kernels/unsorted-segment-sum';
@@ -72,7 +75,7 @@ export function registerWasmTrainingKernels(log: (message: string) => void = con
     unregisterKernel('BatchMatMul', 'wasm');
     registerKernel(batchMatMulWasm(matMul));
   }
-  for (const config of [...optimizerKernelsWasm(null), ...batchNormKernelsWasm(null)]) registerKernel(config);
+  for (const config of [...optimizerKernels(null, WASM_STORAGE), ...batchNormKernels(null, WASM_STORAGE)]) registerKernel(config);
   for (const name of CPU_FALLBACK_KERNELS) {
     if (getKernel(name, 'wasm') == null) registerKernel(cpuFallbackKernel(name, log));
   }
@@ -96,7 +99,7 @@ export function registerNativeWasmKernels(threads: number): { isa: string; threa
       if (kernel == null) throw new Error(`@lumen/runtime: wasm has no '${name}' kernel to put native kernels in front of`);
       return kernel;
     };
-    for (const config of [...nativeWasmKernels(native, current), ...optimizerKernelsWasm(native), ...batchNormKernelsWasm(native)]) {
+    for (const config of [...nativeKernels(native, WASM_STORAGE, current), ...optimizerKernels(native, WASM_STORAGE), ...batchNormKernels(native, WASM_STORAGE)]) {
       unregisterKernel(config.kernelName, 'wasm');
       registerKernel(config);
     }
@@ -106,3 +109,32 @@ export function registerNativeWasmKernels(threads: number): { isa: string; threa
 }
 
 export { NATIVE_KERNEL_NAMES };
+
+let nativeBackendRegistered = false;
+
+/**
+ * Registers the `native` backend: tfjs's cpu backend — every tensor a typed array in Node's
+ * memory, so a model is not bounded by wasm32's 4 GB heap — with @lumen/runtime-native's GEMM,
+ * conv, depthwise, optimizer and batch-norm kernels in front of its JS ones (each falls back to
+ * the one it replaces). Returns what runs, or the reason it cannot (the addon is not built).
+ */
+export function registerNativeBackend(threads: number): { isa: string; threads: number } | { reason: string } {
+  if (native == null) return { reason: reason ?? 'unavailable' };
+  native.setThreads(threads);
+  if (!nativeBackendRegistered) {
+    const { MathBackendCPU } = require('@tensorflow/tfjs-backend-cpu') as typeof import('@tensorflow/tfjs-backend-cpu');
+    registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 0);
+    for (const config of getKernelsForBackend('cpu')) registerKernel({ ...config, backendName: NATIVE_BACKEND });
+    const current = (name: string): KernelConfig => {
+      const kernel = getKernel(name, NATIVE_BACKEND);
+      if (kernel == null) throw new Error(`@lumen/runtime: the cpu backend has no '${name}' kernel to put native kernels in front of`);
+      return kernel;
+    };
+    for (const config of [...nativeKernels(native, NATIVE_STORAGE, current), ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE)]) {
+      if (getKernel(config.kernelName, NATIVE_BACKEND) != null) unregisterKernel(config.kernelName, NATIVE_BACKEND);
+      registerKernel(config);
+    }
+    nativeBackendRegistered = true;
+  }
+  return { isa: native.isa(), threads: native.threads() };
+}

@@ -1,22 +1,22 @@
 import { LumenBatchNormGrad, LumenBatchNormTraining } from '@lumen/core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeKernels } from '@lumen/runtime-native';
 import { nativeEnabled } from './native-switch';
+import type { TensorStorage } from './tensor-storage';
 
 /**
- * Training-mode BatchNorm for the wasm backend, used by @lumen/core's batchNormTraining
+ * Training-mode BatchNorm for the wasm and native backends, used by @lumen/core's batchNormTraining
  * (backbones, FPN, conv-fc head) when the active backend has these kernels (their names,
  * inputs and outputs are @lumen/core's kernel-names.ts). Two passes for the statistics and one to normalise, then two for the
  * gradient — in place of ~7 element-wise kernels forward and ~6 backward, the largest share
  * of a small ResNet's training step. Sums accumulate in float64.
  */
 
-type Args = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: NamedAttrMap };
+type Args = { inputs: Record<string, TensorInfo | undefined>; backend: KernelBackend; attrs: NamedAttrMap };
 
-function view(backend: BackendWasm, info: TensorInfo): Float32Array {
+function viewOf(storage: TensorStorage, backend: KernelBackend, info: TensorInfo): Float32Array {
   if (info.dtype !== 'float32') throw new Error(`@lumen/runtime: batch-norm kernels take float32 tensors, got ${info.dtype}`);
-  return backend.typedArrayFromHeap(info) as Float32Array;
+  return storage.view(backend, info);
 }
 
 function input(inputs: Args['inputs'], name: string, kernel: string): TensorInfo {
@@ -35,13 +35,14 @@ function channelsOf(x: TensorInfo, kernel: string, ...perChannel: TensorInfo[]):
   return channels;
 }
 
-function batchNormTraining(native: NativeKernels | null) {
+function batchNormTraining(native: NativeKernels | null, storage: TensorStorage) {
   return ({ inputs, backend, attrs }: Args): TensorInfo[] => {
+    const view = (info: TensorInfo) => viewOf(storage, backend, info);
     const [x, gamma, beta] = ['x', 'gamma', 'beta'].map((n) => input(inputs, n, LumenBatchNormTraining));
     const C = channelsOf(x, LumenBatchNormTraining, gamma, beta);
     const eps = attrs.epsilon as number;
-    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(x.shape, 'float32'), ...[0, 1, 2].map(() => backend.makeOutput([C], 'float32'))];
-    const [xv, g, b, y, xhat, mean, variance, invstd] = [x, gamma, beta, ...outs].map((t) => view(backend, t));
+    const outs = [storage.output(backend, x.shape), storage.output(backend, x.shape), ...[0, 1, 2].map(() => storage.output(backend, [C]))];
+    const [xv, g, b, y, xhat, mean, variance, invstd] = [x, gamma, beta, ...outs].map((t) => view(t));
     if (native && nativeEnabled()) {
       native.batchNormTraining(xv, g, b, y, xhat, mean, variance, invstd, C, eps);
       return outs;
@@ -68,12 +69,13 @@ function batchNormTraining(native: NativeKernels | null) {
   };
 }
 
-function batchNormGrad(native: NativeKernels | null) {
+function batchNormGrad(native: NativeKernels | null, storage: TensorStorage) {
   return ({ inputs, backend }: Args): TensorInfo[] => {
+    const view = (info: TensorInfo) => viewOf(storage, backend, info);
     const [dy, xhat, gamma, invstd] = ['dy', 'xhat', 'gamma', 'invstd'].map((n) => input(inputs, n, LumenBatchNormGrad));
     const C = channelsOf(dy, LumenBatchNormGrad, gamma, invstd);
-    const outs = [backend.makeOutput(dy.shape, 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
-    const [g, h, gm, inv, dx, dgamma, dbeta] = [dy, xhat, gamma, invstd, ...outs].map((t) => view(backend, t));
+    const outs = [storage.output(backend, dy.shape), storage.output(backend, [C]), storage.output(backend, [C])];
+    const [g, h, gm, inv, dx, dgamma, dbeta] = [dy, xhat, gamma, invstd, ...outs].map((t) => view(t));
     if (native && nativeEnabled()) {
       native.batchNormGrad(g, h, gm, inv, dx, dgamma, dbeta, C);
       return outs;
@@ -94,10 +96,10 @@ function batchNormGrad(native: NativeKernels | null) {
   };
 }
 
-/** The batch-norm kernels for wasm, native when @lumen/runtime-native is built, JS on the heap otherwise. */
-export function batchNormKernelsWasm(native: NativeKernels | null): KernelConfig[] {
+/** The batch-norm kernels for `storage`'s backend: native when @lumen/runtime-native is built, JS over the same memory otherwise. */
+export function batchNormKernels(native: NativeKernels | null, storage: TensorStorage): KernelConfig[] {
   return [
-    { kernelName: LumenBatchNormTraining, backendName: 'wasm', kernelFunc: batchNormTraining(native) as unknown as KernelFunc },
-    { kernelName: LumenBatchNormGrad, backendName: 'wasm', kernelFunc: batchNormGrad(native) as unknown as KernelFunc },
+    { kernelName: LumenBatchNormTraining, backendName: storage.backendName, kernelFunc: batchNormTraining(native, storage) as unknown as KernelFunc },
+    { kernelName: LumenBatchNormGrad, backendName: storage.backendName, kernelFunc: batchNormGrad(native, storage) as unknown as KernelFunc },
   ];
 }

@@ -5,14 +5,22 @@ import { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUp
 import { native } from '@lumen/runtime-native';
 import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { withoutNativeKernels } from './native-switch';
+import { NATIVE_KERNEL_NAMES } from './native-kernels';
+import { registerNativeBackend } from '../register-training-kernels';
 
-// @lumen/runtime-native's kernels behind wasm, against the cpu backend (tfjs's reference
-// implementations) and torch.optim's fixtures. Sizes cross the GEMM's blocking (MC 144, KC
+// @lumen/runtime-native's kernels behind wasm and as the native backend's (tensors in Node's
+// memory), against the cpu backend (tfjs's reference implementations) and torch.optim's fixtures. Sizes cross the GEMM's blocking (MC 144, KC
 // 256, 6x16 tiles) and run on 1 and 2 threads, so partial tiles and thread splits are hit.
 const describeNative = native ? describe : describe.skip;
+// The native backend exists only where @lumen/runtime-native is built.
+const backends = (native ? ['wasm', 'native'] : ['wasm']) as Backend[];
+type Backend = 'wasm' | 'native';
 if (!native) console.warn('@lumen/runtime-native is not built: its kernels are not tested here');
 
-beforeAll(setUpWasmAndCpu);
+beforeAll(async () => {
+  await setUpWasmAndCpu();
+  registerNativeBackend(1);
+});
 afterAll(() => native?.setThreads(1));
 
 const sizes = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -21,14 +29,18 @@ const t = (shape: number[], seed: number) => tf.tensor(randomValues(sizes(shape)
 // The cpu backend is slow under jest: its answers are computed once for both thread counts.
 const cpuAnswers = new Map<string, Float32Array[]>();
 
-async function agree(key: string, f: () => tf.Tensor[], tolerance = 1e-5): Promise<void> {
+async function agree(backend: Backend, key: string, f: () => tf.Tensor[], tolerance = 1e-5): Promise<void> {
   if (!cpuAnswers.has(key)) cpuAnswers.set(key, await runOn('cpu', f));
   const expected = cpuAnswers.get(key) as Float32Array[];
-  const actual = await runOn('wasm', f);
+  const actual = await runOn(backend, f);
   expected.forEach((e, i) => expect(relativeError(actual[i], e)).toBeLessThan(tolerance));
 }
 
-describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
+describeNative.each([
+  ['wasm', 1],
+  ['wasm', 2],
+  ['native', 2],
+] as const)('native kernels behind %s on %i thread(s)', (backend, threads) => {
   beforeAll(() => native?.setThreads(threads));
 
   it.each([
@@ -45,7 +57,7 @@ describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
     { name: '1x1/1, K past one block', x: [1, 9, 17, 300], w: [1, 1, 300, 21], stride: 1, pad: 'valid' as const },
     { name: '1x1/2 downsample', x: [2, 15, 16, 24], w: [1, 1, 24, 40], stride: 2, pad: 'valid' as const },
   ])('conv2d forward and both gradients: $name', async (c) => {
-    await agree(c.name, () => {
+    await agree(backend, c.name, () => {
       const x = t(c.x, 1) as tf.Tensor4D;
       const w = t(c.w, 2) as tf.Tensor4D;
       const y = tf.conv2d(x, w, c.stride, c.pad);
@@ -56,7 +68,7 @@ describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
   });
 
   it('fused conv2d with bias and relu / relu6, and a dilated conv', async () => {
-    await agree('fused', () => {
+    await agree(backend, 'fused', () => {
       const x = t([2, 13, 11, 9], 4) as tf.Tensor4D;
       const w = t([3, 3, 9, 20], 5) as tf.Tensor4D;
       const bias = t([20], 6) as tf.Tensor1D;
@@ -70,7 +82,7 @@ describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
   });
 
   it('matMul: plain, transposed either side, batched, broadcast, fused bias + relu', async () => {
-    await agree('matMul', () => {
+    await agree(backend, 'matMul', () => {
       const a = t([150, 300], 7) as tf.Tensor2D;
       const b = t([300, 70], 8) as tf.Tensor2D;
       const aT = tf.transpose(a) as tf.Tensor2D;
@@ -99,17 +111,33 @@ describeNative.each([1, 2])('native kernels on %i thread(s)', (threads) => {
       const cols = shape[shape.length - 1];
       const expected = new Float64Array(cols);
       values.forEach((v, i) => (expected[i % cols] += v));
-      const [actual, kept] = await runOn('wasm', () => {
+      const [actual, kept] = await runOn(backend, () => {
         const x = tf.tensor(values, shape);
         return [tf.sum(x, shape.map((_, i) => i).slice(0, -1)), tf.sum(x, shape.map((_, i) => i).slice(0, -1).reverse(), true)];
       });
       expect(relativeError(actual, expected)).toBeLessThan(1e-6);
       expect(relativeError(kept, expected)).toBeLessThan(1e-6);
     }
-    await agree('other sums', () => {
+    await agree(backend, 'other sums', () => {
       const x = t([2, 10, 31, 70], 15);
       return [tf.sum(x, [1, 2]), tf.sum(x, -1), tf.sum(x, 0)];
     });
+  });
+});
+
+describeNative('the native backend', () => {
+  it("puts @lumen/runtime-native's kernels in front of the cpu backend's, on tensors that are typed arrays in Node (no wasm heap)", async () => {
+    for (const name of [...NATIVE_KERNEL_NAMES, LumenSgdUpdate, LumenAdamUpdate, LumenSumSquares, LumenBatchNormTraining, LumenBatchNormGrad]) {
+      const kernel = tf.getKernel(name, 'native');
+      expect([name, kernel?.kernelFunc]).toEqual([name, expect.any(Function)]);
+      expect(kernel?.kernelFunc).not.toBe(tf.getKernel(name, 'cpu')?.kernelFunc);
+    }
+    // The rest are the cpu backend's own.
+    expect(tf.getKernel('Add', 'native')?.kernelFunc).toBe(tf.getKernel('Add', 'cpu')?.kernelFunc);
+    await tf.setBackend('native');
+    const y = tf.ones([2, 3]);
+    expect((tf.backend() as unknown as { data: { get(id: object): { values: unknown } } }).data.get(y.dataId).values).toBeInstanceOf(Float32Array);
+    y.dispose();
   });
 });
 
@@ -126,12 +154,14 @@ interface OptimizerFixture {
 // torch.optim's results, generated by tools/fixtures/optimizer_fixtures.py for @lumen/detector.
 const fixtures = JSON.parse(readFileSync(join(__dirname, '../../../detector/src/fixtures/optimizer.json'), 'utf8')).steps as OptimizerFixture[];
 
-describe.each([
-  ['native', <T>(f: () => Promise<T>) => f()],
-  ['JS on the wasm heap', withoutNativeKernels],
-] as const)('optimizer kernels (%s) against torch.optim', (_, mode) => {
+describe.each(
+  backends.flatMap((backend) => [
+    ['native', backend, <T>(f: () => Promise<T>) => f()] as const,
+    ['JS', backend, withoutNativeKernels] as const,
+  ]),
+)('optimizer kernels (%s on the %s backend) against torch.optim', (_, backend, mode) => {
   it.each(fixtures.map((f) => [`${f.config.type}${f.clip ? ` clipped at ${f.clip}` : ''}`, f] as const))('%s', (_, ref) => mode(async () => {
-    await tf.setBackend('wasm');
+    await tf.setBackend(backend);
     const before = tf.memory().numTensors;
     const { config } = ref;
     let w: tf.Tensor = tf.tensor2d(ref.w0), b: tf.Tensor = tf.tensor1d(ref.b0);
@@ -168,10 +198,12 @@ describe.each([
   }));
 });
 
-describe.each([
-  ['native', <T>(f: () => Promise<T>) => f()],
-  ['JS on the wasm heap', withoutNativeKernels],
-] as const)('batch-norm kernels (%s) against tfjs autodiff on cpu', (_, mode) => {
+describe.each(
+  backends.flatMap((backend) => [
+    ['native', backend, <T>(f: () => Promise<T>) => f()] as const,
+    ['JS', backend, withoutNativeKernels] as const,
+  ]),
+)('batch-norm kernels (%s on the %s backend) against tfjs autodiff on cpu', (_, backend, mode) => {
   // x far from zero mean: a one-pass variance would lose digits here.
   const shape = [2, 9, 7, 37];
   const xv = randomValues(sizes(shape), 21).map((v) => 3 + 2 * v);
@@ -189,7 +221,7 @@ describe.each([
       const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn(a, g, b), dy)))([x, gamma, beta]);
       return [bn(x, gamma, beta), moments.mean, moments.variance, ...grads];
     });
-    const [wy, wxhat, wmean, wvar, winv, wdx, wdgamma, wdbeta] = await runOn('wasm', () => {
+    const [wy, wxhat, wmean, wvar, winv, wdx, wdgamma, wdbeta] = await runOn(backend, () => {
       const x = tf.tensor4d(xv, shape as [number, number, number, number]);
       const gamma = tf.tensor1d(gv), beta = tf.tensor1d(bv), dy = tf.tensor(dyv, shape);
       const fwd = tf.engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: 1e-5 }) as tf.Tensor[];

@@ -14,28 +14,26 @@ import {
   Sum,
   util,
   type KernelConfig,
+  type KernelBackend,
   type KernelFunc,
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeActivation, NativeKernels } from '@lumen/runtime-native';
 import { nativeEnabled } from './native-switch';
+import type { TensorStorage } from './tensor-storage';
 
 /**
- * wasm kernels that hand the arithmetic-heavy ops — GEMM, conv2d, depthwise conv2d and
- * their gradients — to @lumen/runtime-native (AVX2/FMA, multi-threaded), reading and
- * writing the wasm heap in place. The wasm build of XNNPACK is 128-bit SIMD without FMA (~15 GFLOP/s a core here) and
+ * Kernels that hand the arithmetic-heavy ops — GEMM, conv2d, depthwise conv2d and their
+ * gradients — to @lumen/runtime-native (AVX-512 or AVX2/FMA, multi-threaded), reading and
+ * writing the backend's tensor memory in place (TensorStorage: the wasm heap, or the native
+ * backend's typed arrays). The wasm build of XNNPACK is 128-bit SIMD without FMA (~15 GFLOP/s a core here) and
  * repacks a matmul's right operand on every new tensor, i.e. every training step; the native
  * GEMM runs ~35 GFLOP/s a core. Cases they do not cover (NCHW, other activations,
  * broadcasting beyond one side, depthwise channel multipliers above 1, non-float32) go to
  * the kernel they replace.
  */
-type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: NamedAttrMap };
-
-function view(backend: BackendWasm, info: TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(info) as Float32Array;
-}
+type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: KernelBackend; attrs: NamedAttrMap };
 
 const ACTIVATIONS: Record<string, NativeActivation | undefined> = { linear: 0, relu: 1, relu6: 2 };
 
@@ -74,82 +72,88 @@ function allFloat(...infos: (TensorInfo | undefined)[]): boolean {
   return infos.every((t) => t == null || t.dtype === 'float32');
 }
 
-function withFallback(kernelName: string, fallback: KernelConfig, run: (args: KernelArgs) => TensorInfo | null): KernelConfig {
-  const kernelFunc = (args: KernelArgs) => (nativeEnabled() ? run(args) : null) ?? fallback.kernelFunc(args as never);
-  return { kernelName, backendName: 'wasm', setupFunc: fallback.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+function withFallback(
+  storage: TensorStorage, kernelName: string, fallback: KernelConfig,
+  run: (args: KernelArgs, view: (info: TensorInfo) => Float32Array, output: (shape: number[]) => TensorInfo) => TensorInfo | null,
+): KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const done = nativeEnabled() ? run(args, (info) => storage.view(args.backend, info), (shape) => storage.output(args.backend, shape)) : null;
+    return done ?? fallback.kernelFunc(args as never);
+  };
+  return { kernelName, backendName: storage.backendName, setupFunc: fallback.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-function convKernel(native: NativeKernels, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
-  return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
+function convKernel(native: NativeKernels, storage: TensorStorage, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
+  return withFallback(storage, kernelName, fallback, ({ inputs, attrs }, view, output) => {
     const { x, filter, bias, preluActivationWeights } = inputs;
     if (x == null || filter == null || preluActivationWeights != null || !allFloat(x, filter, bias)) return null;
     if (((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
     const activation = fused ? activationOf(attrs) : 0;
     const info = convInfo(x.shape, filter.shape, attrs);
     if (activation == null || !biasOk(fused ? bias : undefined, info.outChannels)) return null;
-    const out = backend.makeOutput(info.outShape, 'float32');
-    native.conv2d(view(backend, x), view(backend, filter), view(backend, out), geometry(info), fused && bias ? view(backend, bias) : null, activation);
+    const out = output(info.outShape);
+    native.conv2d(view(x), view(filter), view(out), geometry(info), fused && bias ? view(bias) : null, activation);
     return out;
   });
 }
 
-function conv2dBackpropInputKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
-  return withFallback(Conv2DBackpropInput, fallback, ({ inputs, backend, attrs }) => {
+function conv2dBackpropInputKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, Conv2DBackpropInput, fallback, ({ inputs, attrs }, view, output) => {
     const { dy, filter } = inputs;
     if (dy == null || filter == null || !allFloat(dy, filter) || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
     const info = convInfo(attrs.inputShape as number[], filter.shape, attrs);
-    const dx = backend.makeOutput(info.inShape, 'float32');
-    native.conv2dBackpropInput(view(backend, dy), view(backend, filter), view(backend, dx), geometry(info));
+    const dx = output(info.inShape);
+    native.conv2dBackpropInput(view(dy), view(filter), view(dx), geometry(info));
     return dx;
   });
 }
 
-function conv2dBackpropFilterKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
-  return withFallback(Conv2DBackpropFilter, fallback, ({ inputs, backend, attrs }) => {
+function conv2dBackpropFilterKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, Conv2DBackpropFilter, fallback, ({ inputs, attrs }, view, output) => {
     const { x, dy } = inputs;
     if (x == null || dy == null || !allFloat(x, dy) || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(x.shape, filterShape, attrs);
-    const dw = backend.makeOutput(filterShape, 'float32');
-    native.conv2dBackpropFilter(view(backend, x), view(backend, dy), view(backend, dw), geometry(info));
+    const dw = output(filterShape);
+    native.conv2dBackpropFilter(view(x), view(dy), view(dw), geometry(info));
     return dw;
   });
 }
 
 /** Depthwise conv forward, plain or fused (bias, relu/relu6); channel multiplier 1 only. */
-function depthwiseKernel(native: NativeKernels, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
-  return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
+function depthwiseKernel(native: NativeKernels, storage: TensorStorage, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
+  return withFallback(storage, kernelName, fallback, ({ inputs, attrs }, view, output) => {
     const { x, filter, bias, preluActivationWeights } = inputs;
     if (x == null || filter == null || preluActivationWeights != null || !allFloat(x, filter, bias) || !nhwc(attrs)) return null;
     if (filter.shape[3] !== 1) return null;
     const activation = fused ? activationOf(attrs) : 0;
     const info = convInfo(x.shape, filter.shape, attrs, true);
     if (activation == null || !biasOk(fused ? bias : undefined, info.outChannels)) return null;
-    const out = backend.makeOutput(info.outShape, 'float32');
-    native.depthwiseConv2d(view(backend, x), view(backend, filter), view(backend, out), geometry(info), fused && bias ? view(backend, bias) : null, activation);
+    const out = output(info.outShape);
+    native.depthwiseConv2d(view(x), view(filter), view(out), geometry(info), fused && bias ? view(bias) : null, activation);
     return out;
   });
 }
 
-function depthwiseBackpropInputKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
-  return withFallback(DepthwiseConv2dNativeBackpropInput, fallback, ({ inputs, backend, attrs }) => {
+function depthwiseBackpropInputKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, DepthwiseConv2dNativeBackpropInput, fallback, ({ inputs, attrs }, view, output) => {
     const { dy, filter } = inputs;
     if (dy == null || filter == null || !allFloat(dy, filter) || !nhwc(attrs) || filter.shape[3] !== 1) return null;
     const info = convInfo(attrs.inputShape as number[], filter.shape, attrs, true);
-    const dx = backend.makeOutput(info.inShape, 'float32');
-    native.depthwiseConv2dBackpropInput(view(backend, dy), view(backend, filter), view(backend, dx), geometry(info));
+    const dx = output(info.inShape);
+    native.depthwiseConv2dBackpropInput(view(dy), view(filter), view(dx), geometry(info));
     return dx;
   });
 }
 
-function depthwiseBackpropFilterKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
-  return withFallback(DepthwiseConv2dNativeBackpropFilter, fallback, ({ inputs, backend, attrs }) => {
+function depthwiseBackpropFilterKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, DepthwiseConv2dNativeBackpropFilter, fallback, ({ inputs, attrs }, view, output) => {
     const { x, dy } = inputs;
     const filterShape = attrs.filterShape as number[];
     if (x == null || dy == null || !allFloat(x, dy) || !nhwc(attrs) || filterShape[3] !== 1) return null;
     const info = convInfo(x.shape, filterShape, attrs, true);
-    const dw = backend.makeOutput(filterShape, 'float32');
-    native.depthwiseConv2dBackpropFilter(view(backend, x), view(backend, dy), view(backend, dw), geometry(info));
+    const dw = output(filterShape);
+    native.depthwiseConv2dBackpropFilter(view(x), view(dy), view(dw), geometry(info));
     return dw;
   });
 }
@@ -167,8 +171,8 @@ function batchLayout(a: number[], b: number[]): { outer: number[]; batch: number
   };
 }
 
-function matMulKernel(native: NativeKernels, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
-  return withFallback(kernelName, fallback, ({ inputs, backend, attrs }) => {
+function matMulKernel(native: NativeKernels, storage: TensorStorage, kernelName: string, fallback: KernelConfig, fused: boolean): KernelConfig {
+  return withFallback(storage, kernelName, fallback, ({ inputs, attrs }, view, output) => {
     const { a, b, bias, preluActivationWeights } = inputs;
     if (a == null || b == null || preluActivationWeights != null || !allFloat(a, b, bias) || a.shape.length < 2 || b.shape.length < 2) return null;
     const transposeA = attrs.transposeA === true, transposeB = attrs.transposeB === true;
@@ -180,43 +184,43 @@ function matMulKernel(native: NativeKernels, kernelName: string, fallback: Kerne
     const activation = fused ? activationOf(attrs) : 0;
     const layout = batchLayout(a.shape, b.shape);
     if (K !== kB || layout == null || activation == null || !biasOk(fused ? bias : undefined, N)) return null;
-    const out = backend.makeOutput([...layout.outer, M, N], 'float32');
+    const out = output([...layout.outer, M, N]);
     native.matMul(
-      view(backend, a), view(backend, b), view(backend, out),
+      view(a), view(b), view(out),
       [layout.batch, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0, layout.aStride, layout.bStride],
-      fused && bias ? view(backend, bias) : null, activation,
+      fused && bias ? view(bias) : null, activation,
     );
     return out;
   });
 }
 
 /** Sum over every axis but the last (bias gradients); wasm's Sum runs ~80M values/s there. */
-function sumKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
-  return withFallback(Sum, fallback, ({ inputs, backend, attrs }) => {
+function sumKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, Sum, fallback, ({ inputs, attrs }, view, output) => {
     const { x } = inputs;
     if (x == null || x.dtype !== 'float32' || x.shape.length < 2) return null;
     const rank = x.shape.length;
     const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
     if (axes.length !== rank - 1 || axes.some((axis, i) => axis !== i)) return null;
     const cols = x.shape[rank - 1];
-    const out = backend.makeOutput(attrs.keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols], 'float32');
-    native.sumRows(view(backend, x), view(backend, out), util.sizeFromShape(x.shape) / Math.max(1, cols), cols);
+    const out = output(attrs.keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols]);
+    native.sumRows(view(x), view(out), util.sizeFromShape(x.shape) / Math.max(1, cols), cols);
     return out;
   });
 }
 
 /** Max-pool input gradient (a ResNet stem's), threads over rows of the map. */
-function maxPoolGradKernel(native: NativeKernels, fallback: KernelConfig): KernelConfig {
-  return withFallback(MaxPoolGrad, fallback, ({ inputs, backend, attrs }) => {
-    const { dy, input, output } = inputs;
-    if (dy == null || input == null || output == null || !allFloat(dy, input, output)) return null;
+function maxPoolGradKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, MaxPoolGrad, fallback, ({ inputs, attrs }, view, output) => {
+    const { dy, input, output: pooled } = inputs;
+    if (dy == null || input == null || pooled == null || !allFloat(dy, input, pooled)) return null;
     const info = backend_util.computePool2DInfo(
       input.shape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number, 1,
       attrs.pad as 'valid' | 'same' | number, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
     );
     if (info.outShape.some((d, i) => d !== dy.shape[i])) return null;
-    const dx = backend.makeOutput(input.shape, 'float32');
-    native.maxPoolGrad(view(backend, input), view(backend, output), view(backend, dy), view(backend, dx), [
+    const dx = output(input.shape);
+    native.maxPoolGrad(view(input), view(pooled), view(dy), view(dx), [
       info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth,
       info.dilationHeight, info.dilationWidth, info.effectiveFilterHeight, info.effectiveFilterWidth, info.padInfo.top, info.padInfo.left,
     ]);
@@ -225,20 +229,20 @@ function maxPoolGradKernel(native: NativeKernels, fallback: KernelConfig): Kerne
 }
 
 /** Native replacements for the given wasm kernels (each falls back to the one it replaces). */
-export function nativeWasmKernels(native: NativeKernels, current: (name: string) => KernelConfig): KernelConfig[] {
+export function nativeKernels(native: NativeKernels, storage: TensorStorage, current: (name: string) => KernelConfig): KernelConfig[] {
   return [
-    convKernel(native, Conv2D, current(Conv2D), false),
-    convKernel(native, FusedConv2D, current(FusedConv2D), true),
-    conv2dBackpropInputKernel(native, current(Conv2DBackpropInput)),
-    conv2dBackpropFilterKernel(native, current(Conv2DBackpropFilter)),
-    depthwiseKernel(native, DepthwiseConv2dNative, current(DepthwiseConv2dNative), false),
-    depthwiseKernel(native, FusedDepthwiseConv2D, current(FusedDepthwiseConv2D), true),
-    depthwiseBackpropInputKernel(native, current(DepthwiseConv2dNativeBackpropInput)),
-    depthwiseBackpropFilterKernel(native, current(DepthwiseConv2dNativeBackpropFilter)),
-    matMulKernel(native, BatchMatMul, current(BatchMatMul), false),
-    matMulKernel(native, _FusedMatMul, current(_FusedMatMul), true),
-    sumKernel(native, current(Sum)),
-    maxPoolGradKernel(native, current(MaxPoolGrad)),
+    convKernel(native, storage, Conv2D, current(Conv2D), false),
+    convKernel(native, storage, FusedConv2D, current(FusedConv2D), true),
+    conv2dBackpropInputKernel(native, storage, current(Conv2DBackpropInput)),
+    conv2dBackpropFilterKernel(native, storage, current(Conv2DBackpropFilter)),
+    depthwiseKernel(native, storage, DepthwiseConv2dNative, current(DepthwiseConv2dNative), false),
+    depthwiseKernel(native, storage, FusedDepthwiseConv2D, current(FusedDepthwiseConv2D), true),
+    depthwiseBackpropInputKernel(native, storage, current(DepthwiseConv2dNativeBackpropInput)),
+    depthwiseBackpropFilterKernel(native, storage, current(DepthwiseConv2dNativeBackpropFilter)),
+    matMulKernel(native, storage, BatchMatMul, current(BatchMatMul), false),
+    matMulKernel(native, storage, _FusedMatMul, current(_FusedMatMul), true),
+    sumKernel(native, storage, current(Sum)),
+    maxPoolGradKernel(native, storage, current(MaxPoolGrad)),
   ];
 }
 

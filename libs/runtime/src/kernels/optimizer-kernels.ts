@@ -1,24 +1,24 @@
 import { LumenAdamUpdate, LumenSgdUpdate, LumenSumSquares } from '@lumen/core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeKernels } from '@lumen/runtime-native';
 import { nativeEnabled } from './native-switch';
+import type { TensorStorage } from './tensor-storage';
 
 /**
- * Fused optimizer kernels for the wasm backend, run by @lumen/detector's applyGradients
+ * Fused optimizer kernels for the wasm and native backends, run by @lumen/detector's applyGradients
  * when the active backend has them (their names, inputs and attrs are @lumen/core's
  * kernel-names.ts). One pass over a variable's memory in place of ~10 element-wise kernels
  * or a copy out to JS and back — for a ResNet-50 C4 detector (70M parameters) the copies
  * alone took ~1.5 s a step.
  */
 
-type Args = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: NamedAttrMap };
+type Args = { inputs: Record<string, TensorInfo | undefined>; backend: KernelBackend; attrs: NamedAttrMap };
 
 const f = Math.fround;
 
-function view(backend: BackendWasm, info: TensorInfo): Float32Array {
+function viewOf(storage: TensorStorage, backend: KernelBackend, info: TensorInfo): Float32Array {
   if (info.dtype !== 'float32') throw new Error(`@lumen/runtime: optimizer kernels take float32 tensors, got ${info.dtype}`);
-  return backend.typedArrayFromHeap(info) as Float32Array;
+  return storage.view(backend, info);
 }
 
 function required(inputs: Args['inputs'], name: string, kernel: string): TensorInfo {
@@ -27,15 +27,16 @@ function required(inputs: Args['inputs'], name: string, kernel: string): TensorI
   return t;
 }
 
-function sgdUpdate(native: NativeKernels | null) {
+function sgdUpdate(native: NativeKernels | null, storage: TensorStorage) {
   return ({ inputs, backend, attrs }: Args): TensorInfo[] => {
+    const view = (info: TensorInfo) => viewOf(storage, backend, info);
     const param = required(inputs, 'param', LumenSgdUpdate), grad = required(inputs, 'grad', LumenSgdUpdate);
     const momentum = inputs.momentum;
-    const outW = backend.makeOutput(param.shape, 'float32');
-    const outBuffer = momentum ? backend.makeOutput(param.shape, 'float32') : null;
+    const outW = storage.output(backend, param.shape);
+    const outBuffer = momentum ? storage.output(backend, param.shape) : null;
     const [lr, mu, wd, scale] = [attrs.lr, attrs.momentum, attrs.weightDecay, attrs.gradScale] as number[];
-    const w = view(backend, param), g = view(backend, grad), nw = view(backend, outW);
-    const buf = momentum ? view(backend, momentum) : null, nb = outBuffer ? view(backend, outBuffer) : null;
+    const w = view(param), g = view(grad), nw = view(outW);
+    const buf = momentum ? view(momentum) : null, nb = outBuffer ? view(outBuffer) : null;
     if (native && nativeEnabled()) {
       native.sgdUpdate(w, g, buf, nw, nb, [lr, mu, wd, scale]);
     } else {
@@ -50,12 +51,13 @@ function sgdUpdate(native: NativeKernels | null) {
   };
 }
 
-function adamUpdate(native: NativeKernels | null) {
+function adamUpdate(native: NativeKernels | null, storage: TensorStorage) {
   return ({ inputs, backend, attrs }: Args): TensorInfo[] => {
+    const view = (info: TensorInfo) => viewOf(storage, backend, info);
     const [param, grad, m, v] = ['param', 'grad', 'm', 'v'].map((n) => required(inputs, n, LumenAdamUpdate));
-    const outs = [0, 1, 2].map(() => backend.makeOutput(param.shape, 'float32'));
+    const outs = [0, 1, 2].map(() => storage.output(backend, param.shape));
     const h = ['stepSize', 'beta1', 'beta2', 'biasCorrection2Sqrt', 'epsilon', 'weightDecay', 'gradScale'].map((k) => attrs[k] as number);
-    const [w, g, mv, vv, nw, nm, nv] = [param, grad, m, v, ...outs].map((t) => view(backend, t));
+    const [w, g, mv, vv, nw, nm, nv] = [param, grad, m, v, ...outs].map((t) => view(t));
     if (native && nativeEnabled()) {
       native.adamUpdate(w, g, mv, vv, nw, nm, nv, h);
     } else {
@@ -72,24 +74,25 @@ function adamUpdate(native: NativeKernels | null) {
   };
 }
 
-function sumSquares(native: NativeKernels | null) {
+function sumSquares(native: NativeKernels | null, storage: TensorStorage) {
   return ({ inputs, backend }: Args): TensorInfo => {
+    const view = (info: TensorInfo) => viewOf(storage, backend, info);
     const x = required(inputs, 'x', LumenSumSquares);
-    const out = backend.makeOutput([], 'float32');
-    const values = view(backend, x);
+    const out = storage.output(backend, []);
+    const values = view(x);
     let total = 0;
     if (native && nativeEnabled()) total = native.sumSquares(values);
     else for (let i = 0; i < values.length; i++) total += values[i] * values[i];
-    view(backend, out)[0] = total;
+    view(out)[0] = total;
     return out;
   };
 }
 
-/** The optimizer kernels for wasm, native when @lumen/runtime-native is built, JS on the heap otherwise. */
-export function optimizerKernelsWasm(native: NativeKernels | null): KernelConfig[] {
+/** The optimizer kernels for `storage`'s backend: native when @lumen/runtime-native is built, JS over the same memory otherwise. */
+export function optimizerKernels(native: NativeKernels | null, storage: TensorStorage): KernelConfig[] {
   return [
-    { kernelName: LumenSgdUpdate, backendName: 'wasm', kernelFunc: sgdUpdate(native) as unknown as KernelFunc },
-    { kernelName: LumenAdamUpdate, backendName: 'wasm', kernelFunc: adamUpdate(native) as unknown as KernelFunc },
-    { kernelName: LumenSumSquares, backendName: 'wasm', kernelFunc: sumSquares(native) as unknown as KernelFunc },
+    { kernelName: LumenSgdUpdate, backendName: storage.backendName, kernelFunc: sgdUpdate(native, storage) as unknown as KernelFunc },
+    { kernelName: LumenAdamUpdate, backendName: storage.backendName, kernelFunc: adamUpdate(native, storage) as unknown as KernelFunc },
+    { kernelName: LumenSumSquares, backendName: storage.backendName, kernelFunc: sumSquares(native, storage) as unknown as KernelFunc },
   ];
 }

@@ -33,7 +33,7 @@ export async function setUpWasmAndCpu(): Promise<void> {
  * Runs `f` on a backend and returns its outputs' values, checking that it left no tensor
  * and no backend buffer behind (the tensors it returns are disposed here).
  */
-export async function runOn(backend: 'wasm' | 'cpu', f: () => tf.Tensor[]): Promise<Float32Array[]> {
+export async function runOn(backend: 'wasm' | 'native' | 'cpu', f: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const tensorsBefore = tf.memory().numTensors;
   const buffersBefore = tf.backend().numDataIds();
