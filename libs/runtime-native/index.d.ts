@@ -23,6 +23,12 @@ export interface NativeKernels {
   sumSquares(x: Float32Array): number;
   /** out[c] = Σ_r x[r·cols + c] (float64 accumulation). */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** out = a op b over a broadcast, layout [rank ≤ 6, ...outShape, ...aStrides, ...bStrides] (strides in floats per output dim, 0 where an operand repeats); op 0 add, 1 sub, 2 mul, 3 div. */
+  binary(op: 0 | 1 | 2 | 3, a: Float32Array, b: Float32Array, out: Float32Array, layout: readonly number[]): void;
+  /** out[Σ i·outStrides] = Σ x[i] over x, layout [rank ≤ 6, ...xShape, ...outStrides] (0 on summed axes), float64 accumulation; out's length is the output size. */
+  sumAxes(x: Float32Array, out: Float32Array, layout: readonly number[]): void;
+  /** Over all of x: op 0 relu (x < 0 ? 0 : x), 1 step (x > 0 ? 1 : alpha); NaN stays NaN. */
+  unary(op: 0 | 1, x: Float32Array, out: Float32Array, alpha: number): void;
   /** Max-pool dx (first maximum of each window gets dy); geometry [N, H, W, C, outH, outW, strideH, strideW, dilationH, dilationW, windowH, windowW (effective), padTop, padLeft]. */
   maxPoolGrad(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, geometry: readonly number[]): void;
   /** BatchNorm over all axes but the last (channels): y, x̂, mean, biased variance, invstd. */

@@ -7,6 +7,7 @@
 
 #include "conv.h"
 #include "depthwise.h"
+#include "elementwise.h"
 #include "gemm.h"
 #include "optim.h"
 #include "peak.h"
@@ -235,6 +236,74 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   });
 }
 
+// The first element of an array of integers (a layout's rank).
+long leading_integer(napi_env env, napi_value array) {
+  bool is_array = false;
+  NAPI_OK(napi_is_array(env, array, &is_array));
+  if (!is_array) throw ArgError{"layout must be an array of integers"};
+  napi_value first;
+  NAPI_OK(napi_get_element(env, array, 0, &first));
+  return integer(env, first);
+}
+
+// binary(op, a, b, out, [rank, ...outShape, ...aStrides, ...bStrides]): op 0 add, 1 sub, 2 mul, 3 div
+napi_value Binary(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [&](napi_value* argv) {
+    const long op = integer(env, argv[0]);
+    if (op < 0 || op > 3) throw ArgError{"binary: op must be 0 (add), 1 (sub), 2 (mul) or 3 (div)"};
+    const long rank = leading_integer(env, argv[4]);
+    if (rank < 1 || rank > lumen::kMaxRank) throw ArgError{"binary: rank must be from 1 to 6"};
+    const auto v = longs(env, argv[4], "layout", 1 + 3 * rank);
+    lumen::Broadcast layout{static_cast<int>(rank), {}, {}, {}};
+    long n = 1, last_a = 0, last_b = 0;
+    for (long d = 0; d < rank; d++) {
+      layout.dims[d] = v[1 + d];
+      layout.a_strides[d] = v[1 + rank + d];
+      layout.b_strides[d] = v[1 + 2 * rank + d];
+      if (layout.dims[d] < 1) throw ArgError{"binary: dims must be positive"};
+      n *= layout.dims[d];
+      last_a += (layout.dims[d] - 1) * layout.a_strides[d];
+      last_b += (layout.dims[d] - 1) * layout.b_strides[d];
+    }
+    if (last_a >= length_of(env, argv[1]) || last_b >= length_of(env, argv[2]) || n > length_of(env, argv[3])) throw ArgError{"binary: arrays shorter than the layout reads / writes"};
+    lumen::binary(static_cast<lumen::BinaryOp>(op), layout, floats(env, argv[1], "a"), floats(env, argv[2], "b"), floats(env, argv[3], "out"));
+    return undefined(env);
+  });
+}
+
+// sumAxes(x, out, [rank, ...xShape, ...outStrides])
+napi_value SumAxes(napi_env env, napi_callback_info info) {
+  return guarded<3>(env, info, [&](napi_value* argv) {
+    const long rank = leading_integer(env, argv[2]);
+    if (rank < 1 || rank > lumen::kMaxRank) throw ArgError{"sumAxes: rank must be from 1 to 6"};
+    const auto v = longs(env, argv[2], "layout", 1 + 2 * rank);
+    long n = 1, last = 0;
+    for (long d = 0; d < rank; d++) {
+      if (v[1 + d] < 1) throw ArgError{"sumAxes: dims must be positive"};
+      n *= v[1 + d];
+      last += (v[1 + d] - 1) * v[1 + rank + d];
+    }
+    const long out_size = length_of(env, argv[1]);
+    if (n > length_of(env, argv[0]) || last >= out_size) throw ArgError{"sumAxes: arrays shorter than the layout reads / writes"};
+    lumen::sum_axes(static_cast<int>(rank), v.data() + 1, v.data() + 1 + rank, floats(env, argv[0], "x"), floats(env, argv[1], "out"), out_size);
+    return undefined(env);
+  });
+}
+
+// unary(op, x, out, alpha): op 0 relu, 1 step
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](napi_value* argv) {
+    const long op = integer(env, argv[0]);
+    if (op < 0 || op > 1) throw ArgError{"unary: op must be 0 (relu) or 1 (step)"};
+    const long n = length_of(env, argv[1]);
+    if (n > length_of(env, argv[2])) throw ArgError{"unary: out shorter than x"};
+    double alpha;
+    NAPI_OK(napi_get_value_double(env, argv[3], &alpha));
+    lumen::unary(static_cast<lumen::UnaryOp>(op), n, floats(env, argv[1], "x"), static_cast<float>(alpha), floats(env, argv[2], "out"));
+    return undefined(env);
+  });
+}
+
 // maxPoolGrad(x, y, dy, dx, [N, H, W, C, outH, outW, strideH, strideW, dilationH, dilationW, windowH, windowW, padTop, padLeft])
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return guarded<5>(env, info, [&](napi_value* argv) {
@@ -317,6 +386,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumAxes", nullptr, SumAxes, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { native } from '@lumen/runtime-native';
 
 // initBackend runs once per process: every case gets a fresh module registry (and tfjs).
 // Reloading tfjs re-registers its kernels in the process-wide registry, which tfjs warns
@@ -55,7 +56,6 @@ describe('initBackend', () => {
   });
 
   it('LUMEN_BACKEND=native: cpu tensors with @lumen/runtime-native kernels where the addon is built, else an error saying why', async () => {
-    const { native } = await import('@lumen/runtime-native');
     if (native == null) {
       await expect(freshInit({ LUMEN_BACKEND: 'native' })).rejects.toThrow(/LUMEN_BACKEND=native could be initialised:[\s\S]*@lumen\/runtime-native/);
       return;

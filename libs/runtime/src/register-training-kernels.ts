@@ -20,7 +20,8 @@ import { depthwiseConv2dBackpropInputWasm } from './kernels/depthwise-conv2d-bac
 import { batchMatMulWasm } from './kernels/batch-mat-mul';
 import { identityWasm } from './kernels/identity';
 import { maxPoolGradWasm } from './kernels/max-pool-grad';
-import { NATIVE_KERNEL_NAMES, nativeKernels } from './kernels/native-kernels';
+import { NATIVE_KERNEL_NAMES, nativeElementwiseKernels, nativeKernels } from './kernels/native-kernels';
+import { NativeBackend } from './native-backend';
 import { optimizerKernels } from './kernels/optimizer-kernels';
 import { batchNormKernels } from './kernels/batch-norm-kernels';
 import { NATIVE_BACKEND, NATIVE_STORAGE, WASM_STORAGE } from './kernels/tensor-storage';
@@ -115,22 +116,25 @@ let nativeBackendRegistered = false;
 /**
  * Registers the `native` backend: tfjs's cpu backend — every tensor a typed array in Node's
  * memory, so a model is not bounded by wasm32's 4 GB heap — with @lumen/runtime-native's GEMM,
- * conv, depthwise, optimizer and batch-norm kernels in front of its JS ones (each falls back to
+ * conv, depthwise, element-wise, optimizer and batch-norm kernels in front of its JS ones (each falls back to
  * the one it replaces). Returns what runs, or the reason it cannot (the addon is not built).
  */
 export function registerNativeBackend(threads: number): { isa: string; threads: number } | { reason: string } {
   if (native == null) return { reason: reason ?? 'unavailable' };
   native.setThreads(threads);
   if (!nativeBackendRegistered) {
-    const { MathBackendCPU } = require('@tensorflow/tfjs-backend-cpu') as typeof import('@tensorflow/tfjs-backend-cpu');
-    registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 0);
+    registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
     for (const config of getKernelsForBackend('cpu')) registerKernel({ ...config, backendName: NATIVE_BACKEND });
     const current = (name: string): KernelConfig => {
       const kernel = getKernel(name, NATIVE_BACKEND);
       if (kernel == null) throw new Error(`@lumen/runtime: the cpu backend has no '${name}' kernel to put native kernels in front of`);
       return kernel;
     };
-    for (const config of [...nativeKernels(native, NATIVE_STORAGE, current), ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE)]) {
+    const configs = [
+      ...nativeKernels(native, NATIVE_STORAGE, current), ...nativeElementwiseKernels(native, NATIVE_STORAGE, current),
+      ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE),
+    ];
+    for (const config of configs) {
       if (getKernel(config.kernelName, NATIVE_BACKEND) != null) unregisterKernel(config.kernelName, NATIVE_BACKEND);
       registerKernel(config);
     }

@@ -5,7 +5,7 @@ import { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUp
 import { native } from '@lumen/runtime-native';
 import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { withoutNativeKernels } from './native-switch';
-import { NATIVE_KERNEL_NAMES } from './native-kernels';
+import { NATIVE_ELEMENTWISE_KERNEL_NAMES, NATIVE_KERNEL_NAMES } from './native-kernels';
 import { registerNativeBackend } from '../register-training-kernels';
 
 // @lumen/runtime-native's kernels behind wasm and as the native backend's (tensors in Node's
@@ -126,14 +126,37 @@ describeNative.each([
 });
 
 describeNative('the native backend', () => {
+  it('element-wise add/sub/mul/div under broadcasts (same shape, bias, scalar either side, new axes, rank 7 falls back), relu and step', async () => {
+    await agree('native', 'elementwise', () => {
+      const x = t([2, 5, 7, 16], 41), y = t([2, 5, 7, 16], 42), bias = t([16], 43), col = t([5, 1, 1], 44);
+      const up = t([1, 4, 1, 3, 1, 8], 45), ones = tf.ones([1, 1, 2, 1, 2, 1]);
+      const seven = t([2, 1, 2, 1, 2, 1, 3], 46), other = t([1, 2, 1, 2, 1, 2, 1], 47);
+      return [
+        tf.add(x, y), tf.sub(x, bias), tf.mul(bias, x), tf.div(x, tf.add(tf.abs(y), 1)), tf.mul(x, 3), tf.sub(2, x), tf.add(x, col),
+        tf.mul(up, ones), tf.div(ones, tf.add(tf.abs(up), 1)), tf.add(seven, other),
+        tf.relu(x), tf.step(x), tf.step(x, 0.25),
+      ];
+    });
+    const [relu, step] = await runOn('native', () => [tf.relu(tf.tensor([-1, 0, Number.NaN, 2])), tf.step(tf.tensor([-1, 0, Number.NaN, 2]), 0.5)]);
+    expect(Array.from(relu)).toEqual([0, 0, Number.NaN, 2]);
+    expect(Array.from(step)).toEqual([0.5, 0.5, Number.NaN, 1]);
+  });
+
+  it('sums over any axes, with and without keepDims', async () => {
+    await agree('native', 'sums any axes', () => {
+      const x = t([2, 6, 2, 5, 2, 8], 48);
+      return [tf.sum(x, [2, 4]), tf.sum(x, [0, 2, 4], true), tf.sum(x), tf.sum(x, [1, 3, 5]), tf.sum(x, 5), tf.sum(t([7], 49))];
+    });
+  });
+
   it("puts @lumen/runtime-native's kernels in front of the cpu backend's, on tensors that are typed arrays in Node (no wasm heap)", async () => {
-    for (const name of [...NATIVE_KERNEL_NAMES, LumenSgdUpdate, LumenAdamUpdate, LumenSumSquares, LumenBatchNormTraining, LumenBatchNormGrad]) {
+    for (const name of [...NATIVE_KERNEL_NAMES, ...NATIVE_ELEMENTWISE_KERNEL_NAMES, LumenSgdUpdate, LumenAdamUpdate, LumenSumSquares, LumenBatchNormTraining, LumenBatchNormGrad]) {
       const kernel = tf.getKernel(name, 'native');
       expect([name, kernel?.kernelFunc]).toEqual([name, expect.any(Function)]);
       expect(kernel?.kernelFunc).not.toBe(tf.getKernel(name, 'cpu')?.kernelFunc);
     }
     // The rest are the cpu backend's own.
-    expect(tf.getKernel('Add', 'native')?.kernelFunc).toBe(tf.getKernel('Add', 'cpu')?.kernelFunc);
+    expect(tf.getKernel('Exp', 'native')?.kernelFunc).toBe(tf.getKernel('Exp', 'cpu')?.kernelFunc);
     await tf.setBackend('native');
     const y = tf.ones([2, 3]);
     expect((tf.backend() as unknown as { data: { get(id: object): { values: unknown } } }).data.get(y.dataId).values).toBeInstanceOf(Float32Array);

@@ -1,5 +1,6 @@
 import {
   _FusedMatMul,
+  Add,
   backend_util,
   BatchMatMul,
   Conv2D,
@@ -11,6 +12,11 @@ import {
   FusedConv2D,
   FusedDepthwiseConv2D,
   MaxPoolGrad,
+  Multiply,
+  RealDiv,
+  Relu,
+  Step,
+  Sub,
   Sum,
   util,
   type KernelConfig,
@@ -21,7 +27,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { NativeActivation, NativeKernels } from '@lumen/runtime-native';
 import { nativeEnabled } from './native-switch';
-import type { TensorStorage } from './tensor-storage';
+import { NATIVE_BACKEND, type TensorStorage } from './tensor-storage';
 
 /**
  * Kernels that hand the arithmetic-heavy ops — GEMM, conv2d, depthwise conv2d and their
@@ -194,14 +200,27 @@ function matMulKernel(native: NativeKernels, storage: TensorStorage, kernelName:
   });
 }
 
-/** Sum over every axis but the last (bias gradients); wasm's Sum runs ~80M values/s there. */
-function sumKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+/**
+ * Sum over every axis but the last (bias gradients; wasm's Sum runs ~80M values/s there),
+ * and with `anyAxes` (the native backend, whose fallback transposes in JS) over any axes.
+ */
+function sumKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig, anyAxes: boolean): KernelConfig {
   return withFallback(storage, Sum, fallback, ({ inputs, attrs }, view, output) => {
     const { x } = inputs;
-    if (x == null || x.dtype !== 'float32' || x.shape.length < 2) return null;
+    if (x == null || x.dtype !== 'float32' || x.shape.length < 1 || util.sizeFromShape(x.shape) === 0) return null;
     const rank = x.shape.length;
     const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
-    if (axes.length !== rank - 1 || axes.some((axis, i) => axis !== i)) return null;
+    if (rank < 2 || axes.length !== rank - 1 || axes.some((axis, i) => axis !== i)) {
+      if (!anyAxes) return null;
+      // Output strides over x's dims: row-major over the kept dims, 0 on the summed ones.
+      const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const strides = broadcastStrides(kept, x.shape).map((s, i) => (axes.includes(i) ? 0 : s));
+      const layout = collapse(x.shape, [broadcastStrides(x.shape, x.shape), strides]);
+      if (layout == null) return null;
+      const out = output(attrs.keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i)));
+      native.sumAxes(view(x), view(out), [layout.dims.length, ...layout.dims, ...layout.strides[1]]);
+      return out;
+    }
     const cols = x.shape[rank - 1];
     const out = output(attrs.keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols]);
     native.sumRows(view(x), view(out), util.sizeFromShape(x.shape) / Math.max(1, cols), cols);
@@ -241,10 +260,83 @@ export function nativeKernels(native: NativeKernels, storage: TensorStorage, cur
     depthwiseBackpropFilterKernel(native, storage, current(DepthwiseConv2dNativeBackpropFilter)),
     matMulKernel(native, storage, BatchMatMul, current(BatchMatMul), false),
     matMulKernel(native, storage, _FusedMatMul, current(_FusedMatMul), true),
-    sumKernel(native, storage, current(Sum)),
+    sumKernel(native, storage, current(Sum), storage.backendName === NATIVE_BACKEND),
     maxPoolGradKernel(native, storage, current(MaxPoolGrad)),
   ];
 }
+
+/** Strides (floats) of a row-major operand of `shape` along each dim of the broadcast output `outShape`, 0 where it repeats. */
+function broadcastStrides(shape: number[], outShape: number[]): number[] {
+  const strides = outShape.map(() => 0);
+  for (let i = shape.length - 1, o = outShape.length - 1, stride = 1; i >= 0; i--, o--) {
+    strides[o] = shape[i] === 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
+/**
+ * Dims of size 1 dropped and neighbours merged where every operand steps through both as
+ * through one (stride[d-1] = stride[d]·dims[d], zeros included): a bias add becomes [rows,
+ * C], a same-shape op one run. Null past the native kernels' rank 6.
+ */
+function collapse(dims: number[], strides: number[][]): { dims: number[]; strides: number[][] } | null {
+  const out = { dims: [] as number[], strides: strides.map(() => [] as number[]) };
+  dims.forEach((d, i) => {
+    if (d === 1) return;
+    const last = out.dims.length - 1;
+    if (last >= 0 && strides.every((s, k) => out.strides[k][last] === s[i] * d)) {
+      out.dims[last] *= d;
+      strides.forEach((s, k) => (out.strides[k][last] = s[i]));
+    } else {
+      out.dims.push(d);
+      strides.forEach((s, k) => out.strides[k].push(s[i]));
+    }
+  });
+  if (out.dims.length === 0) return { dims: [1], strides: strides.map(() => [0]) };
+  return out.dims.length <= 6 ? out : null;
+}
+
+const BINARY_OPS = { [Add]: 0, [Sub]: 1, [Multiply]: 2, [RealDiv]: 3 } as const;
+
+/** float32 add/sub/mul/div under any broadcast up to rank 6 (after collapsing). */
+function binaryKernel(native: NativeKernels, storage: TensorStorage, kernelName: keyof typeof BINARY_OPS, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, kernelName, fallback, ({ inputs }, view, output) => {
+    const { a, b } = inputs;
+    if (a == null || b == null || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (util.sizeFromShape(outShape) === 0) return null;
+    const layout = collapse(outShape, [broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
+    if (layout == null) return null;
+    const out = output(outShape);
+    native.binary(BINARY_OPS[kernelName], view(a), view(b), view(out), [layout.dims.length, ...layout.dims, ...layout.strides[0], ...layout.strides[1]]);
+    return out;
+  });
+}
+
+function unaryKernel(native: NativeKernels, storage: TensorStorage, kernelName: typeof Relu | typeof Step, fallback: KernelConfig): KernelConfig {
+  return withFallback(storage, kernelName, fallback, ({ inputs, attrs }, view, output) => {
+    const { x } = inputs;
+    if (x == null || x.dtype !== 'float32' || util.sizeFromShape(x.shape) === 0) return null;
+    const out = output(x.shape);
+    native.unary(kernelName === Relu ? 0 : 1, view(x), view(out), kernelName === Step ? ((attrs.alpha as number | undefined) ?? 0) : 0);
+    return out;
+  });
+}
+
+/**
+ * The element-wise kernels training repeats most (residual adds, ReLU and its gradient's
+ * step and product), for the native backend: tfjs-cpu runs them as a JS closure per element.
+ */
+export function nativeElementwiseKernels(native: NativeKernels, storage: TensorStorage, current: (name: string) => KernelConfig): KernelConfig[] {
+  return [
+    ...([Add, Sub, Multiply, RealDiv] as const).map((name) => binaryKernel(native, storage, name, current(name))),
+    unaryKernel(native, storage, Relu, current(Relu)),
+    unaryKernel(native, storage, Step, current(Step)),
+  ];
+}
+
+export const NATIVE_ELEMENTWISE_KERNEL_NAMES = [Add, Sub, Multiply, RealDiv, Relu, Step] as const;
 
 export const NATIVE_KERNEL_NAMES = [
   Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter,

@@ -1,6 +1,6 @@
-import { util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NativeBackend } from '../native-backend';
 
 /**
  * How native kernels reach a backend's float32 tensor memory in place: the wasm backend's
@@ -28,9 +28,9 @@ export const NATIVE_BACKEND = 'native';
 export const NATIVE_STORAGE: TensorStorage = {
   backendName: NATIVE_BACKEND,
   view: (backend, info) => {
-    const values = (backend as MathBackendCPU).data.get(info.dataId)?.values;
+    const values = (backend as NativeBackend).data.get(info.dataId)?.values;
     if (!(values instanceof Float32Array)) throw new Error(`@lumen/runtime: the native backend holds no float32 values for a ${info.dtype} tensor of shape [${info.shape}]`);
     return values;
   },
-  output: (backend, shape) => (backend as MathBackendCPU).makeTensorInfo(shape, 'float32', new Float32Array(util.sizeFromShape(shape))),
+  output: (backend, shape) => (backend as NativeBackend).floatOutput(shape),
 };
