@@ -16,6 +16,7 @@ export const BENCHES: ReadonlyArray<{ name: string; what: string }> = [
   { name: 'heads', what: 'proposals and target assignment, vs torchvision' },
   { name: 'data', what: 'decoded + augmented examples per second, vs a torchvision DataLoader' },
   { name: 'train', what: 'whole training step and inference, ResNet-50 C4 at 600x800, vs torchvision' },
+  { name: 'train-fpn', what: "torchvision's R50-FPN: training step on 2 images of 800x1333 and inference, with peak RSS, vs torchvision" },
   { name: 'kernels', what: 'GEMM and conv kernels (forward, input and filter gradients) as a share of the measured FMA peak (no peer)' },
   { name: 'profile', what: "where a training step's time goes: each kernel's share and the share outside kernels (no peer)" },
   { name: 'predict', what: 'images/s of `lumen predict`; video frames/s vs the same frames as images' },

@@ -1,10 +1,12 @@
 """PyTorch peer of tools/bench/train/main.ts: torchvision's FasterRCNN built to Lumen's bench design —
-ResNet-50 body to layer3 (frozen BN; --freeze-at=2 freezes stem + layer1, 1 the stem, 0 nothing), one feature map, anchors
-64/128/256/512 x 0.5/1/2, RoIAlign 7x7 sampling 2, TwoMLPHead 1024, 21 classes — random
-weights, one 600x800 image. Times a training step (forward, backward, SGD step) and an
-inference. Prints JSON on stdout.
+--design=c4: ResNet-50 body to layer3 (frozen BN; --freeze-at=2 freezes stem + layer1, 1 the stem, 0 nothing), one
+feature map, anchors 64/128/256/512 x 0.5/1/2, RoIAlign 7x7 sampling 2, TwoMLPHead 1024, 21 classes, one 600x800
+image; --design=fpn: torchvision's own fasterrcnn_resnet50_fpn (91 classes, trainable layers 5 - freeze-at), --batch
+images of 800x1333 per training step, one per inference. Random weights. Times a training step (forward, backward,
+SGD step) and an inference; reports the process's peak resident set. Prints JSON on stdout.
 """
 import os
+import resource
 import sys
 
 import torch
@@ -33,21 +35,33 @@ def build(freeze_at):
                       box_roi_pool=pool, box_head=head, box_predictor=predictor)
 
 
+def build_fpn(freeze_at):
+    return torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91,
+                                                                 trainable_backbone_layers=5 - freeze_at)
+
+
 def main():
     parser = peer.arguments(__doc__, warmup=1, runs=3)
     parser.add_argument('--freeze-at', type=int, default=2, choices=[0, 1, 2])
+    parser.add_argument('--design', default='c4', choices=['c4', 'fpn'])
+    parser.add_argument('--batch', type=int, default=1)
     a = peer.parse(parser)
     torch.manual_seed(0)
-    model = build(a.freeze_at)
-    image = torch.rand(3, 600, 800)
-    target = {'boxes': torch.tensor([[50., 60., 250., 300.], [300., 100., 700., 500.], [400., 350., 520., 580.]]),
-              'labels': torch.tensor([3, 7, 12])}
+    if a.design == 'fpn':
+        model = build_fpn(a.freeze_at)
+        images = [torch.rand(3, 800, 1333) for _ in range(a.batch)]
+        boxes = [[50., 60., 250., 300.], [300., 100., 700., 500.], [900., 350., 1200., 780.]]
+    else:
+        model = build(a.freeze_at)
+        images = [torch.rand(3, 600, 800) for _ in range(a.batch)]
+        boxes = [[50., 60., 250., 300.], [300., 100., 700., 500.], [400., 350., 520., 580.]]
+    targets = [{'boxes': torch.tensor(boxes), 'labels': torch.tensor([3, 7, 12])} for _ in images]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=0.001, momentum=0.9, weight_decay=1e-4)
 
     def train_step():
         model.train()
-        losses = model([image], [target])
+        losses = model(images, targets)
         loss = sum(losses.values())
         optimizer.zero_grad()
         loss.backward()
@@ -56,13 +70,14 @@ def main():
     def infer():
         model.eval()
         with torch.no_grad():
-            model([image])
+            model(images[:1])
 
     print('[torch] training steps', file=sys.stderr)
     train = peer.time_ms(train_step, a.warmup, a.runs)
     print('[torch] inference', file=sys.stderr)
     inference = peer.time_ms(infer, a.warmup, a.runs)
-    peer.emit({**peer.versions(), 'train': train, 'inference': inference})
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peer.emit({**peer.versions(), 'train': train, 'inference': inference, 'peakRssBytes': peak_kib * 1024})
 
 
 if __name__ == '__main__':
