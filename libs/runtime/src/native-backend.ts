@@ -25,6 +25,12 @@ export class NativeBackend extends MathBackendCPU {
   private readonly free = new Map<number, Float32Array[]>();
   private freeBytes = 0;
 
+  constructor() {
+    super();
+    // tfjs-cpu's first write prints a banner recommending tfjs-node: not this backend's case.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
   /** A float32 tensor of `shape` for a kernel to fill (contents unspecified). */
   floatOutput(shape: number[]): { dataId: DataId; shape: number[]; dtype: 'float32' } {
     const size = util.sizeFromShape(shape);

@@ -1,7 +1,7 @@
 """PyTorch peer of tools/bench/train/main.ts: torchvision's FasterRCNN built to Lumen's bench design —
 --design=c4: ResNet-50 body to layer3 (frozen BN; --freeze-at=2 freezes stem + layer1, 1 the stem, 0 nothing), one
 feature map, anchors 64/128/256/512 x 0.5/1/2, RoIAlign 7x7 sampling 2, TwoMLPHead 1024, 21 classes, one 600x800
-image; --design=fpn: torchvision's own fasterrcnn_resnet50_fpn (91 classes, trainable layers 5 - freeze-at), --batch
+image; --design=fpn: torchvision's fasterrcnn_resnet50_fpn as built for pretrained weights (frozen BN, trainable layers 5 - freeze-at, 91 classes), --batch
 images of 800x1333 per training step, one per inference. Random weights. Times a training step (forward, backward,
 SGD step) and an inference; reports the process's peak resident set. Prints JSON on stdout.
 """
@@ -12,6 +12,7 @@ import sys
 import torch
 import torchvision
 from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.rpn import AnchorGenerator
 from torchvision.ops import FrozenBatchNorm2d, MultiScaleRoIAlign
@@ -36,8 +37,10 @@ def build(freeze_at):
 
 
 def build_fpn(freeze_at):
-    return torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91,
-                                                                 trainable_backbone_layers=5 - freeze_at)
+    # fasterrcnn_resnet50_fpn's own construction for pretrained weights (frozen BN, trainable layers); without
+    # weights the builder would train every layer and its batch norms.
+    resnet = torchvision.models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
+    return FasterRCNN(_resnet_fpn_extractor(resnet, 5 - freeze_at), num_classes=91)
 
 
 def main():
