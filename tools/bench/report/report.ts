@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { KeptResult } from '../kit/results';
 
 /** The benches in the README's order, with its description of each; others follow by name. */
-export const BENCHES: ReadonlyArray<{ name: string; what: string }> = [
+/** Each kept result's bench, in the README's order; `target` when its nx target is another's (with options). */
+export const BENCHES: ReadonlyArray<{ name: string; what: string; target?: string }> = [
   { name: 'runtime', what: 'wasm conv / ResNet-50 forward and backward, vs PyTorch' },
   { name: 'boxes', what: 'NMS, IoU and anchor grid, vs torchvision.ops' },
   { name: 'backbone', what: 'every body, forward and forward+backward, vs torchvision' },
@@ -16,7 +17,7 @@ export const BENCHES: ReadonlyArray<{ name: string; what: string }> = [
   { name: 'heads', what: 'proposals and target assignment, vs torchvision' },
   { name: 'data', what: 'decoded + augmented examples per second, vs a torchvision DataLoader' },
   { name: 'train', what: 'whole training step and inference, ResNet-50 C4 at 600x800, vs torchvision' },
-  { name: 'train-fpn', what: "torchvision's R50-FPN: training step on 2 images of 800x1333 and inference, with peak RSS, vs torchvision" },
+  { name: 'train-fpn', target: 'train -- --design=fpn', what: "torchvision's R50-FPN: training step on 2 images of 800x1333 and inference, with peak RSS, vs torchvision" },
   { name: 'kernels', what: 'GEMM and conv kernels (forward, input and filter gradients) as a share of the measured FMA peak (no peer)' },
   { name: 'profile', what: "where a training step's time goes: each kernel's share and the share outside kernels (no peer)" },
   { name: 'predict', what: 'images/s of `lumen predict`; video frames/s vs the same frames as images' },
@@ -77,8 +78,13 @@ export function formatDate(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
 }
 
+/** The nx target that makes `bench`'s results, with the options that select it. */
+const targetOf = (bench: string) => BENCHES.find((b) => b.name === bench)?.target ?? bench;
+
 function command(r: KeptResult): string {
-  return `npx nx run tools:bench-${r.bench}${r.args.length > 0 ? ` -- ${r.args.join(' ')}` : ''}`;
+  const target = targetOf(r.bench);
+  const args = r.args.filter((a) => !target.includes(a));
+  return `npx nx run tools:bench-${target}${args.length > 0 ? `${target.includes(' -- ') ? '' : ' --'} ${args.join(' ')}` : ''}`;
 }
 
 function section(r: KeptResult): string[] {
@@ -106,7 +112,7 @@ export interface MarkdownOptions {
 
 export function renderMarkdown(results: readonly KeptResult[], options: MarkdownOptions): string {
   const sorted = sortResults(results);
-  const missing = BENCHES.filter((b) => !sorted.some((r) => r.bench === b.name)).map((b) => `\`tools:bench-${b.name}\``);
+  const missing = BENCHES.filter((b) => !sorted.some((r) => r.bench === b.name)).map((b) => `\`tools:bench-${targetOf(b.name)}\``);
   const lines = [
     '# Benchmarks',
     '',
