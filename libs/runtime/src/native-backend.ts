@@ -34,8 +34,9 @@ export class NativeBackend extends MathBackendCPU {
   /** A float32 tensor of `shape` for a kernel to fill (contents unspecified). */
   floatOutput(shape: number[]): { dataId: DataId; shape: number[]; dtype: 'float32' } {
     const size = util.sizeFromShape(shape);
-    const array = this.free.get(size)?.pop() ?? new Float32Array(size);
-    if (this.handed.has(array.buffer)) this.freeBytes -= array.byteLength;
+    const pooled = this.free.get(size)?.pop();
+    if (pooled != null) this.freeBytes -= pooled.byteLength;
+    const array = pooled ?? new Float32Array(size);
     this.handed.set(array.buffer, { array, owner: null, escaped: false });
     return { dataId: this.write(array, shape, 'float32'), shape, dtype: 'float32' };
   }

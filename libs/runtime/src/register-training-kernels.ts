@@ -85,6 +85,21 @@ export function registerWasmTrainingKernels(log: (message: string) => void = con
 
 let nativeKernelsRegistered = false;
 
+/** The kernel `name` of `backend`, which native kernels are put in front of (it answers what they do not cover). */
+const kernelOf = (backend: string) => (name: string): KernelConfig => {
+  const kernel = getKernel(name, backend);
+  if (kernel == null) throw new Error(`@lumen/runtime: the ${backend} backend has no '${name}' kernel to put native kernels in front of`);
+  return kernel;
+};
+
+/** Registers `configs`, each replacing its backend's kernel of the same name. */
+function putInFront(configs: KernelConfig[]): void {
+  for (const config of configs) {
+    if (getKernel(config.kernelName, config.backendName) != null) unregisterKernel(config.kernelName, config.backendName);
+    registerKernel(config);
+  }
+}
+
 /**
  * Loads @lumen/runtime-native and, when it is built, puts its GEMM and conv kernels in front
  * of the wasm backend's (each falls back to the kernel it replaces). Returns what runs, or
@@ -95,15 +110,7 @@ export function registerNativeWasmKernels(threads: number): { isa: string; threa
   native.setThreads(threads);
   if (!nativeKernelsRegistered) {
     registerWasmTrainingKernels();
-    const current = (name: string): KernelConfig => {
-      const kernel = getKernel(name, 'wasm');
-      if (kernel == null) throw new Error(`@lumen/runtime: wasm has no '${name}' kernel to put native kernels in front of`);
-      return kernel;
-    };
-    for (const config of [...nativeKernels(native, WASM_STORAGE, current), ...optimizerKernels(native, WASM_STORAGE), ...batchNormKernels(native, WASM_STORAGE)]) {
-      unregisterKernel(config.kernelName, 'wasm');
-      registerKernel(config);
-    }
+    putInFront([...nativeKernels(native, WASM_STORAGE, kernelOf('wasm')), ...optimizerKernels(native, WASM_STORAGE), ...batchNormKernels(native, WASM_STORAGE)]);
     nativeKernelsRegistered = true;
   }
   return { isa: native.isa(), threads: native.threads() };
@@ -125,19 +132,11 @@ export function registerNativeBackend(threads: number): { isa: string; threads: 
   if (!nativeBackendRegistered) {
     registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
     for (const config of getKernelsForBackend('cpu')) registerKernel({ ...config, backendName: NATIVE_BACKEND });
-    const current = (name: string): KernelConfig => {
-      const kernel = getKernel(name, NATIVE_BACKEND);
-      if (kernel == null) throw new Error(`@lumen/runtime: the cpu backend has no '${name}' kernel to put native kernels in front of`);
-      return kernel;
-    };
-    const configs = [
-      ...nativeKernels(native, NATIVE_STORAGE, current), ...nativeElementwiseKernels(native, NATIVE_STORAGE, current),
+    const current = kernelOf(NATIVE_BACKEND);
+    putInFront([
+      ...nativeKernels(native, NATIVE_STORAGE, current, { sumAnyAxes: true }), ...nativeElementwiseKernels(native, NATIVE_STORAGE, current),
       ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE),
-    ];
-    for (const config of configs) {
-      if (getKernel(config.kernelName, NATIVE_BACKEND) != null) unregisterKernel(config.kernelName, NATIVE_BACKEND);
-      registerKernel(config);
-    }
+    ]);
     nativeBackendRegistered = true;
   }
   return { isa: native.isa(), threads: native.threads() };

@@ -196,12 +196,13 @@ async function main(opts: Options): Promise<number | BenchOutcome> {
   };
 }
 
+// The design names the kept result, so options are read before runBench; nothing runs yet to keep the process alive.
 let parsed: Options | null = null;
 try {
   parsed = readOptions(process.argv.slice(2));
 } catch (e) {
   console.error(e instanceof UsageError ? e.message : e);
-  process.exit(1);
+  process.exitCode = 1;
 }
 if (parsed != null) {
   const opts = parsed;

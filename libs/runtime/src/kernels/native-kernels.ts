@@ -27,7 +27,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { NativeActivation, NativeKernels } from '@lumen/runtime-native';
 import { nativeEnabled } from './native-switch';
-import { NATIVE_BACKEND, type TensorStorage } from './tensor-storage';
+import type { TensorStorage } from './tensor-storage';
 
 /**
  * Kernels that hand the arithmetic-heavy ops — GEMM, conv2d, depthwise conv2d and their
@@ -200,10 +200,7 @@ function matMulKernel(native: NativeKernels, storage: TensorStorage, kernelName:
   });
 }
 
-/**
- * Sum over every axis but the last (bias gradients; wasm's Sum runs ~80M values/s there),
- * and with `anyAxes` (the native backend, whose fallback transposes in JS) over any axes.
- */
+/** Sum over every axis but the last (bias gradients; wasm's Sum runs ~80M values/s there), and with `anyAxes` over any axes. */
 function sumKernel(native: NativeKernels, storage: TensorStorage, fallback: KernelConfig, anyAxes: boolean): KernelConfig {
   return withFallback(storage, Sum, fallback, ({ inputs, attrs }, view, output) => {
     const { x } = inputs;
@@ -247,8 +244,14 @@ function maxPoolGradKernel(native: NativeKernels, storage: TensorStorage, fallba
   });
 }
 
-/** Native replacements for the given wasm kernels (each falls back to the one it replaces). */
-export function nativeKernels(native: NativeKernels, storage: TensorStorage, current: (name: string) => KernelConfig): KernelConfig[] {
+/**
+ * Native replacements for `storage`'s backend's kernels (each falls back to the one it
+ * replaces, `current(name)`). `sumAnyAxes`: Sum over any axes too, where the fallback is slow
+ * (tfjs-cpu transposes in JS); wasm's own Sum is kept for all but bias gradients.
+ */
+export function nativeKernels(
+  native: NativeKernels, storage: TensorStorage, current: (name: string) => KernelConfig, options: { sumAnyAxes?: boolean } = {},
+): KernelConfig[] {
   return [
     convKernel(native, storage, Conv2D, current(Conv2D), false),
     convKernel(native, storage, FusedConv2D, current(FusedConv2D), true),
@@ -260,7 +263,7 @@ export function nativeKernels(native: NativeKernels, storage: TensorStorage, cur
     depthwiseBackpropFilterKernel(native, storage, current(DepthwiseConv2dNativeBackpropFilter)),
     matMulKernel(native, storage, BatchMatMul, current(BatchMatMul), false),
     matMulKernel(native, storage, _FusedMatMul, current(_FusedMatMul), true),
-    sumKernel(native, storage, current(Sum), storage.backendName === NATIVE_BACKEND),
+    sumKernel(native, storage, current(Sum), options.sumAnyAxes ?? false),
     maxPoolGradKernel(native, storage, current(MaxPoolGrad)),
   ];
 }
