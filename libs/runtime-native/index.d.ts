@@ -27,8 +27,10 @@ export interface NativeKernels {
   binary(op: 0 | 1 | 2 | 3, a: Float32Array, b: Float32Array, out: Float32Array, layout: readonly number[]): void;
   /** out[Σ i·outStrides] = Σ x[i] over x, layout [rank ≤ 6, ...xShape, ...outStrides] (0 on summed axes), float64 accumulation; out's length is the output size. */
   sumAxes(x: Float32Array, out: Float32Array, layout: readonly number[]): void;
-  /** Over all of x: op 0 relu (x < 0 ? 0 : x), 1 step (x > 0 ? 1 : alpha); NaN stays NaN. */
-  unary(op: 0 | 1, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** Over all of x: op 0 relu (x < 0 ? 0 : x), 1 step (x > 0 ? 1 : alpha), 2 hardswish (x·relu6(x + 3)/6), 3 hardsigmoid (relu6(x + 3)/6); NaN stays NaN. */
+  unary(op: 0 | 1 | 2 | 3, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** dx = dy·f'(x) for unary's op 2 hardswish (0 below -3, x/3 + 1/2 up to 3, else 1) or 3 hardsigmoid (1/6 strictly inside ±3, else 0): torch's derivatives at the kinks. */
+  unaryGrad(op: 2 | 3, dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** Max-pool dx (first maximum of each window gets dy); geometry [N, H, W, C, outH, outW, strideH, strideW, dilationH, dilationW, windowH, windowW (effective), padTop, padLeft]. */
   maxPoolGrad(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, geometry: readonly number[]): void;
   /** BatchNorm over all axes but the last (channels): y, x̂, mean, biased variance, invstd. */

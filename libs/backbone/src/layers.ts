@@ -6,7 +6,10 @@ import {
   depthwiseConv2d,
   div,
   dropout,
+  engine,
   fused,
+  getBackend,
+  getKernel,
   greater,
   less,
   lessEqual,
@@ -25,7 +28,18 @@ import {
   type Tensor2D,
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
-import { batchNormScaleShift, batchNormTraining, fail, foldBatchNorm, type BatchNormParams, type ParamTree } from '@lumen/core';
+import {
+  batchNormScaleShift,
+  batchNormTraining,
+  fail,
+  foldBatchNorm,
+  LumenHardSigmoid,
+  LumenHardSigmoidGrad,
+  LumenHardSwish,
+  LumenHardSwishGrad,
+  type BatchNormParams,
+  type ParamTree,
+} from '@lumen/core';
 import type { ForwardContext, ParamInit, ParamSpec } from './types';
 
 // Layers with torchvision's arithmetic: explicit symmetric padding (a k x k conv pads
@@ -120,27 +134,49 @@ export interface ConvGeometry {
   depthwise?: boolean;
 }
 
+/** The fused kernels of an element-wise op: {x} -> y and {dy, x} -> dx (@lumen/core's kernel-names.ts). */
+interface FusedKernels {
+  forward: string;
+  gradient: string;
+}
+
 /**
  * An element-wise op with torch's backward written out: the tape keeps `x` only, and the
  * derivative at the kinks is torch's (autodiff through relu6 differs at x = -3 or 3).
+ * Where the active backend registers both `kernels` (@lumen/runtime does for wasm and native)
+ * each direction is one kernel instead of the 3-9 element-wise ops (and fresh tensors) of
+ * `forward` and `derivative`, which they equal to the bit (NaN stays NaN, as in torch; wasm's
+ * own relu6 makes it 0); float32 only, as they are.
  */
-function elementwise(forward: (x: Tensor) => Tensor, derivative: (x: Tensor) => Tensor): <T extends Tensor>(x: T) => T {
-  const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
-    const [x, save] = args as [Tensor, GradSaveFunc];
-    save([x]);
-    return { value: forward(x), gradFunc: (dy: Tensor, [saved]: Tensor[]) => mul(dy, derivative(saved)) };
-  });
-  return <T extends Tensor>(x: T) => op(x) as T;
+function elementwise(kernels: FusedKernels, forward: (x: Tensor) => Tensor, derivative: (x: Tensor) => Tensor): <T extends Tensor>(x: T) => T {
+  const op = (fusedKernels: boolean) =>
+    customGrad((...args: Array<Tensor | GradSaveFunc>) => {
+      const [x, save] = args as [Tensor, GradSaveFunc];
+      save([x]);
+      return {
+        value: fusedKernels ? (engine().runKernel(kernels.forward, { x }) as Tensor) : forward(x),
+        gradFunc: (dy: Tensor, [saved]: Tensor[]) =>
+          fusedKernels ? (engine().runKernel(kernels.gradient, { dy, x: saved }) as Tensor) : mul(dy, derivative(saved)),
+      };
+    });
+  const [fusedOp, composedOp] = [op(true), op(false)];
+  return <T extends Tensor>(x: T) => {
+    const backend = getBackend();
+    const fusedHere = x.dtype === 'float32' && getKernel(kernels.forward, backend) != null && getKernel(kernels.gradient, backend) != null;
+    return (fusedHere ? fusedOp : composedOp)(x) as T;
+  };
 }
 
 /** torch's Hardswish x·relu6(x + 3)/6; backward 0 below -3, x/3 + 1/2 up to 3, then 1. */
 export const hardSwish = elementwise(
+  { forward: LumenHardSwish, gradient: LumenHardSwishGrad },
   (x) => mul(x, mul(relu6(add(x, 3)), 1 / 6)),
   (x) => where(less(x, -3), zerosLike(x), where(lessEqual(x, 3), add(div(x, 3), 0.5), onesLike(x))),
 );
 
 /** torch's Hardsigmoid relu6(x + 3)/6; backward 1/6 strictly between -3 and 3, else 0. */
 export const hardSigmoid = elementwise(
+  { forward: LumenHardSigmoid, gradient: LumenHardSigmoidGrad },
   (x) => mul(relu6(add(x, 3)), 1 / 6),
   (x) => mul(cast(logicalAnd(greater(x, -3), less(x, 3)), 'float32'), 1 / 6),
 );

@@ -14,6 +14,7 @@ export { makeVariable } from './variables';
 export { batchNormScaleShift, batchNormTraining, BN_EPS, BN_MOMENTUM, foldBatchNorm } from './batch-norm';
 export type { BatchNormParams } from './batch-norm';
 export { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUpdate, LumenSumSquares } from './kernel-names';
+export { LumenHardSigmoid, LumenHardSigmoidGrad, LumenHardSwish, LumenHardSwishGrad } from './kernel-names';
 export { UserError } from './user-error';
 export { listenError } from './listen-error';
 export { fromWorkspace, workspaceRoot } from './workspace';

@@ -29,3 +29,22 @@ export type LumenBatchNormTraining = typeof LumenBatchNormTraining;
 /** {dy, xhat, gamma, invstd} {} -> [dx, dgamma, dbeta]: the gradient of LumenBatchNormTraining. */
 export const LumenBatchNormGrad = 'LumenBatchNormGrad';
 export type LumenBatchNormGrad = typeof LumenBatchNormGrad;
+
+/** {x} {} -> y: torch's Hardswish x·relu6(x + 3)/6, float32. */
+export const LumenHardSwish = 'LumenHardSwish';
+export type LumenHardSwish = typeof LumenHardSwish;
+
+/**
+ * {dy, x} {} -> dx: the gradient of LumenHardSwish with torch's derivative at the kinks,
+ * dy·(0 below -3; x/3 + 1/2 up to 3 inclusive; else 1).
+ */
+export const LumenHardSwishGrad = 'LumenHardSwishGrad';
+export type LumenHardSwishGrad = typeof LumenHardSwishGrad;
+
+/** {x} {} -> y: torch's Hardsigmoid relu6(x + 3)/6, float32. */
+export const LumenHardSigmoid = 'LumenHardSigmoid';
+export type LumenHardSigmoid = typeof LumenHardSigmoid;
+
+/** {dy, x} {} -> dx: the gradient of LumenHardSigmoid, dy·(1/6 strictly between -3 and 3, else 0) as torch's. */
+export const LumenHardSigmoidGrad = 'LumenHardSigmoidGrad';
+export type LumenHardSigmoidGrad = typeof LumenHardSigmoidGrad;

@@ -290,16 +290,32 @@ napi_value SumAxes(napi_env env, napi_callback_info info) {
   });
 }
 
-// unary(op, x, out, alpha): op 0 relu, 1 step
+// unary(op, x, out, alpha): op 0 relu, 1 step, 2 hardswish, 3 hardsigmoid (alpha: step's only)
 napi_value Unary(napi_env env, napi_callback_info info) {
   return guarded<4>(env, info, [&](napi_value* argv) {
     const long op = integer(env, argv[0]);
-    if (op < 0 || op > 1) throw ArgError{"unary: op must be 0 (relu) or 1 (step)"};
+    if (op < 0 || op > 3) throw ArgError{"unary: op must be 0 (relu), 1 (step), 2 (hardswish) or 3 (hardsigmoid), got " + std::to_string(op)};
     const long n = length_of(env, argv[1]);
     if (n > length_of(env, argv[2])) throw ArgError{"unary: out shorter than x"};
     double alpha;
     NAPI_OK(napi_get_value_double(env, argv[3], &alpha));
     lumen::unary(static_cast<lumen::UnaryOp>(op), n, floats(env, argv[1], "x"), static_cast<float>(alpha), floats(env, argv[2], "out"));
+    return undefined(env);
+  });
+}
+
+// unaryGrad(op, dy, x, dx): dx = dy·op'(x), op 2 hardswish or 3 hardsigmoid (unary's codes)
+napi_value UnaryGrad(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](napi_value* argv) {
+    const long op = integer(env, argv[0]);
+    if (op != 2 && op != 3) throw ArgError{"unaryGrad: op must be 2 (hardswish) or 3 (hardsigmoid), got " + std::to_string(op)};
+    const float* dy = floats(env, argv[1], "dy");
+    const float* x = floats(env, argv[2], "x");
+    float* dx = floats(env, argv[3], "dx");
+    const long n = length_of(env, argv[2]);
+    if (length_of(env, argv[1]) != n) throw ArgError{"unaryGrad: dy has " + std::to_string(length_of(env, argv[1])) + " values but x " + std::to_string(n)};
+    if (length_of(env, argv[3]) < n) throw ArgError{"unaryGrad: dx is shorter than x"};
+    lumen::unary_grad(static_cast<lumen::UnaryOp>(op), n, dy, x, dx);
     return undefined(env);
   });
 }
@@ -389,6 +405,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumAxes", nullptr, SumAxes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unaryGrad", nullptr, UnaryGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -24,6 +24,7 @@ import { NATIVE_KERNEL_NAMES, nativeElementwiseKernels, nativeKernels } from './
 import { NativeBackend } from './native-backend';
 import { optimizerKernels } from './kernels/optimizer-kernels';
 import { batchNormKernels } from './kernels/batch-norm-kernels';
+import { hardActivationKernels } from './kernels/hard-activation-kernels';
 import { NATIVE_BACKEND, NATIVE_STORAGE, WASM_STORAGE } from './kernels/tensor-storage';
 import { native, reason } from '@lumen/runtime-native';
 import { tileWasm } from './kernels/tile';
@@ -110,7 +111,10 @@ export function registerNativeWasmKernels(threads: number): { isa: string; threa
   native.setThreads(threads);
   if (!nativeKernelsRegistered) {
     registerWasmTrainingKernels();
-    putInFront([...nativeKernels(native, WASM_STORAGE, kernelOf('wasm')), ...optimizerKernels(native, WASM_STORAGE), ...batchNormKernels(native, WASM_STORAGE)]);
+    putInFront([
+      ...nativeKernels(native, WASM_STORAGE, kernelOf('wasm')), ...optimizerKernels(native, WASM_STORAGE), ...batchNormKernels(native, WASM_STORAGE),
+      ...hardActivationKernels(native, WASM_STORAGE),
+    ]);
     nativeKernelsRegistered = true;
   }
   return { isa: native.isa(), threads: native.threads() };
@@ -123,7 +127,7 @@ let nativeBackendRegistered = false;
 /**
  * Registers the `native` backend: tfjs's cpu backend — every tensor a typed array in Node's
  * memory, so a model is not bounded by wasm32's 4 GB heap — with @lumen/runtime-native's GEMM,
- * conv, depthwise, element-wise, optimizer and batch-norm kernels in front of its JS ones (each falls back to
+ * conv, depthwise, element-wise, optimizer, batch-norm and hard-activation kernels in front of its JS ones (each falls back to
  * the one it replaces). Returns what runs, or the reason it cannot (the addon is not built).
  */
 export function registerNativeBackend(threads: number): { isa: string; threads: number } | { reason: string } {
@@ -135,7 +139,7 @@ export function registerNativeBackend(threads: number): { isa: string; threads: 
     const current = kernelOf(NATIVE_BACKEND);
     putInFront([
       ...nativeKernels(native, NATIVE_STORAGE, current, { sumAnyAxes: true }), ...nativeElementwiseKernels(native, NATIVE_STORAGE, current),
-      ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE),
+      ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE), ...hardActivationKernels(native, NATIVE_STORAGE),
     ]);
     nativeBackendRegistered = true;
   }
