@@ -49,6 +49,26 @@ describeNative('NativeBackend', () => {
     tf.dispose([a, b, view, kept, ...later]);
   });
 
+  it('casts bool and int32 to float32 into an array of its own (tfjs-cpu shares the input\'s), pooled like any output', () => {
+    const before = tf.memory().numTensors;
+    const [a, b] = operands();
+    const mask = tf.greater(a, 4), ints = tf.cast(b, 'int32');
+    for (const source of [mask, ints]) {
+      const cast = tf.cast(source, 'float32');
+      const array = arrayOf(cast);
+      expect(array).toBeInstanceOf(Float32Array);
+      expect(array).not.toBe(arrayOf(source));
+      cast.dispose();
+      const next = tf.add(a, b);
+      expect(arrayOf(next)).toBe(array);
+      next.dispose();
+    }
+    expect(Array.from(mask.dataSync())).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+    expect(Array.from(ints.dataSync())).toEqual([10, 20, 30, 40, 50, 60, 70, 80]);
+    tf.dispose([a, b, mask, ints]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('leaves no tensor behind through a training-like step', () => {
     const before = tf.memory().numTensors;
     const x = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 1) as tf.Tensor4D;

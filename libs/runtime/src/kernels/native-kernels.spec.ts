@@ -142,6 +142,27 @@ describeNative('the native backend', () => {
     expect(Array.from(step)).toEqual([0.5, 0.5, Number.NaN, 1]);
   });
 
+  // tfjs-cpu's Cast to float32 from bool or int32 loses no precision, so it shares the input's array: the float32
+  // tensor held a Uint8Array / Int32Array and every native kernel given it threw "holds no float32 values".
+  it.each([
+    { name: 'a bool mask (hard-sigmoid gradient form)', f: (x: tf.Tensor) => [tf.mul(tf.cast(tf.greater(x, 0), 'float32'), 1 / 6)] },
+    { name: 'int32', f: (x: tf.Tensor) => [tf.add(tf.cast(tf.cast(tf.mul(x, 10), 'int32'), 'float32'), x)] },
+    { name: 'an int32 operand a binary op upcasts', f: (x: tf.Tensor) => [tf.mul(tf.reshape(tf.range(0, 16, 1, 'int32'), [1, 16]), x)] },
+    { name: 'bool -> int32 (shares the bool array too) -> float32', f: (x: tf.Tensor) => [tf.sub(tf.cast(tf.cast(tf.less(x, 0.5), 'int32'), 'float32'), x)] },
+    {
+      name: 'reshaped, relu, step and summed',
+      f: (x: tf.Tensor) => {
+        const mask = tf.cast(tf.greaterEqual(x, 0), 'float32');
+        return [tf.relu(tf.reshape(mask, [-1, 16])), tf.step(tf.sub(mask, 0.5)), tf.sum(mask, [0, 1]), tf.matMul(tf.reshape(mask, [70, 16]), tf.reshape(mask, [70, 16]), true)];
+      },
+    },
+  ])('casts to float32 from $name into a float32 array of its own', async ({ name, f }) => {
+    const before = tf.memory().numTensors;
+    // Twice: the second run gets the first's disposed outputs from the pool.
+    for (let run = 0; run < 2; run++) await agree('native', `cast ${name}`, () => f(t([7, 10, 16], 50)));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('sums over any axes, with and without keepDims', async () => {
     await agree('native', 'sums any axes', () => {
       const x = t([2, 6, 2, 5, 2, 8], 48);

@@ -3,6 +3,7 @@ import {
   Add,
   backend_util,
   BatchMatMul,
+  Cast,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -328,18 +329,39 @@ function unaryKernel(native: NativeKernels, storage: TensorStorage, kernelName: 
 }
 
 /**
+ * Cast to float32 from int32 or bool into a float32 array of the tensor's own. tfjs-cpu's Cast
+ * loses no precision there, so it returns the input's dataId (its Int32Array or Uint8Array)
+ * under the new dtype: a float32 tensor TensorStorage cannot view, which every kernel here
+ * would refuse. Not switched off with the native kernels: the JS paths over TensorStorage (the
+ * hard activations') need the same. Other casts are tfjs-cpu's (float32 to int32 or bool
+ * copies; to its own dtype or bool to int32 shares, but the result is no float32 tensor).
+ */
+function castKernel(storage: TensorStorage, fallback: KernelConfig): KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const { inputs: { x }, backend, attrs } = args;
+    if (x == null || attrs.dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool')) return fallback.kernelFunc(args as never);
+    const out = storage.output(backend, x.shape);
+    storage.view(backend, out).set(backend.readSync(x.dataId) as Int32Array | Uint8Array);
+    return out;
+  };
+  return { kernelName: Cast, backendName: storage.backendName, setupFunc: fallback.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/**
  * The element-wise kernels training repeats most (residual adds, ReLU and its gradient's
- * step and product), for the native backend: tfjs-cpu runs them as a JS closure per element.
+ * step and product), for the native backend: tfjs-cpu runs them as a JS closure per element;
+ * and a Cast whose float32 results hold a Float32Array.
  */
 export function nativeElementwiseKernels(native: NativeKernels, storage: TensorStorage, current: (name: string) => KernelConfig): KernelConfig[] {
   return [
     ...([Add, Sub, Multiply, RealDiv] as const).map((name) => binaryKernel(native, storage, name, current(name))),
     unaryKernel(native, storage, Relu, current(Relu)),
     unaryKernel(native, storage, Step, current(Step)),
+    castKernel(storage, current(Cast)),
   ];
 }
 
-export const NATIVE_ELEMENTWISE_KERNEL_NAMES = [Add, Sub, Multiply, RealDiv, Relu, Step] as const;
+export const NATIVE_ELEMENTWISE_KERNEL_NAMES = [Add, Sub, Multiply, RealDiv, Relu, Step, Cast] as const;
 
 export const NATIVE_KERNEL_NAMES = [
   Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
