@@ -65,6 +65,13 @@ export const DEFAULTS: Config = {
       mean: [0.485, 0.456, 0.406],
       std: [0.229, 0.224, 0.225],
       sizeDivisible: 32,
+      /**
+       * Not torchvision's: { radius, floor } normalises each value by its neighbourhood instead
+       * of by mean/std (which it then does not use): minus the mean of its channel over a
+       * (2 radius + 1)² px window, over sqrt(window variance + floor²), the floor in [0, 1]
+       * units. Low-contrast objects then look like high-contrast ones. null: mean/std.
+       */
+      localContrast: null,
     },
     /**
      * torchvision's single-map example (AnchorGenerator((32..512,), ((0.5, 1, 2),))): 15 per

@@ -73,3 +73,14 @@ describe('per-map anchors, the RPN depth and the conv-fc head', () => {
     expect(errorOf(() => load('model.rcnn.convChannels=0'))).toContain('model.rcnn.convChannels');
   });
 });
+
+describe('model.transform.localContrast', () => {
+  it('is null by default (mean/std); an object needs an integer radius and a positive floor', () => {
+    expect(DEFAULTS.model.transform.localContrast).toBeNull();
+    expect(load('model.transform.localContrast=null').model.transform.localContrast).toBeNull();
+    expect(load('model.transform.localContrast={radius: 8, floor: 0.05}').model.transform.localContrast).toEqual({ radius: 8, floor: 0.05 });
+    expect(errorOf(() => load('model.transform.localContrast={radius: 2.5, floor: 0.05}'))).toContain('model.transform.localContrast.radius');
+    expect(errorOf(() => load('model.transform.localContrast={radius: 8, floor: 0}'))).toContain('model.transform.localContrast.floor');
+    expect(errorOf(() => load('model.transform.localContrast=null', 'model.transform.localContrast.radius=8'))).toContain('model.transform.localContrast.floor');
+  });
+});

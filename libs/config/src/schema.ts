@@ -63,6 +63,7 @@ export const modelSchema = z.strictObject({
     mean: z.tuple([z.number(), z.number(), z.number()]),
     std: z.tuple([positive, positive, positive]),
     sizeDivisible: positiveInt,
+    localContrast: z.strictObject({ radius: positiveInt, floor: positive }).nullable(),
   }),
   anchors: z.strictObject({
     sizes: perMap('sizes'),

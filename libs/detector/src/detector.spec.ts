@@ -19,7 +19,7 @@ const tiny = (...extra: string[]) =>
 
 describe('batchImages', () => {
   it('normalises with mean/std and pads bottom/right with zeros to a multiple of sizeDivisible', () => {
-    const transform = { mean: [0.5, 0.25, 0] as [number, number, number], std: [0.5, 0.25, 1] as [number, number, number], sizeDivisible: 32 };
+    const transform = { mean: [0.5, 0.25, 0] as [number, number, number], std: [0.5, 0.25, 1] as [number, number, number], sizeDivisible: 32, localContrast: null };
     const a = { pixels: new Uint8Array(3 * 2 * 3).fill(255), width: 3, height: 2 };
     const b = { pixels: new Uint8Array(40 * 33 * 3), width: 40, height: 33 };
     const { images, sizes } = batchImages([a, b], transform);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { localContrastNormalise } from './local-contrast';
 import { batchImages, resizeBoxes } from './transform';
 
 // torchvision 0.14.1 / torch 1.13 (tools/fixtures/transform_fixtures.py): GeneralizedRCNNTransform
@@ -33,7 +34,7 @@ function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe('batchImages on float pixels (resize: torchvision)', () => {
   const { batch } = fixture;
-  const transform = { mean: batch.mean, std: batch.std, sizeDivisible: batch.sizeDivisible };
+  const transform = { mean: batch.mean, std: batch.std, sizeDivisible: batch.sizeDivisible, localContrast: null };
 
   it("is torchvision's batch: image_sizes, padded shape, zero padding, values within 1e-6", () => {
     const inputs = batch.inputs.map((i) => ({ pixels: f32(i.values), width: i.width, height: i.height }));
@@ -58,11 +59,33 @@ describe('batchImages on float pixels (resize: torchvision)', () => {
     // One pixel per sample, the sampled channel set: normalisation is per value.
     const pixels = new Float32Array(samples.length * 3);
     samples.forEach(([c, unit], i) => (pixels[i * 3 + c] = unit));
-    const { images } = batchImages([{ pixels, width: samples.length, height: 1 }], { mean, std, sizeDivisible: 1 });
+    const { images } = batchImages([{ pixels, width: samples.length, height: 1 }], { mean, std, sizeDivisible: 1, localContrast: null });
     const values = images.dataSync();
     images.dispose();
     const got = samples.map(([c], i) => values[i * 3 + c]);
     expect(maxError(got, f32(samples.map((s) => s[2])))).toBeLessThan(1e-6);
+  });
+
+  it('normalises each image by local contrast instead of mean/std when localContrast is set, padding with zeros', () => {
+    const local = { radius: 2, floor: 0.04 };
+    const a = { pixels: Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 37) % 256), width: 5, height: 3 };
+    const b = { pixels: Float32Array.from({ length: 2 * 4 * 3 }, (_, i) => ((i * 13) % 17) / 17), width: 2, height: 4 };
+    const { images, sizes } = batchImages([a, b], { ...transform, sizeDivisible: 4, localContrast: local });
+    expect(images.shape).toEqual([2, 4, 8, 3]);
+    expect(sizes).toEqual([[3, 5], [4, 2]]);
+    const values = images.dataSync();
+    images.dispose();
+    [a, b].forEach((input, n) => {
+      const alone = new Float32Array(input.width * input.height * 3);
+      localContrastNormalise(input.pixels, input.width, input.height, local, alone);
+      for (let y = 0; y < 4; y++) {
+        for (let x = 0; x < 8; x++) {
+          const got = Array.from(values.subarray(((n * 4 + y) * 8 + x) * 3, ((n * 4 + y) * 8 + x) * 3 + 3));
+          const inside = y < input.height && x < input.width;
+          expect(got).toEqual(inside ? Array.from(alone.subarray((y * input.width + x) * 3, (y * input.width + x) * 3 + 3)) : [0, 0, 0]);
+        }
+      }
+    });
   });
 
   it('names pixels that are neither bytes nor floats, or of the wrong length', () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '@lumen/config';
 import { describe, fail } from '@lumen/core';
+import { localContrastNormalise } from './local-contrast';
 
 /**
  * An image as the data pipeline hands it over, already resized: RGB, HWC, either bytes
@@ -61,7 +62,7 @@ const normaliseUnit: Normalise = ({ pixels, width: w, height: h }, transform, ou
 
 /**
  * torchvision's GeneralizedRCNNTransform after resizing: scale to [0,1], normalise with
- * mean/std, pad every image to the batch's largest size rounded up to sizeDivisible. Built in
+ * mean/std (or, with `transform.localContrast`, by local contrast instead), pad every image to the batch's largest size rounded up to sizeDivisible. Built in
  * one typed array: per-image tensor ops would cost more than the arithmetic. Float pixels are
  * normalised as torchvision does, `(x - mean) / std` with float32 mean and std; torchvision
  * normalises before resizing, which rounds differently: within 1e-6 of its batch (the
@@ -74,9 +75,11 @@ export function batchImages(inputs: readonly ImageInput[], transform: ModelConfi
   const height = Math.ceil(Math.max(...inputs.map((i) => i.height)) / divisible) * divisible;
   const width = Math.ceil(Math.max(...inputs.map((i) => i.width)) / divisible) * divisible;
   const out = new Float32Array(inputs.length * height * width * 3);
+  const local = transform.localContrast;
   inputs.forEach((input, n) => {
-    const rows = input.pixels instanceof Uint8Array ? normaliseBytes : normaliseUnit;
-    rows(input, transform, out, n * height * width * 3, width * 3);
+    const offset = n * height * width * 3;
+    if (local != null) localContrastNormalise(input.pixels, input.width, input.height, local, out, offset, width * 3);
+    else (input.pixels instanceof Uint8Array ? normaliseBytes : normaliseUnit)(input, transform, out, offset, width * 3);
   });
   return { images: tf.tensor4d(out, [inputs.length, height, width, 3]), sizes: inputs.map((i) => [i.height, i.width]) };
 }

@@ -53,7 +53,7 @@ describe('architectureConfig', () => {
     const config = architectureConfig(arch);
     const { model } = config;
     expect(config.data.image).toEqual({ minSize: tv.min_size[tv.min_size.length - 1], maxSize: tv.max_size, resize: 'torchvision' });
-    expect(model.transform).toEqual({ mean: tv.image_mean, std: tv.image_std, sizeDivisible: tv.size_divisible });
+    expect(model.transform).toEqual({ mean: tv.image_mean, std: tv.image_std, sizeDivisible: tv.size_divisible, localContrast: null });
     const maps = tv.anchor_sizes.length;
     expect(perMap(model.anchors.sizes, maps)).toEqual(tv.anchor_sizes);
     expect(perMap(model.anchors.ratios, maps)).toEqual(tv.aspect_ratios);

@@ -19,7 +19,7 @@ type Tree = Record<string, unknown>;
 /** FasterRCNN's defaults (its __init__), shared by every builder unless it passes its own. */
 const FASTER_RCNN: Tree = {
   model: {
-    transform: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], sizeDivisible: 32 },
+    transform: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], sizeDivisible: 32, localContrast: null },
     rpn: {
       objectness: 'sigmoid',
       convDepth: 1,
