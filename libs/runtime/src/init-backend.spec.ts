@@ -66,6 +66,14 @@ describe('initBackend', () => {
     expect(r.lines).toEqual([expect.stringMatching(/^\[lumen\] tfjs backend: native — @tensorflow\/tfjs-backend-cpu tensors \+ @lumen\/runtime-native \((avx512|avx2-fma|generic), 2 threads\)/)]);
   });
 
+  it('wasm beside the native kernels: their threads as asked, wasm itself on one', async () => {
+    const r = await freshInit({ LUMEN_BACKEND: 'wasm', LUMEN_WASM_THREADS: '2' });
+    expect(r.first.name).toBe('wasm');
+    if (native == null) return;
+    expect(r.first.threads).toBe(1);
+    expect(r.lines).toEqual([expect.stringMatching(/^\[lumen\] tfjs backend: wasm — @tensorflow\/tfjs-backend-wasm \(SIMD, single thread\) \+ @lumen\/runtime-native \((avx512|avx2-fma|generic), 2 threads\)/)]);
+  });
+
   it('rejects a bad thread count', async () => {
     await expect(freshInit({ LUMEN_BACKEND: 'wasm', LUMEN_WASM_THREADS: '0' })).rejects.toThrow(/from 1 to 8/);
   });

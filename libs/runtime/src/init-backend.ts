@@ -15,7 +15,7 @@ export interface BackendChoice {
   name: BackendName;
   /** What runs it: the npm package, and for wasm the build. */
   detail: string;
-  /** Threads the backend computes on (wasm: its pthread pool incl. the main thread). */
+  /** Threads the backend's own kernels compute on (wasm: its pthread pool incl. the main thread; 1 beside native kernels). */
   threads: number;
   /** Why candidates earlier in the order were not taken (and why native kernels are off). */
   skipped: string[];
@@ -26,7 +26,10 @@ export interface BackendChoice {
 export interface InitBackendOptions {
   /** Preferred backend when LUMEN_BACKEND is unset; by default the first that works. */
   backend?: BackendName;
-  /** wasm threads (default LUMEN_WASM_THREADS, else the machine's cores, at most 8). */
+  /**
+   * Threads to compute on (default LUMEN_WASM_THREADS, else the machine's cores, at most 8): the
+   * native kernels' when @lumen/runtime-native is built (wasm's own then run on one), else wasm's.
+   */
   threads?: number;
   /** Where the one line about the choice goes (default console.error, to keep stdout clean). */
   log?: (message: string) => void;
@@ -70,10 +73,14 @@ async function tryWasm(threads: number, skipped: string[]): Promise<BackendChoic
   const native = 'isa' in accelerated ? accelerated : null;
   if (!('isa' in accelerated)) skipped.push(`@lumen/runtime-native: ${accelerated.reason}`);
   const plus = native ? ` + @lumen/runtime-native (${native.isa}, ${native.threads} thread${native.threads > 1 ? 's' : ''})` : '';
-  if (threads > 1) {
-    wasm.setThreadsCount(threads);
+  // With native kernels taking the convolutions and GEMMs on every core, wasm's own kernels
+  // (element-wise, small) run on one thread: a second wasm thread's spinning and wake-ups cost
+  // more than it computes (digits step on 2 cores: 369 -> 336 ms, bench-profile).
+  const wasmThreads = native ? 1 : threads;
+  if (wasmThreads > 1) {
+    wasm.setThreadsCount(wasmThreads);
     try {
-      if (await withThreadedWasm(tf.env(), threads, () => tf.setBackend('wasm'))) {
+      if (await withThreadedWasm(tf.env(), wasmThreads, () => tf.setBackend('wasm'))) {
         return { name: 'wasm', detail: `@tensorflow/tfjs-backend-wasm (threaded SIMD)${plus}`, threads: wasm.getThreadsCount(), skipped, native };
       }
       skipped.push('wasm threaded SIMD build: failed to initialise');
