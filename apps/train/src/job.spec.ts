@@ -2,10 +2,10 @@ import { loadConfig } from '@lumen/config';
 import { UserError } from '@lumen/core';
 import { initBackend } from '@lumen/runtime';
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { latestJobDir, listCheckpoints, MetricsLog, newJobDir, pruneCheckpoints, setAsideCheckpoint } from './job';
+import { claimJobDir, latestJobDir, listCheckpoints, MetricsLog, newJobDir, pruneCheckpoints, setAsideCheckpoint } from './job';
 import { DIGITS_CONFIG, QUIET, readMetrics, tinyOverrides, trainSteps, WORKSPACE } from './testing/tiny-run';
 import { checkInputsExist, runTraining } from './train';
 
@@ -30,6 +30,18 @@ describe('relative paths', () => {
   it('put new job folders under the workspace, from any folder in it', () => {
     const stamp = new Date('2026-01-02T03:04:05Z');
     expect(inFolder(join(WORKSPACE, 'apps/train/src'), () => newJobDir('digits', stamp))).toBe(join(WORKSPACE, 'jobs', 'digits-20260102-030405'));
+  });
+
+  it('give two runs started in the same second folders of their own', () => {
+    const jobs = mkdtempSync(join(tmpdir(), 'lumen-jobs-'));
+    try {
+      const stamp = new Date('2026-01-02T03:04:05Z');
+      const claimed = [1, 2, 3].map(() => claimJobDir('digits', stamp, jobs));
+      expect(claimed).toEqual(['digits-20260102-030405', 'digits-20260102-030405-2', 'digits-20260102-030405-3'].map((name) => join(jobs, name)));
+      expect(claimed.every((dir) => statSync(dir).isDirectory())).toBe(true);
+    } finally {
+      rmSync(jobs, { recursive: true, force: true });
+    }
   });
 
   it("find --resume's latest job under the workspace, from any folder in it", () => {

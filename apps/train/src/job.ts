@@ -2,7 +2,7 @@ import { loadConfig, type LoadedConfig } from '@lumen/config';
 import { fromWorkspace, UserError } from '@lumen/core';
 import { assignParams, loadCheckpoint, restoreOptimizer, type DetectorParams, type LoadedCheckpoint, type OptimizerState } from '@lumen/detector';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 const CHECKPOINT_PREFIX = 'checkpoint-';
 /** A checkpoint folder's name; `<name>.partial` (being written) and `<name>-diverged` (set aside) are not checkpoints. */
@@ -12,6 +12,25 @@ const CHECKPOINT_NAME = /^checkpoint-\d+$/;
 export function newJobDir(configName: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return join(fromWorkspace('jobs'), `${configName}-${stamp}`);
+}
+
+/**
+ * Creates and returns a new job folder: newJobDir's, or with `-2`, `-3`… when a run started in
+ * the same second already has it (two runs must never share checkpoints). `mkdir` without
+ * `recursive` fails on an existing folder, so two processes cannot both claim one.
+ */
+export function claimJobDir(configName: string, now = new Date(), jobs = fromWorkspace('jobs')): string {
+  const base = join(jobs, basename(newJobDir(configName, now)));
+  mkdirSync(jobs, { recursive: true });
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** The most recent `jobs/<config>-*` folder that holds a checkpoint (for --resume without --job-dir). */
@@ -131,7 +150,7 @@ export function openJob(options: JobOptions): Job {
   const loaded = loadConfig(options.config, { overrides: options.overrides });
   const configName = loaded.name;
   if (!options.resume) {
-    const dir = options.jobDir ?? newJobDir(configName);
+    const dir = options.jobDir ?? claimJobDir(configName);
     if (listCheckpoints(dir).length > 0) {
       throw new UserError(`${dir} already holds checkpoints: pass --resume to continue that run, or another --job-dir`);
     }
