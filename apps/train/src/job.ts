@@ -2,16 +2,16 @@ import { loadConfig, type LoadedConfig } from '@lumen/config';
 import { fromWorkspace, UserError } from '@lumen/core';
 import { assignParams, loadCheckpoint, restoreOptimizer, type DetectorParams, type LoadedCheckpoint, type OptimizerState } from '@lumen/detector';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const CHECKPOINT_PREFIX = 'checkpoint-';
 /** A checkpoint folder's name; `<name>.partial` (being written) and `<name>-diverged` (set aside) are not checkpoints. */
 const CHECKPOINT_NAME = /^checkpoint-\d+$/;
 
 /** `jobs/<config>-<YYYYMMDD-HHMMSS>` under the workspace root: a new folder per run unless --job-dir names one. */
-export function newJobDir(configName: string, now = new Date()): string {
+export function newJobDir(configName: string, now = new Date(), jobs = fromWorkspace('jobs')): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return join(fromWorkspace('jobs'), `${configName}-${stamp}`);
+  return join(jobs, `${configName}-${stamp}`);
 }
 
 /**
@@ -20,7 +20,7 @@ export function newJobDir(configName: string, now = new Date()): string {
  * `recursive` fails on an existing folder, so two processes cannot both claim one.
  */
 export function claimJobDir(configName: string, now = new Date(), jobs = fromWorkspace('jobs')): string {
-  const base = join(jobs, basename(newJobDir(configName, now)));
+  const base = newJobDir(configName, now, jobs);
   mkdirSync(jobs, { recursive: true });
   for (let n = 1; ; n++) {
     const dir = n === 1 ? base : `${base}-${n}`;

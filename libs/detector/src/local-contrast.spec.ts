@@ -1,5 +1,6 @@
 import { seededRandom } from '@lumen/core';
 import { localContrastNormalise } from './local-contrast';
+import { maxError } from './testing/max-error';
 
 /** The definition, window by window (no summed-area tables). */
 function reference(pixels: ArrayLike<number>, width: number, height: number, radius: number, floor: number): Float64Array {
@@ -27,13 +28,6 @@ function reference(pixels: ArrayLike<number>, width: number, height: number, rad
 function randomImage(seed: number, width: number, height: number): Float32Array {
   const random = seededRandom(seed);
   return Float32Array.from({ length: width * height * 3 }, () => random());
-}
-
-function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
 }
 
 describe('localContrastNormalise', () => {

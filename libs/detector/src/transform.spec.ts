@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localContrastNormalise } from './local-contrast';
 import { batchImages, resizeBoxes } from './transform';
+import { maxError } from './testing/max-error';
 
 // torchvision 0.14.1 / torch 1.13 (tools/fixtures/transform_fixtures.py): GeneralizedRCNNTransform
 // with ImageNet mean/std. The inputs are torchvision's own resize of the [0, 1] image (what
@@ -23,14 +24,6 @@ const fixture: Fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'tr
 
 /** JSON holds each float32 in its shortest form: rounding it to float32 gives the value back. */
 const f32 = (values: number[]) => Float32Array.from(values);
-
-/** Largest |a - b|. */
-function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
 
 describe('batchImages on float pixels (resize: torchvision)', () => {
   const { batch } = fixture;
