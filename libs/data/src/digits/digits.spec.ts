@@ -7,7 +7,7 @@ import { collect, logLines, tempDir } from '../testing/helpers';
 import { readVoc } from '../voc';
 import { DIGIT_CLASSES, DIGITS_SPLITS, DIGITS_VERSION, ensureDigits, generateDigits, MANIFEST, vocXml } from './generate';
 import { GLYPH_SIZE, glyphRanges, loadMnist } from './mnist';
-import { INK_THRESHOLD, MAX_OVERLAP, renderDigitsImage, scaleGlyph } from './render';
+import { INK_THRESHOLD, MAX_OVERLAP, RENDER_DEFAULTS, renderDigitsImage, scaleGlyph } from './render';
 import { renderShiftImage } from './shift-render';
 
 /** The quantisation tables (DQT segments) of a JPEG file: they follow from its quality. */
@@ -101,30 +101,93 @@ describe('renderDigitsImage', () => {
     expect(digits).toBeGreaterThan(50);
   });
 
-  it('draws the glyph: its ink differs from the background around it in the box', () => {
-    let checked = 0;
-    for (let seed = 0; seed < 5; seed++) {
-      const image = renderDigitsImage(seededRandom(seed), bank, ranges);
-      const luminance = (i: number) => 0.299 * image.pixels[3 * i] + 0.587 * image.pixels[3 * i + 1] + 0.114 * image.pixels[3 * i + 2];
-      for (const [id, digit] of image.digits.entries()) {
-        const [x1, y1, x2, y2] = digit.box;
-        const ink: number[] = [];
-        const rest: number[] = [];
-        for (let y = y1; y < y2; y++) {
-          for (let x = x1; x < x2; x++) {
-            const i = y * image.width + x;
-            if (image.owner[i] === id) ink.push(luminance(i));
-            else if (image.owner[i] === -1) rest.push(luminance(i));
-          }
-        }
-        const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-        if (rest.length > 0) {
-          expect(Math.abs(mean(ink) - mean(rest))).toBeGreaterThan(30);
-          checked++;
+  /** Per digit: mean colour of its ink pixels and of the unowned pixels in its box (none when the box has no such pixels). */
+  function inkAndGround(image: ReturnType<typeof renderDigitsImage>): { ink: number[]; rest: number[] }[] {
+    const out: { ink: number[]; rest: number[] }[] = [];
+    for (const [id, digit] of image.digits.entries()) {
+      const [x1, y1, x2, y2] = digit.box;
+      const sums = [new Float64Array(4), new Float64Array(4)];
+      for (let y = y1; y < y2; y++) {
+        for (let x = x1; x < x2; x++) {
+          const i = y * image.width + x;
+          const s = image.owner[i] === id ? sums[0] : image.owner[i] === -1 ? sums[1] : null;
+          if (s == null) continue;
+          for (let c = 0; c < 3; c++) s[c] += image.pixels[3 * i + c];
+          s[3]++;
         }
       }
+      if (sums[1][3] > 0) out.push({ ink: [0, 1, 2].map((c) => sums[0][c] / sums[0][3]), rest: [0, 1, 2].map((c) => sums[1][c] / sums[1][3]) });
     }
-    expect(checked).toBeGreaterThan(5);
+    return out;
+  }
+  const lum = (c: number[]) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+
+  it('inks digits strongly, faintly or by hue alone, as the options share them', () => {
+    // Flat canvases without noise, so the ground under a digit is one colour.
+    const flat = { ...RENDER_DEFAULTS, canvases: { plain: 1 }, strokeClutter: 0 };
+    const measure = (options: typeof flat) => {
+      const found: { dl: number; drgb: number }[] = [];
+      for (let seed = 0; seed < 12; seed++) {
+        for (const { ink, rest } of inkAndGround(renderDigitsImage(seededRandom(seed), bank, ranges, options))) {
+          found.push({ dl: Math.abs(lum(ink) - lum(rest)), drgb: Math.hypot(ink[0] - rest[0], ink[1] - rest[1], ink[2] - rest[2]) });
+        }
+      }
+      expect(found.length).toBeGreaterThan(20);
+      // Medians: a few boxes hold clutter or another digit's anti-aliased edge.
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      return { dl: median(found.map((f) => f.dl)), drgb: median(found.map((f) => f.drgb)) };
+    };
+    const strong = measure({ ...flat, faintInk: 0, hueInk: 0 });
+    const faint = measure({ ...flat, faintInk: 1, hueInk: 0 });
+    const hue = measure({ ...flat, faintInk: 0, hueInk: 1 });
+    // Ink pixels include anti-aliased edges (>= 30% intensity), so the contrast measured is below the ink's own.
+    expect(strong.dl).toBeGreaterThan(70);
+    expect(faint.dl).toBeGreaterThan(12);
+    expect(faint.dl).toBeLessThan(55);
+    expect(hue.dl).toBeLessThan(10);
+    expect(hue.drgb).toBeGreaterThan(40);
+  });
+
+  it('draws every canvas style, each giving boxes that hold ink', () => {
+    for (const style of ['texture', 'bands', 'fractal', 'blobs', 'plain'] as const) {
+      let digits = 0;
+      for (let seed = 0; seed < 4; seed++) {
+        const image = renderDigitsImage(seededRandom(seed), bank, ranges, { ...RENDER_DEFAULTS, canvases: { [style]: 1 } });
+        // The canvas is not one colour (noise at least), and every box holds owned ink.
+        expect(new Set(Array.from(image.pixels.subarray(0, 3000))).size).toBeGreaterThan(3);
+        for (const [id, d] of image.digits.entries()) {
+          const [x1, y1, x2, y2] = d.box;
+          let owned = 0;
+          for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) if (image.owner[y * image.width + x] === id) owned++;
+          expect(owned).toBeGreaterThan(0);
+          digits++;
+        }
+      }
+      expect(digits).toBeGreaterThan(4);
+    }
+  });
+
+  it('thins and thickens strokes: ink covers less of some boxes and more of others than at weight 1', () => {
+    /** Share of each digit's box its ink covers, sorted. */
+    const coverage = (strokeWeight: number) => {
+      const shares: number[] = [];
+      for (let seed = 0; seed < 16; seed++) {
+        const image = renderDigitsImage(seededRandom(seed), bank, ranges, { ...RENDER_DEFAULTS, strokeWeight });
+        for (const [id, d] of image.digits.entries()) {
+          const [x1, y1, x2, y2] = d.box;
+          let ink = 0;
+          for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) if (image.owner[y * image.width + x] === id) ink++;
+          shares.push(ink / ((x2 - x1) * (y2 - y1)));
+        }
+      }
+      return shares.sort((a, b) => a - b);
+    };
+    const at = (v: number[], q: number) => v[Math.floor(q * (v.length - 1))];
+    const asDrawn = coverage(1);
+    const varied = coverage(3);
+    expect(asDrawn.length).toBeGreaterThan(40);
+    expect(at(varied, 0.1)).toBeLessThan(at(asDrawn, 0.1) * 0.95);
+    expect(at(varied, 0.9)).toBeGreaterThan(at(asDrawn, 0.9) * 1.05);
   });
 
   it('scales glyphs keeping ink above the threshold', () => {

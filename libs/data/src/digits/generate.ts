@@ -15,8 +15,11 @@ export const DIGIT_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '
 /** Counts sized for a detector trained from scratch on a 2-core CPU in under 30 minutes. */
 export const DEFAULT_DIGITS: DigitsOptions = { seed: 2024, train: 3000, val: 300, test: 300, shift: 300 };
 
-/** Bumped when the generator's output changes, so ensureDigits regenerates old datasets. 2: the `shift` split. */
-export const DIGITS_VERSION = 2;
+/**
+ * Bumped when the generator's output changes, so ensureDigits regenerates old datasets.
+ * 2: the `shift` split; 3: training canvases of five styles, faint and hue-only ink, stroke weights.
+ */
+export const DIGITS_VERSION = 3;
 export const MANIFEST = 'digits.json';
 /** JPEG quality of the train/val/test images (shift images draw theirs, 60..95). */
 export const JPEG_QUALITY = 90;

@@ -1,5 +1,6 @@
 import { seededRandom, type Rng } from '@lumen/core';
 import { randomInt, uniform } from '../random';
+import { bandsCanvas, blobsCanvas, fractalCanvas, plainCanvas, strokeClutter, type Rgb } from './canvas';
 import { GLYPH_SIZE, type GlyphBank, type GlyphRange } from './mnist';
 
 /** A glyph pixel belongs to the digit's box when its intensity (after scaling) is at least this. */
@@ -16,9 +17,37 @@ export interface RenderOptions {
   maxDigits: number;
   /** Probability of an image with no digit. */
   emptyProb: number;
+  /** Relative frequency of each canvas style (absent: the textured gradient only). */
+  canvases?: Partial<Record<CanvasStyle, number>>;
+  /** Share of digits inked faintly (luminance 22..60 from the canvas under them). */
+  faintInk?: number;
+  /** Share of digits inked in another hue at the canvas's luminance (within 8). */
+  hueInk?: number;
+  /** Stroke weight: glyph intensities raised to a power log-uniform in [1/w, w] (1: as drawn). */
+  strokeWeight?: number;
+  /** Stroke-like clutter (curves, arcs, zig-zags, loops) per image: up to this many, on 60% of images. */
+  strokeClutter?: number;
 }
 
-export const RENDER_DEFAULTS: RenderOptions = { minSide: 256, maxSide: 400, minDigitHeight: 16, maxDigitHeight: 120, maxDigits: 8, emptyProb: 0.05 };
+/**
+ * The canvas under the digits: a gradient with low-frequency texture, periodic bands
+ * (stripes, grids, checks), fractal noise, a pile of filled shapes, or one flat colour.
+ */
+export type CanvasStyle = 'texture' | 'bands' | 'fractal' | 'blobs' | 'plain';
+
+export const RENDER_DEFAULTS: RenderOptions = {
+  minSide: 256,
+  maxSide: 400,
+  minDigitHeight: 14,
+  maxDigitHeight: 120,
+  maxDigits: 8,
+  emptyProb: 0.05,
+  canvases: { texture: 0.35, bands: 0.2, fractal: 0.2, blobs: 0.15, plain: 0.1 },
+  faintInk: 0.25,
+  hueInk: 0.1,
+  strokeWeight: 2.2,
+  strokeClutter: 6,
+};
 
 export interface RenderedDigit {
   /** 0..9 */
@@ -55,7 +84,7 @@ const noiseTable = (() => {
 
 const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
 const luminance = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
-const randomColour = (random: Rng): [number, number, number] => [random() * 255, random() * 255, random() * 255];
+const randomColour = (random: Rng): Rgb => [random() * 255, random() * 255, random() * 255];
 
 /** Sensor-like noise: `sigma` times the shared table read from `offset` by `stride`. */
 interface Noise {
@@ -264,10 +293,12 @@ export const MAX_OVERLAP = 0.2;
 const PLACEMENT_ATTEMPTS = 25;
 
 /**
- * Renders one image of the digits dataset from `random`: a textured gradient background
- * with clutter, then 1..maxDigits mnist digits (none with probability emptyProb) drawn
- * from `ranges` (per class), each scaled to a log-uniform tight height, tinted to contrast
- * with the background and alpha-blended by its intensity; sensor-like noise last. A
+ * Renders one image of the digits dataset from `random`: a canvas of one style (see
+ * CanvasStyle) with sensor-like noise and clutter (shapes, bars, rings, stroke-like curves),
+ * then 1..maxDigits mnist digits (none with probability emptyProb) drawn from `ranges`
+ * (per class), each scaled to a log-uniform tight height, its strokes thinned or thickened,
+ * inked against the canvas under it (strongly, faintly or by hue alone) and alpha-blended
+ * by its intensity, carrying the same noise. A
  * digit's box is the tight box of its pixels at >= INK_THRESHOLD intensity that no later
  * digit covers (the visible strokes). Placements overlapping an earlier digit's box by
  * more than MAX_OVERLAP of the smaller box are retried, then given up.
@@ -276,13 +307,16 @@ export function renderDigitsImage(random: Rng, bank: GlyphBank, ranges: GlyphRan
   const width = randomInt(random, options.minSide, options.maxSide);
   const height = randomInt(random, options.minSide, options.maxSide);
   const noise = { sigma: random() < 0.2 ? 0 : uniform(random, 2, 14), offset: Math.floor(random() * NOISE_SIZE), stride: 2 * randomInt(random, 1, 1000) + 1 };
-  const canvas = background(random, width, height, noise);
+  const canvas = drawCanvas(random, width, height, noise, options.canvases);
   distractors(random, canvas, width, height);
+  const clutter = options.strokeClutter ?? 0;
+  if (clutter > 0 && random() < 0.6) strokeClutter(random, canvas, width, height, randomInt(random, 1, clutter));
   const owner = new Int16Array(width * height).fill(-1);
   const count = random() < options.emptyProb ? 0 : randomInt(random, 1, options.maxDigits);
   const placed: Placed[] = [];
   const logMin = Math.log(options.minDigitHeight);
   const logMax = Math.log(options.maxDigitHeight);
+  const logWeight = Math.log(options.strokeWeight ?? 1);
   for (let k = 0; k < count; k++) {
     const digit = randomInt(random, 0, 9);
     const range = ranges[digit];
@@ -294,26 +328,98 @@ export function renderDigitsImage(random: Rng, bank: GlyphBank, ranges: GlyphRan
     const inkColour = randomColour(random);
     const opacity = uniform(random, 0.85, 1);
     const tries = Array.from({ length: PLACEMENT_ATTEMPTS }, () => [random(), random()]);
+    const power = logWeight > 0 ? Math.exp(uniform(random, -logWeight, logWeight)) : 1;
+    const inkDraws = [random(), random(), random()];
     if (cell == null) continue;
     const f = Math.min(target, height - 2) / (cell[3] - cell[1] + 1);
     const gh = Math.max(1, Math.round(GLYPH_SIZE * f));
     const gw = Math.max(1, Math.round(GLYPH_SIZE * f * aspect));
     const scaled = scaleGlyph(glyph, gw, gh);
+    if (power !== 1) for (let i = 0; i < scaled.length; i++) scaled[i] = scaled[i] > 0 ? scaled[i] ** power : 0;
     const ink = inkBounds(scaled, gw, gh);
     if (ink == null) continue;
     const spot = place(tries, placed, width, height, ink[2] - ink[0] + 1, ink[3] - ink[1] + 1);
     if (spot == null) continue;
-    // Ink contrasting with the background under the digit.
-    const bgLum = meanLuminance(canvas, width, spot);
-    const want = bgLum >= 128 ? uniform(random, 0, Math.max(0, bgLum - 110)) : uniform(random, Math.min(255, bgLum + 110), 255);
-    const shift = want - luminance(inkColour[0], inkColour[1], inkColour[2]);
-    const colour = inkColour.map((c) => clamp255(c + shift));
+    const colour = chooseInk(inkDraws, meanColour(canvas, width, spot), inkColour, options);
     composite(canvas, owner, width, height, scaled, gw, gh, spot[0] - ink[0], spot[1] - ink[1], colour, opacity, placed.length, noise);
     placed.push({ digit, glyph: index, area: spot });
   }
   const pixels = new Uint8Array(canvas.buffer);
   const digits = visibleBoxes(owner, width, placed);
   return { width, height, pixels, digits, owner };
+}
+
+const STYLES: readonly CanvasStyle[] = ['texture', 'bands', 'fractal', 'blobs', 'plain'];
+
+/** The canvas of one style drawn by its relative frequency in `weights` (none: the textured gradient), with sensor noise. */
+function drawCanvas(random: Rng, width: number, height: number, noise: Noise, weights: RenderOptions['canvases']): Uint8ClampedArray {
+  let style: CanvasStyle = 'texture';
+  if (weights != null) {
+    const total = STYLES.reduce((sum, s) => sum + (weights[s] ?? 0), 0);
+    let r = random() * total;
+    style = STYLES.find((s) => (r -= weights[s] ?? 0) < 0) ?? 'texture';
+  }
+  if (style === 'texture') return background(random, width, height, noise);
+  const canvas = new Uint8ClampedArray(width * height * 3);
+  if (style === 'bands') bandsCanvas(random, canvas, width, height);
+  else if (style === 'fractal') fractalCanvas(random, canvas, width, height);
+  else if (style === 'blobs') blobsCanvas(random, canvas, width, height);
+  else plainCanvas(random, canvas);
+  const mask = NOISE_SIZE - 1;
+  for (let i = 0, j = noise.offset; i < canvas.length; i++, j = (j + noise.stride) & mask) canvas[i] += noise.sigma * noiseTable[j];
+  return canvas;
+}
+
+/** `c` moved to luminance `target` keeping its hue: scaled toward black, or mixed toward white. */
+export function withLuminance(c: Rgb, target: number): Rgb {
+  const l = luminance(c[0], c[1], c[2]);
+  if (l >= target) {
+    const k = l > 0 ? target / l : 0;
+    return [c[0] * k, c[1] * k, c[2] * k];
+  }
+  const t = (target - l) / (255 - l);
+  return [c[0] + (255 - c[0]) * t, c[1] + (255 - c[1]) * t, c[2] + (255 - c[2]) * t];
+}
+
+/** Hue in turns [0, 1) of an RGB colour (0 for greys). */
+function hueOf(c: Rgb): number {
+  const max = Math.max(...c);
+  const min = Math.min(...c);
+  if (max - min < 1e-6) return 0;
+  const d = max - min;
+  const h = max === c[0] ? (c[1] - c[2]) / d : max === c[1] ? 2 + (c[2] - c[0]) / d : 4 + (c[0] - c[1]) / d;
+  return (((h / 6) % 1) + 1) % 1;
+}
+
+/** A fully saturated colour of hue `h` (turns) at `saturation`, value 255. */
+function ofHue(h: number, saturation: number): Rgb {
+  const channel = (offset: number) => {
+    const k = (offset + h * 6) % 6;
+    return 255 * (1 - saturation * Math.max(0, Math.min(k, 4 - k, 1)));
+  };
+  return [channel(5), channel(3), channel(1)];
+}
+
+/**
+ * The ink of a digit over canvas colour `under`, from three uniform draws: in another hue at
+ * the same luminance (options.hueInk of digits), faint (options.faintInk: 22..60 darker or
+ * lighter), else `colour` moved 110+ away in luminance, as the room above or below allows.
+ */
+function chooseInk(draws: number[], under: Rgb, colour: Rgb, options: RenderOptions): Rgb {
+  const base = luminance(under[0], under[1], under[2]);
+  const hue = options.hueInk ?? 0;
+  const faint = options.faintInk ?? 0;
+  if (draws[0] < hue) {
+    const target = Math.min(235, Math.max(20, base + (draws[1] * 2 - 1) * 8));
+    return withLuminance(ofHue(hueOf(under) + 0.3 + 0.4 * draws[2], 0.6 + 0.4 * draws[1]), target);
+  }
+  if (draws[0] < hue + faint) {
+    const delta = 22 + 38 * draws[1];
+    const darker = base - delta >= 0 && (base + delta > 255 || draws[2] < 0.5);
+    return withLuminance(colour, darker ? base - delta : base + delta);
+  }
+  const want = base >= 128 ? draws[1] * Math.max(0, base - 110) : Math.min(255, base + 110) + draws[1] * Math.max(0, 255 - base - 110);
+  return withLuminance(colour, want);
 }
 
 interface Placed {
@@ -335,18 +441,21 @@ function place(tries: number[][], placed: Placed[], width: number, height: numbe
   return null;
 }
 
-/** Mean luminance of a box of the canvas (every third pixel each way). */
-function meanLuminance(canvas: Uint8ClampedArray, width: number, box: number[]): number {
-  let sum = 0;
+/** Mean colour of a box of the canvas (every third pixel each way). */
+function meanColour(canvas: Uint8ClampedArray, width: number, box: number[]): Rgb {
+  const sum: Rgb = [0, 0, 0];
   let n = 0;
   for (let y = box[1]; y < box[3]; y += 3) {
     for (let x = box[0]; x < box[2]; x += 3) {
       const o = (y * width + x) * 3;
-      sum += luminance(canvas[o], canvas[o + 1], canvas[o + 2]);
+      sum[0] += canvas[o];
+      sum[1] += canvas[o + 1];
+      sum[2] += canvas[o + 2];
       n++;
     }
   }
-  return sum / Math.max(n, 1);
+  n = Math.max(n, 1);
+  return [sum[0] / n, sum[1] / n, sum[2] / n];
 }
 
 /**
