@@ -33,10 +33,10 @@ export interface NativeKernels {
   unaryGrad(op: 2 | 3, dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** Max-pool dx (first maximum of each window gets dy); geometry [N, H, W, C, outH, outW, strideH, strideW, dilationH, dilationW, windowH, windowW (effective), padTop, padLeft]. */
   maxPoolGrad(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, geometry: readonly number[]): void;
-  /** BatchNorm over all axes but the last (channels): y, x̂, mean, biased variance, invstd. */
-  batchNormTraining(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, epsilon: number): void;
-  /** Its gradient: dx, dγ = Σ dy·x̂, dβ = Σ dy. */
-  batchNormGrad(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number): void;
+  /** BatchNorm over all axes but the last (channels): y, x̂, mean, biased variance, invstd; with `relu`, y = max(y, 0) (NaN kept). */
+  batchNormTraining(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, epsilon: number, relu: boolean): void;
+  /** Its gradient: dx, dγ = Σ dy·x̂, dβ = Σ dy; with a relu BatchNorm's output `y`, dy counts only where y > 0. */
+  batchNormGrad(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, y: Float32Array | null): void;
   /** The GEMM micro-kernel in use: "avx512", "avx2-fma" or "generic". */
   isa(): string;
   /** Single-precision GFLOP/s of `iterations` rounds of 12 independent 8-wide FMAs on every pool thread at once (an FMA = 2 flops): the peak the GEMM is judged against. */

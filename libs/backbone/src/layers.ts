@@ -209,6 +209,8 @@ export function convBn(x: Tensor4D, kernel: Variable, bn: BatchNormParams, geome
   const { stride, pad, depthwise = false } = geometry;
   if (ctx.training && bn.weight.trainable) {
     const y = depthwise ? depthwiseConv2d(x, kernel as Tensor4D, stride, pad) : conv2d(x, kernel as Tensor4D, stride, pad);
+    // A ReLU runs inside the BatchNorm kernels where the backend has them.
+    if (activation === 'relu') return batchNormTraining(y, bn, ctx.bnEps, ctx.bnMomentum, true);
     return activate(batchNormTraining(y, bn, ctx.bnEps, ctx.bnMomentum), activation);
   }
   const [kh, kw, inC] = kernel.shape as number[];

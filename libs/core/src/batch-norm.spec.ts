@@ -95,6 +95,36 @@ describe('batchNormTraining', () => {
     tf.dispose([y, dy, ...Object.values(bn)]);
   });
 
+  it("with relu: relu of the value, and ReLU's gradient (dy where the output is positive) through torch's", () => {
+    // The tensor-op path ends in tf.relu, whose gradient the tfjs-core bundle does not register: tfjs's own, dy·step(x).
+    if (tf.getGradient('Relu') == null) tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy, tf.step(x)) }) });
+    const bn = bnParams();
+    const [gamma, beta] = [bn.weight, bn.bias].map(values);
+    const y = tf.randomNormal<tf.Rank.R4>([N, H, W, C], 0, 1, 'float32', 7);
+    const dy = tf.randomNormal<tf.Rank.R4>([N, H, W, C], 0, 1, 'float32', 8);
+    const { variance, xhat } = statistics(y.dataSync() as Float32Array);
+    const value = Float64Array.from(xhat, (v, i) => Math.max(0, v * gamma[i % C] + beta[i % C]));
+    const g = Float64Array.from(dy.dataSync(), (v, i) => (value[i] > 0 ? v : 0));
+    const sumDy = new Array(C).fill(0);
+    const sumDyX = new Array(C).fill(0);
+    g.forEach((v, i) => {
+      sumDy[i % C] += v;
+      sumDyX[i % C] += v * xhat[i];
+    });
+    const dx = Float64Array.from(g, (v, i) => ((gamma[i % C] / Math.sqrt(variance[i % C] + BN_EPS)) * (COUNT * v - sumDy[i % C] - xhat[i] * sumDyX[i % C])) / COUNT);
+    expect(value.filter((v) => v === 0).length).toBeGreaterThan(COUNT / 2);
+    const before = tf.memory().numTensors;
+    const out = batchNormTraining(y, bn, undefined, undefined, true);
+    expect(scaledError(out, value)).toBeLessThan(1e-6);
+    const [gx, gWeight, gBias] = tf.grads((input: tf.Tensor) => batchNormTraining(input as tf.Tensor4D, bn, undefined, undefined, true))([y, bn.weight, bn.bias], dy);
+    expect(scaledError(gx, dx)).toBeLessThan(1e-5);
+    expect(scaledError(gWeight, sumDyX)).toBeLessThan(1e-5);
+    expect(scaledError(gBias, sumDy)).toBeLessThan(1e-5);
+    tf.dispose([out, gx, gWeight, gBias]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([y, dy, ...Object.values(bn)]);
+  });
+
   it('needs more than one value per channel', () => {
     const bn = bnParams();
     const y = tf.zeros<tf.Rank.R4>([1, 1, 1, C]);
@@ -115,13 +145,13 @@ function registerStandInKernels(which: Array<typeof LumenBatchNormTraining | typ
     readSync(dataId: tf.TensorInfo['dataId']): Float32Array;
     makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
   }
-  const seen: { epsilon?: number; grad?: Record<string, number[]> } = {};
+  const seen: { epsilon?: number; relu?: boolean; grad?: Record<string, number[]> } = {};
   const fixed = (backend: CpuBackend, shape: number[], value: (i: number) => number) =>
     backend.makeTensorInfo(shape, 'float32', Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => value(i)));
   const kernels: Record<string, tf.KernelFunc> = {
     [LumenBatchNormTraining]: ({ inputs, attrs, backend }) => {
       const cpu = backend as CpuBackend;
-      seen.epsilon = (attrs as { epsilon: number }).epsilon;
+      ({ epsilon: seen.epsilon, relu: seen.relu } = attrs as { epsilon: number; relu: boolean });
       const { shape } = inputs.x as tf.TensorInfo;
       // [y, x̂, mean, variance, invstd]
       return [fixed(cpu, shape, () => 7), fixed(cpu, shape, (i) => i / 10), fixed(cpu, [C], (c) => c + 1), fixed(cpu, [C], (c) => c + 4), fixed(cpu, [C], (c) => c / 10)];
@@ -161,6 +191,28 @@ describe('batchNormTraining through the fused kernels', () => {
       tf.dispose([out, ...grads]);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([y, dy, ...Object.values(bn)]);
+    } finally {
+      standIns.unregister();
+    }
+  });
+
+  it('asks them for the ReLU with relu, and hands the backward the forward output to mask dy by', () => {
+    const standIns = registerStandInKernels([LumenBatchNormTraining, LumenBatchNormGrad]);
+    try {
+      const bn = bnParams();
+      const y = tf.randomNormal<tf.Rank.R4>([N, H, W, C], 0, 1, 'float32', 9);
+      const dy = tf.randomNormal<tf.Rank.R4>([N, H, W, C], 0, 1, 'float32', 10);
+      const before = tf.memory().numTensors;
+      const grads = tf.grads((input: tf.Tensor) => batchNormTraining(input as tf.Tensor4D, bn, undefined, undefined, true))([y, bn.weight, bn.bias], dy);
+      expect(standIns.seen.relu).toBe(true);
+      // The forward's output (all 7s from the stand-in) is the backward's y; no ReLU op of its own.
+      expect(standIns.seen.grad?.y).toEqual(new Array(N * H * W * C).fill(7));
+      expect(grads.map(values)).toEqual([new Array(N * H * W * C).fill(9), [3, 2, 1], [0, 2, 4]]);
+      tf.dispose(grads);
+      expect(tf.memory().numTensors).toBe(before);
+      const plain = batchNormTraining(y, bn);
+      expect(standIns.seen.relu).toBe(false);
+      tf.dispose([plain, y, dy, ...Object.values(bn)]);
     } finally {
       standIns.unregister();
     }

@@ -7,6 +7,7 @@ import {
   getKernel,
   mean as tfMean,
   mul,
+  relu as tfRelu,
   reshape,
   rsqrt,
   sqrt,
@@ -72,9 +73,11 @@ export function foldBatchNorm(kernel: Tensor4D, bn: BatchNormParams, eps = BN_EP
  * (the composed form loses ~10x more to rounding when the maps are small) and fewer ops.
  * Backends that register `LumenBatchNormTraining` and `LumenBatchNormGrad` (@lumen/runtime
  * does for wasm) run each direction in two or three passes over the map instead of ~7
- * element-wise kernels. `eps` and `momentum` left undefined are torch's defaults.
+ * element-wise kernels. `eps` and `momentum` left undefined are torch's defaults. With `relu`
+ * the output goes through a ReLU, in the same kernels where the backend has them: a ReLU
+ * after a norm layer then costs no pass of its own either way.
  */
-export function batchNormTraining(y: Tensor4D, bn: BatchNormParams, eps = BN_EPS, momentum = BN_MOMENTUM): Tensor4D {
+export function batchNormTraining(y: Tensor4D, bn: BatchNormParams, eps = BN_EPS, momentum = BN_MOMENTUM, relu = false): Tensor4D {
   const [n, h, w] = y.shape;
   const count = n * h * w;
   if (count < 2) fail('batchNorm', `training with batch statistics needs more than 1 value per channel, but got input of shape [${y.shape.join(',')}].`);
@@ -82,14 +85,14 @@ export function batchNormTraining(y: Tensor4D, bn: BatchNormParams, eps = BN_EPS
   const fusedKernels = getKernel(LumenBatchNormTraining, backend) != null && getKernel(LumenBatchNormGrad, backend) != null;
   const normalise = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const [x, gamma, beta, save] = args as [Tensor4D, Tensor1D, Tensor1D, GradSaveFunc];
-    const { value, normalised, mean, variance, invstd } = fusedKernels ? fusedStatistics(x, gamma, beta, eps) : composedStatistics(x, gamma, beta, eps);
+    const { value, normalised, mean, variance, invstd } = fusedKernels ? fusedStatistics(x, gamma, beta, eps, relu) : composedStatistics(x, gamma, beta, eps);
     updateRunningStatistics(bn, mean, variance, count, momentum);
-    save([normalised, invstd, gamma]);
+    save(fusedKernels && relu ? [normalised, invstd, gamma, value] : [normalised, invstd, gamma]);
     return {
       value,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xhat, inv, g] = saved;
-        if (fusedKernels) return engine().runKernel(LumenBatchNormGrad, { dy, xhat, gamma: g, invstd: inv }, {}) as Tensor[];
+        const [xhat, inv, g, out] = saved;
+        if (fusedKernels) return engine().runKernel(LumenBatchNormGrad, out == null ? { dy, xhat, gamma: g, invstd: inv } : { dy, xhat, gamma: g, invstd: inv, y: out }, {}) as Tensor[];
         const sumDy = sum(dy, [0, 1, 2]);
         const sumDyX = sum(mul(dy, xhat), [0, 1, 2]);
         const dx = mul(sub(sub(mul(dy, count), sumDy), mul(xhat, sumDyX)), div(mul(g, inv), count));
@@ -97,6 +100,7 @@ export function batchNormTraining(y: Tensor4D, bn: BatchNormParams, eps = BN_EPS
       },
     };
   });
+  if (relu && !fusedKernels) return tidy(() => tfRelu(normalise(y, bn.weight as Tensor1D, bn.bias as Tensor1D)));
   return normalise(y, bn.weight as Tensor1D, bn.bias as Tensor1D);
 }
 
@@ -127,7 +131,7 @@ function composedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D, eps: n
   return { value: add(mul(normalised, gamma), beta) as Tensor4D, normalised, mean, variance, invstd };
 }
 
-function fusedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D, eps: number): BatchStatistics {
-  const [value, normalised, mean, variance, invstd] = engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: eps }) as Tensor[];
+function fusedStatistics(x: Tensor4D, gamma: Tensor1D, beta: Tensor1D, eps: number, relu: boolean): BatchStatistics {
+  const [value, normalised, mean, variance, invstd] = engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: eps, relu }) as Tensor[];
   return { value: value as Tensor4D, normalised, mean, variance, invstd };
 }

@@ -20,13 +20,17 @@ export const LumenSumSquares = 'LumenSumSquares';
 export type LumenSumSquares = typeof LumenSumSquares;
 
 /**
- * {x, gamma, beta} {epsilon} -> [y, xhat, mean, variance (biased), invstd]: BatchNorm in
- * training mode, statistics over every axis but the last.
+ * {x, gamma, beta} {epsilon, relu?} -> [y, xhat, mean, variance (biased), invstd]: BatchNorm in
+ * training mode, statistics over every axis but the last; with `relu`, y = max(γ·x̂ + β, 0).
  */
 export const LumenBatchNormTraining = 'LumenBatchNormTraining';
 export type LumenBatchNormTraining = typeof LumenBatchNormTraining;
 
-/** {dy, xhat, gamma, invstd} {} -> [dx, dgamma, dbeta]: the gradient of LumenBatchNormTraining. */
+/**
+ * {dy, xhat, gamma, invstd, y?} {} -> [dx, dgamma, dbeta]: the gradient of LumenBatchNormTraining.
+ * Given the forward output `y` (of a `relu` BatchNorm), dy counts only where y > 0: ReLU's
+ * gradient, as torch's threshold_backward takes it.
+ */
 export const LumenBatchNormGrad = 'LumenBatchNormGrad';
 export type LumenBatchNormGrad = typeof LumenBatchNormGrad;
 

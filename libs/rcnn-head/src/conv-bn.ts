@@ -14,7 +14,7 @@ import { batchNormTraining, foldBatchNorm, type BatchNormParams } from '@lumen/c
  */
 export function convBnRelu(x: Tensor4D, kernel: Variable<Rank.R4>, bn: BatchNormParams, training: boolean): Tensor4D {
   const pad = (kernel.shape[0] - 1) / 2;
-  if (training && bn.weight.trainable) return relu(batchNormTraining(conv2d(x, kernel, 1, pad), bn));
+  if (training && bn.weight.trainable) return batchNormTraining(conv2d(x, kernel, 1, pad), bn, undefined, undefined, true);
   const { filter, bias } = foldBatchNorm(kernel, bn);
   return fused.conv2d({ x, filter, strides: 1, pad, bias, activation: 'relu' });
 }

@@ -330,29 +330,33 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   });
 }
 
-// batchNormTraining(x, gamma, beta, y, xhat, mean, variance, invstd, channels, epsilon)
+// batchNormTraining(x, gamma, beta, y, xhat, mean, variance, invstd, channels, epsilon, relu)
 napi_value BatchNormTraining(napi_env env, napi_callback_info info) {
-  return guarded<10>(env, info, [&](napi_value* argv) {
+  return guarded<11>(env, info, [&](napi_value* argv) {
     const long C = integer(env, argv[8]);
     double eps;
     NAPI_OK(napi_get_value_double(env, argv[9], &eps));
+    bool relu;
+    if (napi_get_value_bool(env, argv[10], &relu) != napi_ok) throw ArgError{"batchNormTraining: relu must be a boolean"};
     const long size = length_of(env, argv[0]);
     if (C <= 0 || size % C != 0) throw ArgError{"batchNormTraining: x's length is not a multiple of channels"};
-    lumen::batch_norm_training(size / C, C, floats(env, argv[0], "x"), floats(env, argv[1], "gamma"), floats(env, argv[2], "beta"), float(eps),
+    lumen::batch_norm_training(size / C, C, floats(env, argv[0], "x"), floats(env, argv[1], "gamma"), floats(env, argv[2], "beta"), float(eps), relu,
                                floats(env, argv[3], "y"), floats(env, argv[4], "xhat"), floats(env, argv[5], "mean"), floats(env, argv[6], "variance"),
                                floats(env, argv[7], "invstd"));
     return undefined(env);
   });
 }
 
-// batchNormGrad(dy, xhat, gamma, invstd, dx, dgamma, dbeta, channels)
+// batchNormGrad(dy, xhat, gamma, invstd, dx, dgamma, dbeta, channels, y): y a relu BatchNorm's output, or null
 napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
-  return guarded<8>(env, info, [&](napi_value* argv) {
+  return guarded<9>(env, info, [&](napi_value* argv) {
     const long C = integer(env, argv[7]);
     const long size = length_of(env, argv[0]);
     if (C <= 0 || size % C != 0) throw ArgError{"batchNormGrad: dy's length is not a multiple of channels"};
+    const float* relu_out = floats(env, argv[8], "y", true);
+    if (relu_out != nullptr && length_of(env, argv[8]) != size) throw ArgError{"batchNormGrad: y and dy differ in length"};
     lumen::batch_norm_grad(size / C, C, floats(env, argv[0], "dy"), floats(env, argv[1], "xhat"), floats(env, argv[2], "gamma"), floats(env, argv[3], "invstd"),
-                           floats(env, argv[4], "dx"), floats(env, argv[5], "dgamma"), floats(env, argv[6], "dbeta"));
+                           relu_out, floats(env, argv[4], "dx"), floats(env, argv[5], "dgamma"), floats(env, argv[6], "dbeta"));
     return undefined(env);
   });
 }

@@ -27,7 +27,7 @@ export function registerCpuBatchNormKernels(): { calls: { training: number; grad
       calls.training++;
       const backend = kernelBackend as CpuBackend;
       const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
-      const eps = (attrs as { epsilon: number }).epsilon;
+      const { epsilon: eps, relu } = attrs as { epsilon: number; relu?: boolean };
       const [xs, g, bias] = [read(backend, x), read(backend, gamma), read(backend, beta)];
       const c = g.length;
       const n = xs.length / c;
@@ -35,7 +35,7 @@ export function registerCpuBatchNormKernels(): { calls: { training: number; grad
       const variance = perChannel(xs.length, c, (i) => (xs[i] - mean[i % c]) ** 2).map((s) => s / n);
       const invstd = variance.map((v) => 1 / Math.sqrt(v + eps));
       const xhat = xs.map((v, i) => (v - mean[i % c]) * invstd[i % c]);
-      const y = xhat.map((v, i) => v * g[i % c] + bias[i % c]);
+      const y = xhat.map((v, i) => v * g[i % c] + bias[i % c]).map((v) => (relu && v < 0 ? 0 : v));
       return [y, xhat].map((values) => backend.makeTensorInfo(x.shape, 'float32', values)).concat(
         [mean, variance, invstd].map((values) => backend.makeTensorInfo([c], 'float32', Float32Array.from(values))),
       );
@@ -47,8 +47,11 @@ export function registerCpuBatchNormKernels(): { calls: { training: number; grad
     kernelFunc: ({ inputs, backend: kernelBackend }) => {
       calls.grad++;
       const backend = kernelBackend as CpuBackend;
-      const { dy, xhat, gamma, invstd } = inputs as Record<'dy' | 'xhat' | 'gamma' | 'invstd', tf.TensorInfo>;
-      const [dys, xh, g, inv] = [read(backend, dy), read(backend, xhat), read(backend, gamma), read(backend, invstd)];
+      const { dy, xhat, gamma, invstd, y } = inputs as Record<'dy' | 'xhat' | 'gamma' | 'invstd', tf.TensorInfo> & { y?: tf.TensorInfo };
+      const [xh, g, inv] = [read(backend, xhat), read(backend, gamma), read(backend, invstd)];
+      const out = y == null ? null : read(backend, y);
+      // A relu BatchNorm's gradient: dy where its output is positive.
+      const dys = out == null ? read(backend, dy) : read(backend, dy).map((d, i) => (out[i] > 0 ? d : 0));
       const c = g.length;
       const n = dys.length / c;
       const sumDy = perChannel(dys.length, c, (i) => dys[i]);

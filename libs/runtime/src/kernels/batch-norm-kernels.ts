@@ -41,10 +41,11 @@ function batchNormTraining(native: NativeKernels | null, storage: TensorStorage)
     const [x, gamma, beta] = ['x', 'gamma', 'beta'].map((n) => input(inputs, n, LumenBatchNormTraining));
     const C = channelsOf(x, LumenBatchNormTraining, gamma, beta);
     const eps = attrs.epsilon as number;
+    const relu = attrs.relu === true;
     const outs = [storage.output(backend, x.shape), storage.output(backend, x.shape), ...[0, 1, 2].map(() => storage.output(backend, [C]))];
     const [xv, g, b, y, xhat, mean, variance, invstd] = [x, gamma, beta, ...outs].map((t) => view(t));
     if (native && nativeEnabled()) {
-      native.batchNormTraining(xv, g, b, y, xhat, mean, variance, invstd, C, eps);
+      native.batchNormTraining(xv, g, b, y, xhat, mean, variance, invstd, C, eps, relu);
       return outs;
     }
     const rows = xv.length / C;
@@ -63,7 +64,8 @@ function batchNormTraining(native: NativeKernels | null, storage: TensorStorage)
     for (let i = 0; i < xv.length; i++) {
       const c = i % C;
       xhat[i] = Math.fround(xv[i] - mean[c]) * invstd[c];
-      y[i] = Math.fround(xhat[i] * g[c]) + b[c];
+      const v = Math.fround(Math.fround(xhat[i] * g[c]) + b[c]);
+      y[i] = relu && v < 0 ? 0 : v;
     }
     return outs;
   };
@@ -74,12 +76,17 @@ function batchNormGrad(native: NativeKernels | null, storage: TensorStorage) {
     const view = (info: TensorInfo) => viewOf(storage, backend, info);
     const [dy, xhat, gamma, invstd] = ['dy', 'xhat', 'gamma', 'invstd'].map((n) => input(inputs, n, LumenBatchNormGrad));
     const C = channelsOf(dy, LumenBatchNormGrad, gamma, invstd);
+    // A relu BatchNorm's output: dy counts where it is positive.
+    const y = inputs.y;
+    if (y != null && y.shape.join() !== dy.shape.join()) throw new Error(`@lumen/runtime: ${LumenBatchNormGrad} takes y of dy's shape [${dy.shape}], got [${y.shape}]`);
     const outs = [storage.output(backend, dy.shape), storage.output(backend, [C]), storage.output(backend, [C])];
-    const [g, h, gm, inv, dx, dgamma, dbeta] = [dy, xhat, gamma, invstd, ...outs].map((t) => view(t));
+    const [g0, h, gm, inv, dx, dgamma, dbeta] = [dy, xhat, gamma, invstd, ...outs].map((t) => view(t));
+    const mask = y == null ? null : view(y);
     if (native && nativeEnabled()) {
-      native.batchNormGrad(g, h, gm, inv, dx, dgamma, dbeta, C);
+      native.batchNormGrad(g0, h, gm, inv, dx, dgamma, dbeta, C, mask);
       return outs;
     }
+    const g = mask == null ? g0 : g0.map((v, i) => (mask[i] > 0 ? v : 0));
     const n = g.length / C;
     const sumDy = new Float64Array(C), sumDyX = new Float64Array(C);
     for (let i = 0; i < g.length; i++) {

@@ -281,4 +281,31 @@ describe.each(
     expect(relativeError(wdgamma, dgamma)).toBeLessThan(1e-5);
     expect(relativeError(wdbeta, dbeta)).toBeLessThan(1e-5);
   }));
+
+  it('with relu: y = relu(BN(x)) and the gradient passes dy only where y > 0', () => mode(async () => {
+    const [y, dx, dgamma, dbeta] = await runOn('cpu', () => {
+      const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+      const gamma = tf.tensor1d(gv), beta = tf.tensor1d(bv), dy = tf.tensor(dyv, shape);
+      const bnRelu = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const m = tf.moments(a, [0, 1, 2]);
+        return tf.relu(tf.batchNorm(a, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5));
+      };
+      const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bnRelu(a, g, b), dy)))([x, gamma, beta]);
+      return [bnRelu(x, gamma, beta), ...grads];
+    });
+    const [wy, wdx, wdgamma, wdbeta, zeros] = await runOn(backend, () => {
+      const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+      const gamma = tf.tensor1d(gv), beta = tf.tensor1d(bv), dy = tf.tensor(dyv, shape);
+      const fwd = tf.engine().runKernel(LumenBatchNormTraining, { x, gamma, beta }, { epsilon: 1e-5, relu: true }) as tf.Tensor[];
+      const grad = tf.engine().runKernel(LumenBatchNormGrad, { dy, xhat: fwd[1], gamma, invstd: fwd[4], y: fwd[0] }, {}) as tf.Tensor[];
+      return [fwd[0], ...grad, tf.sum(tf.cast(tf.equal(fwd[0], 0), 'float32'))];
+    });
+    // About half the outputs are clipped (β and γ·x̂ straddle 0).
+    expect(zeros[0]).toBeGreaterThan(0.2 * y.length);
+    expect(zeros[0]).toBeLessThan(0.8 * y.length);
+    expect(relativeError(wy, y)).toBeLessThan(1e-5);
+    expect(relativeError(wdx, dx)).toBeLessThan(1e-4);
+    expect(relativeError(wdgamma, dgamma)).toBeLessThan(1e-5);
+    expect(relativeError(wdbeta, dbeta)).toBeLessThan(1e-5);
+  }));
 });
