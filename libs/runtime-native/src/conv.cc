@@ -258,10 +258,101 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   }
 }
 
+namespace {
+
+// A(i, k) = p[i * rs + k * cs], every sliver read in place (no packing): for a matrix the
+// GEMM reads once, as a filter gradient's patch rows with few output channels.
+struct InPlaceA final : PackA {
+  const float* p;
+  long rs, cs;
+  InPlaceA(const float* p, long rs, long cs) : p(p), rs(rs), cs(cs) {}
+  void pack(float* dst, long i, int mr, long k, int kc) const override { StridedA(p, rs, cs).pack(dst, i, mr, k, kc); }
+  bool direct(long i, long k, int kc, long /*columns*/, DirectA* d) const override {
+    d->runs = 1;
+    d->run[0] = ARun{p + i * rs + k * cs, rs, cs, kc};
+    return true;
+  }
+};
+
+// Patch rows of output pixels [p0, p0 + count): col[q * taps + (kh, kw, c)], zeros in the
+// padding; a window row inside the image is one copy of k_w * C floats.
+void patch_rows(const ConvGeometry& g, const float* x, long p0, long count, float* col) {
+  const long C = g.in_c, T = g.taps(), row = g.k_w * C, plane = g.out_h * g.out_w;
+  long n = p0 / plane, oy = (p0 % plane) / g.out_w, ox = p0 % g.out_w;
+  for (long q = 0; q < count; q++) {
+    float* dst = col + q * T;
+    const long y0 = oy * g.stride_h - g.pad_top, x0 = ox * g.stride_w - g.pad_left;
+    const float* image = x + n * g.in_h * g.in_w * C;
+    const bool whole_rows = g.dilation_w == 1 && x0 >= 0 && x0 + g.k_w <= g.in_w;
+    for (long kh = 0; kh < g.k_h; kh++, dst += row) {
+      const long y = y0 + kh * g.dilation_h;
+      if (y < 0 || y >= g.in_h) {
+        std::fill(dst, dst + row, 0.f);
+      } else if (whole_rows) {
+        std::memcpy(dst, image + (y * g.in_w + x0) * C, row * sizeof(float));
+      } else {
+        for (long kw = 0; kw < g.k_w; kw++) {
+          const long xx = x0 + kw * g.dilation_w;
+          if (xx < 0 || xx >= g.in_w) std::fill(dst + kw * C, dst + (kw + 1) * C, 0.f);
+          else std::memcpy(dst + kw * C, image + (y * g.in_w + xx) * C, C * sizeof(float));
+        }
+      }
+    }
+    if (++ox == g.out_w) {
+      ox = 0;
+      if (++oy == g.out_h) {
+        oy = 0;
+        n++;
+      }
+    }
+  }
+}
+
+// Below this many input channels the patch matrix's 6-tap slivers mostly straddle window
+// positions, which PatchesTransposedA gathers element by element.
+constexpr long kFewChannels = 32;
+// Pixel groups summed separately, then in group order: a fixed split, so the result does
+// not depend on the thread count.
+constexpr long kGroups = 16;
+
+// dw = Σ over pixel groups of patchesᵀ · dy, each group built in cache-sized chunks of patch
+// rows that the GEMM reads in place.
+void backprop_filter_by_chunks(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const long T = g.taps(), O = g.out_c, P = g.pixels();
+  // ~192 KiB of patch rows, in whole KC-sized steps of the GEMM where they fit.
+  const long chunk = std::max<long>(256, (49152 / T) / 256 * 256);
+  const long groups = std::min<long>(kGroups, (P + chunk - 1) / chunk);
+  std::vector<float> partial(static_cast<size_t>(groups * T * O));
+  const int parts = static_cast<int>(std::min<long>(pool().size(), groups));
+  pool().run(parts, [&](int part) {
+    std::vector<float> col(static_cast<size_t>(chunk * T));
+    for (long grp = groups * part / parts; grp < groups * (part + 1) / parts; grp++) {
+      const long begin = P * grp / groups, end = P * (grp + 1) / groups;
+      float* sum = partial.data() + grp * T * O;
+      for (long p0 = begin; p0 < end; p0 += chunk) {
+        const long count = std::min(chunk, end - p0);
+        patch_rows(g, x, p0, count, col.data());
+        gemm_serial(InPlaceA(col.data(), 1, T), dy + p0 * O, O, 1, sum, O, T, O, count, p0 > begin);
+      }
+      if (end == begin) std::fill(sum, sum + T * O, 0.f);
+    }
+  });
+  const long size = T * O;
+  std::copy(partial.begin(), partial.begin() + size, dw);
+  for (long grp = 1; grp < groups; grp++) {
+    const float* s = partial.data() + grp * size;
+    for (long i = 0; i < size; i++) dw[i] += s[i];
+  }
+}
+
+}  // namespace
+
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   const long O = g.out_c, P = g.pixels();
   if (g.pointwise()) {
     gemm(StridedA(x, 1, g.in_c), dy, O, 1, dw, O, g.in_c, O, P, false);
+  } else if (g.in_c < kFewChannels && P > 0) {
+    backprop_filter_by_chunks(g, x, dy, dw);
   } else {
     gemm(PatchesTransposedA(g, x), dy, O, 1, dw, O, g.taps(), O, P, false);
   }

@@ -174,6 +174,40 @@ __attribute__((target("avx512f"))) void kernel_avx512(const Run* runs, int count
   }
   store_tile(tile[0], 2 * NR, c, ldc, m, n, accumulate);
 }
+
+// A single sliver (n <= NR) on AVX-512: a 6x16 tile in six 16-wide accumulators. The wide
+// tile would compute a 6x32 tile and drop half of it (a 16-channel layer's GEMMs, a 1x1 conv's
+// last columns); this one does half its arithmetic. Sums in the same order as the others.
+__attribute__((target("avx512f"))) void kernel_avx512_narrow(const Run* runs, int count, const float* b, float* c, long ldc, int m, int n,
+                                                              bool accumulate) {
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+  __m512 c3 = _mm512_setzero_ps(), c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+  for (int u = 0; u < count; u++) {
+    const long rs = runs[u].rs, ts = runs[u].ts, length = runs[u].length;
+    const float* a0 = runs[u].p;
+    const float *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs, *a4 = a3 + rs, *a5 = a4 + rs;
+    for (long t = 0, q = 0; t < length; t++, q += ts, b += NR) {
+      const __m512 x = _mm512_load_ps(b);
+      c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[q]), x, c0);
+      c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[q]), x, c1);
+      c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[q]), x, c2);
+      c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[q]), x, c3);
+      c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[q]), x, c4);
+      c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[q]), x, c5);
+    }
+  }
+  const __m512 rows[MR] = {c0, c1, c2, c3, c4, c5};
+  if (m == MR && n == NR) {
+    for (int r = 0; r < MR; r++) {
+      float* row = c + r * ldc;
+      _mm512_storeu_ps(row, accumulate ? _mm512_add_ps(_mm512_loadu_ps(row), rows[r]) : rows[r]);
+    }
+    return;
+  }
+  alignas(64) float tile[MR][NR];
+  for (int r = 0; r < MR; r++) _mm512_store_ps(tile[r], rows[r]);
+  store_tile(tile[0], NR, c, ldc, m, n, accumulate);
+}
 #endif
 
 Kernel pick_kernel() {
@@ -196,6 +230,11 @@ WideKernel pick_wide_kernel() {
 
 const Kernel kernel = pick_kernel();
 const WideKernel wide_kernel = pick_wide_kernel();
+#ifdef LUMEN_X86
+const Kernel narrow_kernel = wide_kernel == kernel_avx512 ? kernel_avx512_narrow : nullptr;
+#else
+const Kernel narrow_kernel = nullptr;
+#endif
 
 struct Aligned {
   float* p = nullptr;
@@ -268,7 +307,11 @@ void gemm_block(const PackA& a, const float* b, long brs, long bcs, float* c, lo
             const float* b1 = n > NR ? b0 + NR * kc : b0;
             for (long ir = 0; ir < mc; ir += MR) {
               const int m = static_cast<int>(std::min<long>(MR, mc - ir));
-              wide_kernel(runs + (ir / MR) * MAX_RUNS, run_counts[ir / MR], b0, b1, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+              if (n <= NR && narrow_kernel != nullptr) {
+                narrow_kernel(runs + (ir / MR) * MAX_RUNS, run_counts[ir / MR], b0, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+              } else {
+                wide_kernel(runs + (ir / MR) * MAX_RUNS, run_counts[ir / MR], b0, b1, c + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+              }
             }
           }
           continue;
@@ -348,6 +391,11 @@ void gemm(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc
     gemm_block(a, b, brs, bcs, c, ldc, i0, i1, j0, j1, K, accumulate);
     apply_epilogue(epilogue, c, ldc, i0, i1, j0, j1);
   });
+}
+
+void gemm_serial(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long M, long N, long K, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  gemm_block(a, b, brs, bcs, c, ldc, 0, M, 0, N, K, accumulate);
 }
 
 const char* gemm_isa() {

@@ -57,6 +57,9 @@ struct Epilogue {
 void gemm(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long M, long N, long K, bool accumulate,
           const Epilogue& epilogue = Epilogue());
 
+// The same on the calling thread only: for work already split across the pool.
+void gemm_serial(const PackA& a, const float* b, long brs, long bcs, float* c, long ldc, long M, long N, long K, bool accumulate);
+
 // Which micro-kernel runs: "avx512", "avx2-fma" or "generic".
 const char* gemm_isa();
 

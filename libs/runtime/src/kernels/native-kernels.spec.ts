@@ -56,6 +56,8 @@ describeNative.each([
     { name: '3x3/2 pad 1, 40 wide (filter-gradient taps read in place, zeros at the border)', x: [1, 17, 40, 12], w: [3, 3, 12, 8], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] as never },
     { name: '1x1/1, K past one block', x: [1, 9, 17, 300], w: [1, 1, 300, 21], stride: 1, pad: 'valid' as const },
     { name: '1x1/2 downsample', x: [2, 15, 16, 24], w: [1, 1, 24, 40], stride: 2, pad: 'valid' as const },
+    { name: '3x3/1 same, 4800 pixels of 5 channels (filter gradient from patch rows in 16 groups of two chunks)', x: [2, 48, 50, 5], w: [3, 3, 5, 7], stride: 1, pad: 'same' as const },
+    { name: '5x3/2, dilation-free, 16 -> 16 (one 16-wide sliver per tile)', x: [2, 21, 23, 16], w: [5, 3, 16, 16], stride: 2, pad: 'same' as const },
   ])('conv2d forward and both gradients: $name', async (c) => {
     await agree(backend, c.name, () => {
       const x = t(c.x, 1) as tf.Tensor4D;
