@@ -1,4 +1,4 @@
-import { conv2d, fused, relu, type Rank, type Tensor4D, type Variable } from '@tensorflow/tfjs-core';
+import { conv2d, fused, type Rank, type Tensor4D, type Variable } from '@tensorflow/tfjs-core';
 import { batchNormTraining, foldBatchNorm, type BatchNormParams } from '@lumen/core';
 
 // conv (stride 1, symmetric padding, no bias) -> BatchNorm2d -> ReLU: torchvision's
