@@ -27,12 +27,6 @@ export interface RenderOptions {
   strokeWeight?: number;
   /** Stroke-like clutter (curves, arcs, zig-zags, loops) per image: up to this many, on 60% of images. */
   strokeClutter?: number;
-  /** Width over height of a digit relative to its glyph: uniform in this range (absent: [0.85, 1.2]). */
-  aspect?: [number, number];
-  /** Largest rotation of a digit's glyph, degrees (on 70% of digits; absent: none). Boxes stay tight around the turned ink. */
-  maxRotation?: number;
-  /** Largest horizontal shear (x += shear·y) of a digit's glyph (on 40% of digits; absent: none). */
-  maxShear?: number;
 }
 
 /**
@@ -46,16 +40,13 @@ export const RENDER_DEFAULTS: RenderOptions = {
   maxSide: 400,
   minDigitHeight: 14,
   maxDigitHeight: 120,
-  maxDigits: 24,
+  maxDigits: 8,
   emptyProb: 0.05,
   canvases: { texture: 0.35, bands: 0.2, fractal: 0.2, blobs: 0.15, plain: 0.1 },
   faintInk: 0.25,
   hueInk: 0.1,
   strokeWeight: 2.2,
   strokeClutter: 6,
-  aspect: [0.7, 1.45],
-  maxRotation: 15,
-  maxShear: 0.3,
 };
 
 export interface RenderedDigit {
@@ -269,51 +260,6 @@ export function scaleGlyph(glyph: Float32Array, width: number, height: number): 
   return out;
 }
 
-/**
- * A 28x28 glyph scaled by (sx, sy), sheared (x += shear·y) and turned by `angle` radians
- * about its centre, sampled bilinearly (zero outside the glyph) on a patch just large enough.
- */
-export function turnGlyph(glyph: Float32Array, sx: number, sy: number, shear: number, angle: number): { values: Float32Array; width: number; height: number } {
-  const n = GLYPH_SIZE;
-  const half = n / 2;
-  const cos = Math.cos(angle);
-  const sin = Math.sin(angle);
-  // Forward map of a glyph offset (u, v) from its centre: turn(shear(scale(u, v))).
-  const m00 = cos * sx;
-  const m01 = (cos * shear - sin) * sy;
-  const m10 = sin * sx;
-  const m11 = (sin * shear + cos) * sy;
-  const det = m00 * m11 - m01 * m10;
-  let reachX = 0;
-  let reachY = 0;
-  for (const [u, v] of [[half, half], [half, -half]]) {
-    reachX = Math.max(reachX, Math.abs(m00 * u + m01 * v));
-    reachY = Math.max(reachY, Math.abs(m10 * u + m11 * v));
-  }
-  const width = Math.ceil(2 * reachX) + 2;
-  const height = Math.ceil(2 * reachY) + 2;
-  const values = new Float32Array(width * height);
-  const at = (x: number, y: number) => (x < 0 || y < 0 || x >= n || y >= n ? 0 : glyph[y * n + x]);
-  for (let y = 0; y < height; y++) {
-    const py = y + 0.5 - height / 2;
-    for (let x = 0; x < width; x++) {
-      const px = x + 0.5 - width / 2;
-      // Inverse map to the glyph's pixel grid (centres at i + 0.5).
-      const gx = (m11 * px - m01 * py) / det + half - 0.5;
-      const gy = (-m10 * px + m00 * py) / det + half - 0.5;
-      if (gx <= -1 || gy <= -1 || gx >= n || gy >= n) continue;
-      const x0 = Math.floor(gx);
-      const y0 = Math.floor(gy);
-      const fx = gx - x0;
-      const fy = gy - y0;
-      const top = at(x0, y0) + (at(x0 + 1, y0) - at(x0, y0)) * fx;
-      const bottom = at(x0, y0 + 1) + (at(x0 + 1, y0 + 1) - at(x0, y0 + 1)) * fx;
-      values[y * width + x] = top + (bottom - top) * fy;
-    }
-  }
-  return { values, width, height };
-}
-
 /** Rows and columns holding ink (>= INK_THRESHOLD): [c0, r0, c1, r1] inclusive, or null. */
 export function inkBounds(values: Float32Array, width: number, height: number): [number, number, number, number] | null {
   let c0 = width;
@@ -378,21 +324,17 @@ export function renderDigitsImage(random: Rng, bank: GlyphBank, ranges: GlyphRan
     const glyph = bank.glyph(digit, index);
     const cell = inkBounds(glyph, GLYPH_SIZE, GLYPH_SIZE);
     const target = Math.exp(uniform(random, logMin, logMax));
-    const aspect = uniform(random, ...(options.aspect ?? [0.85, 1.2]));
+    const aspect = uniform(random, 0.85, 1.2);
     const inkColour = randomColour(random);
     const opacity = uniform(random, 0.85, 1);
     const tries = Array.from({ length: PLACEMENT_ATTEMPTS }, () => [random(), random()]);
     const power = logWeight > 0 ? Math.exp(uniform(random, -logWeight, logWeight)) : 1;
     const inkDraws = [random(), random(), random()];
-    const angle = options.maxRotation != null && random() < 0.7 ? uniform(random, -options.maxRotation, options.maxRotation) : 0;
-    const shear = options.maxShear != null && random() < 0.4 ? uniform(random, -options.maxShear, options.maxShear) : 0;
     if (cell == null) continue;
     const f = Math.min(target, height - 2) / (cell[3] - cell[1] + 1);
-    let gh = Math.max(1, Math.round(GLYPH_SIZE * f));
-    let gw = Math.max(1, Math.round(GLYPH_SIZE * f * aspect));
-    let scaled: Float32Array;
-    if (angle === 0 && shear === 0) scaled = scaleGlyph(glyph, gw, gh);
-    else ({ values: scaled, width: gw, height: gh } = turnGlyph(glyph, f * aspect, f, shear, (angle * Math.PI) / 180));
+    const gh = Math.max(1, Math.round(GLYPH_SIZE * f));
+    const gw = Math.max(1, Math.round(GLYPH_SIZE * f * aspect));
+    const scaled = scaleGlyph(glyph, gw, gh);
     if (power !== 1) for (let i = 0; i < scaled.length; i++) scaled[i] = scaled[i] > 0 ? scaled[i] ** power : 0;
     const ink = inkBounds(scaled, gw, gh);
     if (ink == null) continue;
