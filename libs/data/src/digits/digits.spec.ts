@@ -59,7 +59,7 @@ describe('renderDigitsImage', () => {
       expect(image.width).toBeGreaterThanOrEqual(256);
       expect(image.height).toBeLessThanOrEqual(400);
       expect(image.pixels.length).toBe(image.width * image.height * 3);
-      expect(image.digits.length).toBeLessThanOrEqual(8);
+      expect(image.digits.length).toBeLessThanOrEqual(RENDER_DEFAULTS.maxDigits);
       // The bounds of each digit's visible ink pixels (owner map, >= 30% intensity, not
       // covered by a later digit) are exactly its box: every ink pixel inside, every edge touched.
       const n = image.digits.length;
