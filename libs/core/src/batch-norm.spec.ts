@@ -97,7 +97,7 @@ describe('batchNormTraining', () => {
 
   it("with relu: relu of the value, and ReLU's gradient (dy where the output is positive) through torch's", () => {
     // The tensor-op path ends in tf.relu, whose gradient the tfjs-core bundle does not register: tfjs's own, dy·step(x).
-    if (tf.getGradient('Relu') == null) tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy, tf.step(x)) }) });
+    if (tf.getGradient('Relu') == null) tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as tf.Tensor, tf.step(x)) }) });
     const bn = bnParams();
     const [gamma, beta] = [bn.weight, bn.bias].map(values);
     const y = tf.randomNormal<tf.Rank.R4>([N, H, W, C], 0, 1, 'float32', 7);
