@@ -19,9 +19,10 @@ export const DEFAULT_DIGITS: DigitsOptions = { seed: 2024, train: 3000, val: 300
 
 /**
  * Bumped when the generator's output changes, so ensureDigits regenerates old datasets.
- * 2: the `shift` split; 3: training canvases of five styles, faint and hue-only ink, stroke weights.
+ * 2: the `shift` split; 3: training canvases of five styles, faint and hue-only ink, stroke weights;
+ * 4: up to 48 digits an image.
  */
-export const DIGITS_VERSION = 3;
+export const DIGITS_VERSION = 4;
 export const MANIFEST = 'digits.json';
 
 /**

@@ -40,7 +40,7 @@ export const RENDER_DEFAULTS: RenderOptions = {
   maxSide: 400,
   minDigitHeight: 14,
   maxDigitHeight: 120,
-  maxDigits: 24,
+  maxDigits: 48,
   emptyProb: 0.05,
   canvases: { texture: 0.35, bands: 0.2, fractal: 0.2, blobs: 0.15, plain: 0.1 },
   faintInk: 0.25,
