@@ -348,6 +348,13 @@ void apply_epilogue(const Epilogue& e, float* c, long ldc, long i0, long i1, lon
 
 }  // namespace
 
+bool StridedA::direct(long i, long k, int kc, long /*columns*/, DirectA* d) const {
+  if (cs != 1) return false;
+  d->runs = 1;
+  d->run[0] = ARun{p + i * rs + k * cs, rs, cs, kc};
+  return true;
+}
+
 void StridedA::pack(float* dst, long i, int mr, long k, int kc) const {
   const float* src = p + i * rs + k * cs;
   if (cs == 1) {
