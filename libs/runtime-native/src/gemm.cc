@@ -351,7 +351,7 @@ void apply_epilogue(const Epilogue& e, float* c, long ldc, long i0, long i1, lon
 bool StridedA::direct(long i, long k, int kc, long /*columns*/, DirectA* d) const {
   if (cs != 1) return false;
   d->runs = 1;
-  d->run[0] = ARun{p + i * rs + k * cs, rs, cs, kc};
+  d->run[0] = ARun{p + i * rs + k, rs, 1, kc};
   return true;
 }
 

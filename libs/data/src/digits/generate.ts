@@ -83,7 +83,7 @@ const MIN_IMAGES_PER_WORKER = 100;
  * worker renders its next image while sharp encodes the last; `done` hears of each image
  * as it is written. Rejects on the first image that fails, naming it.
  */
-async function writeOnWorkers(jobs: DigitsImageJob[], count: number, done: (id: string, digits: number[]) => void): Promise<void> {
+async function writeOnWorkers(jobs: DigitsImageJob[], count: number, done: (splitIndex: number, digits: number[]) => void): Promise<void> {
   const workers = Array.from({ length: count }, () => new Worker(join(__dirname, 'render-worker-entry.js')));
   let next = 0;
   try {
@@ -103,7 +103,7 @@ async function writeOnWorkers(jobs: DigitsImageJob[], count: number, done: (id: 
             worker.on('message', (reply: RenderWorkerReply) => {
               queued--;
               if ('error' in reply) return reject(new Error(`digits: rendering ${reply.id} failed: ${reply.error}`));
-              done(reply.id, reply.digits);
+              done(reply.splitIndex, reply.digits);
               send();
             });
             worker.on('error', (e) => reject(new Error(`digits: a render worker failed: ${e.stack ?? e.message}`)));
@@ -162,17 +162,15 @@ export async function generateDigits(dir: string, options: DigitsOptions, extra:
   };
   try {
     const jobs: DigitsImageJob[] = [];
-    const splitOf = new Map<string, DigitsSplit>();
     for (const [s, split] of DIGITS_SPLITS.entries()) {
       const ids = Array.from({ length: countOf(options, split) }, (_, i) => `${split}_${String(i).padStart(5, '0')}`);
-      ids.forEach((id, index) => {
-        jobs.push({ id, seed: options.seed, splitIndex: s, index, shift: split === 'shift', ranges: summary.glyphs[split], imagesDir: folders.images, annotationsDir: folders.annotations });
-        splitOf.set(id, split);
-      });
+      ids.forEach((id, index) =>
+        jobs.push({ id, seed: options.seed, splitIndex: s, index, shift: split === 'shift', ranges: summary.glyphs[split], imagesDir: folders.images, annotationsDir: folders.annotations }),
+      );
       await writeFile(join(folders.lists, `${split}.txt`), ids.map((id) => `${id}\n`).join(''));
     }
-    const count = (id: string, digits: number[]) => {
-      const split = splitOf.get(id) as DigitsSplit;
+    const count = (splitIndex: number, digits: number[]) => {
+      const split = DIGITS_SPLITS[splitIndex];
       summary.boxes[split] += digits.length;
       if (digits.length === 0) summary.empty[split]++;
       for (const d of digits) summary.perClass[String(d)]++;
@@ -182,7 +180,7 @@ export async function generateDigits(dir: string, options: DigitsOptions, extra:
       await writeOnWorkers(jobs, workers, count);
     } else {
       // Rendering is JS on this thread; encoding and writing overlap it on libuv's pool.
-      for await (const _ of mapOrdered(jobs, 4, async (job) => count(job.id, await writeDigitsImage(job)))) void _;
+      for await (const _ of mapOrdered(jobs, 4, async (job) => count(job.splitIndex, await writeDigitsImage(job)))) void _;
     }
     summary.seconds = Math.round((performance.now() - started) / 100) / 10;
     await writeFile(join(work, MANIFEST), `${JSON.stringify(summary, null, 2)}\n`);
