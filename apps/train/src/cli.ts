@@ -42,7 +42,11 @@ function evalCommand(): Command {
     .description('evaluate a checkpoint on a split: prints the table, writes eval-<split>.json beside the checkpoint')
     .requiredOption('--checkpoint <dir>', 'a checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)')
     .option('--config <name>', "config for the data (default: the checkpoint's own config.yaml)")
-    .addOption(setOption('data.dataset.dir=DIR'))
+    .addOption(
+      new Option('--set <key=value>', 'override a data.* or eval.* value, or an inference setting (model.rcnn.scoreThresh, nmsThresh, detectionsPerImage, model.rpn.preNmsTopN.test, postNmsTopN.test, nmsThresh) (repeatable), e.g. --set data.dataset.dir=DIR')
+        .argParser(collect)
+        .default([]),
+    )
     .option('--split <split>', 'which split: train, val, test or another key of the config\'s data.dataset.splits (digits: shift)', 'test')
     .option('--max-images <n>', 'evaluate only the first n images (a positive integer)', positiveInteger('--max-images'))
     .action(async (opts) => {

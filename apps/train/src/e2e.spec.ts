@@ -172,6 +172,24 @@ describe('lumen train', () => {
     );
   });
 
+  it('lumen eval --set takes the inference settings (detections per image, thresholds) but not the rest of the model', async () => {
+    const checkpoint = lastCheckpoint;
+    const quietly = async (overrides: string[]) => {
+      const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        return await runEvaluation({ checkpoint, split: 'test', overrides, log: () => undefined });
+      } finally {
+        write.mockRestore();
+      }
+    };
+    const detections = (result: { summary: { numDetections: Record<string, number> } }) => Object.values(result.summary.numDetections).reduce((a, b) => a + b, 0);
+    const all = await quietly(['model.rcnn.scoreThresh=0']);
+    expect(detections(all)).toBeGreaterThan(2);
+    const one = await quietly(['model.rcnn.scoreThresh=0', 'model.rcnn.detectionsPerImage=1']);
+    expect(detections(one)).toBe(2);
+    await expect(quietly(['model.rcnn.hidden=64'])).rejects.toThrow(/--set model.rcnn.hidden=64: eval scores the checkpoint's own model; .*model.rcnn.detectionsPerImage/);
+  });
+
   it('refuses a job dir with checkpoints unless resuming, and names what is missing', async () => {
     await expect(runTraining({ ...quiet, config: CONFIG, overrides: overrides(), jobDir: join(dir, 'straight') })).rejects.toThrow(/already holds checkpoints: pass --resume/);
     await expect(runTraining({ ...quiet, config: CONFIG, overrides: ['model.backbone.weights=/nowhere/r18.safetensors'], jobDir: join(dir, 'w') })).rejects.toThrow(

@@ -43,6 +43,7 @@ const overrides = () => [
   'data.dataset.digits.shift=0',
   "data.dataset.classes=['1', '7']",
   'data.image.minSize=96',
+  'data.augment.scaleJitter.prob=0',
   'data.image.maxSize=128',
   'model.rpn.batchSizePerImage=32',
   'model.rcnn.batchSizePerImage=16',

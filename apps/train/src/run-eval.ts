@@ -1,4 +1,4 @@
-import { loadConfig } from '@lumen/config';
+import { loadConfig, type ModelConfig } from '@lumen/config';
 import { openDataset } from '@lumen/data';
 import { assignParams, buildDetector, CONFIG_FILE, disposeParams, initDetector, loadCheckpoint, WEIGHTS_FILE } from '@lumen/detector';
 import { formatSummary } from '@lumen/eval';
@@ -18,20 +18,51 @@ export interface EvalOptions {
   log?: (message: string) => void;
 }
 
-/** `--set` keys eval applies: the model (and its training) are the checkpoint's. */
+/**
+ * `--set` keys eval applies: data.*, eval.*, and the model settings that only steer inference
+ * (torchvision's rpn_*_nms_top_n_test, rpn_nms_thresh, box_score_thresh, box_nms_thresh,
+ * box_detections_per_img); the rest of the model (and its training) is the checkpoint's.
+ */
 const EVAL_OVERRIDABLE = /^\s*(data|eval)\./;
+const INFERENCE_SETTINGS = ['rpn.preNmsTopN.test', 'rpn.postNmsTopN.test', 'rpn.nmsThresh', 'rcnn.scoreThresh', 'rcnn.nmsThresh', 'rcnn.detectionsPerImage'].map(
+  (key) => `model.${key}`,
+);
+
+/** The config key an override sets (`model.rcnn.nmsThresh=0.4` -> `model.rcnn.nmsThresh`). */
+const keyOf = (override: string) => override.split('=')[0].trim();
+const isInferenceSetting = (override: string) => INFERENCE_SETTINGS.includes(keyOf(override));
+
+/** `model` with the inference settings `overrides` name taken from `overridden` (the config they were applied to). */
+function withInferenceSettings(model: ModelConfig, overridden: ModelConfig, overrides: string[]): ModelConfig {
+  const result = structuredClone(model);
+  for (const key of overrides.map(keyOf)) {
+    const path = key.split('.').slice(1);
+    let to = result as unknown as Record<string, unknown>;
+    let from = overridden as unknown as Record<string, unknown>;
+    for (const part of path.slice(0, -1)) {
+      to = to[part] as Record<string, unknown>;
+      from = from[part] as Record<string, unknown>;
+    }
+    to[path[path.length - 1]] = from[path[path.length - 1]];
+  }
+  return result;
+}
 
 /**
  * `lumen eval`: scores a checkpoint on a split (any key of the config's data.dataset.splits:
  * train, val, test, digits' shift, …), prints the table, writes eval-<split>.json
  * beside it. The model, its classes and its weights come from the checkpoint; --config and
- * --set choose the data and the metric.
+ * --set choose the data, the metric and the inference settings (INFERENCE_SETTINGS).
  */
 export async function runEvaluation(options: EvalOptions): Promise<EvaluationResult & { path: string }> {
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const ignored = (options.overrides ?? []).filter((o) => !EVAL_OVERRIDABLE.test(o));
+  const overrides = options.overrides ?? [];
+  const inference = overrides.filter(isInferenceSetting);
+  const ignored = overrides.filter((o) => !EVAL_OVERRIDABLE.test(o) && !isInferenceSetting(o));
   if (ignored.length > 0) {
-    throw new UserError(`--set ${ignored[0]}: eval scores the checkpoint's own model; only data.* and eval.* settings apply`);
+    throw new UserError(
+      `--set ${ignored[0]}: eval scores the checkpoint's own model; data.*, eval.* and the inference settings (${INFERENCE_SETTINGS.join(', ')}) apply`,
+    );
   }
   const checkpoint = loadCheckpoint(options.checkpoint, { optimizer: false });
   const { classes } = checkpoint.meta;
@@ -42,7 +73,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvaluationRes
   }
   // Labels are read in the checkpoint's class order, whatever the annotations discover.
   const data = { ...config.data, dataset: { ...config.data.dataset, classes } };
-  const modelConfig = { ...checkpoint.config, data, eval: config.eval };
+  const model = withInferenceSettings(checkpoint.config.model, config.model, inference);
+  const modelConfig = { ...checkpoint.config, model, data, eval: config.eval };
   const split = options.split ?? 'test';
   const names = Object.keys(config.data.dataset.splits);
   if (!names.includes(split)) {

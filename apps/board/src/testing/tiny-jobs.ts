@@ -27,6 +27,7 @@ function tinyOverrides(dataDir: string): string[] {
     'data.dataset.digits.test=2',
     'data.dataset.digits.shift=2',
     'data.image.minSize=96',
+    'data.augment.scaleJitter.prob=0',
     'data.image.maxSize=128',
     'model.backbone.width=0.125',
     'model.rcnn.hidden=32',
