@@ -10,8 +10,8 @@ import { runTraining } from './train';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-const setOption = (example: string) =>
-  new Option('--set <key=value>', `override a config value (repeatable), e.g. --set ${example}`).argParser(collect).default([]);
+const setOption = (example: string, what = 'override a config value') =>
+  new Option('--set <key=value>', `${what} (repeatable), e.g. --set ${example}`).argParser(collect).default([]);
 
 /** An option parser taking only whole numbers >= 1 (parseInt would take "abc" as NaN and "2x" as 2). */
 const positiveInteger = (flag: string) => (value: string) => {
@@ -43,9 +43,10 @@ function evalCommand(): Command {
     .requiredOption('--checkpoint <dir>', 'a checkpoint folder (jobs/<run>/checkpoint-NNNNNNN)')
     .option('--config <name>', "config for the data (default: the checkpoint's own config.yaml)")
     .addOption(
-      new Option('--set <key=value>', 'override a data.* or eval.* value, or an inference setting (model.rcnn.scoreThresh, nmsThresh, detectionsPerImage, model.rpn.preNmsTopN.test, postNmsTopN.test, nmsThresh) (repeatable), e.g. --set data.dataset.dir=DIR')
-        .argParser(collect)
-        .default([]),
+      setOption(
+        'data.dataset.dir=DIR',
+        'override a data.* or eval.* value, or an inference setting (model.rcnn.scoreThresh, nmsThresh, detectionsPerImage, model.rpn.preNmsTopN.test, postNmsTopN.test, nmsThresh)',
+      ),
     )
     .option('--split <split>', 'which split: train, val, test or another key of the config\'s data.dataset.splits (digits: shift)', 'test')
     .option('--max-images <n>', 'evaluate only the first n images (a positive integer)', positiveInteger('--max-images'))

@@ -1,4 +1,4 @@
-import { loadConfig, type ModelConfig } from '@lumen/config';
+import { loadConfig } from '@lumen/config';
 import { openDataset } from '@lumen/data';
 import { assignParams, buildDetector, CONFIG_FILE, disposeParams, initDetector, loadCheckpoint, WEIGHTS_FILE } from '@lumen/detector';
 import { formatSummary } from '@lumen/eval';
@@ -24,29 +24,18 @@ export interface EvalOptions {
  * box_detections_per_img); the rest of the model (and its training) is the checkpoint's.
  */
 const EVAL_OVERRIDABLE = /^\s*(data|eval)\./;
-const INFERENCE_SETTINGS = ['rpn.preNmsTopN.test', 'rpn.postNmsTopN.test', 'rpn.nmsThresh', 'rcnn.scoreThresh', 'rcnn.nmsThresh', 'rcnn.detectionsPerImage'].map(
-  (key) => `model.${key}`,
-);
+const INFERENCE_SETTINGS = [
+  'model.rpn.preNmsTopN.test',
+  'model.rpn.postNmsTopN.test',
+  'model.rpn.nmsThresh',
+  'model.rcnn.scoreThresh',
+  'model.rcnn.nmsThresh',
+  'model.rcnn.detectionsPerImage',
+];
 
 /** The config key an override sets (`model.rcnn.nmsThresh=0.4` -> `model.rcnn.nmsThresh`). */
 const keyOf = (override: string) => override.split('=')[0].trim();
 const isInferenceSetting = (override: string) => INFERENCE_SETTINGS.includes(keyOf(override));
-
-/** `model` with the inference settings `overrides` name taken from `overridden` (the config they were applied to). */
-function withInferenceSettings(model: ModelConfig, overridden: ModelConfig, overrides: string[]): ModelConfig {
-  const result = structuredClone(model);
-  for (const key of overrides.map(keyOf)) {
-    const path = key.split('.').slice(1);
-    let to = result as unknown as Record<string, unknown>;
-    let from = overridden as unknown as Record<string, unknown>;
-    for (const part of path.slice(0, -1)) {
-      to = to[part] as Record<string, unknown>;
-      from = from[part] as Record<string, unknown>;
-    }
-    to[path[path.length - 1]] = from[path[path.length - 1]];
-  }
-  return result;
-}
 
 /**
  * `lumen eval`: scores a checkpoint on a split (any key of the config's data.dataset.splits:
@@ -73,7 +62,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvaluationRes
   }
   // Labels are read in the checkpoint's class order, whatever the annotations discover.
   const data = { ...config.data, dataset: { ...config.data.dataset, classes } };
-  const model = withInferenceSettings(checkpoint.config.model, config.model, inference);
+  // The checkpoint's own config with the inference settings set on it, as it was loaded.
+  const model = inference.length > 0 ? loadConfig(join(options.checkpoint, CONFIG_FILE), { overrides: inference }).config.model : checkpoint.config.model;
   const modelConfig = { ...checkpoint.config, model, data, eval: config.eval };
   const split = options.split ?? 'test';
   const names = Object.keys(config.data.dataset.splits);
