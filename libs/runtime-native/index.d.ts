@@ -37,6 +37,16 @@ export interface NativeKernels {
   batchNormTraining(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, epsilon: number, relu: boolean): void;
   /** Its gradient: dx, dγ = Σ dy·x̂, dβ = Σ dy; with a relu BatchNorm's output `y`, dy counts only where y > 0. */
   batchNormGrad(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, y: Float32Array | null): void;
+  /**
+   * RoI resampling, NHWC: out[rows[r], i, j, :] = Σ yWeight[a]·xWeight[b]·map[image[r], yIndex[a], xIndex[b], :] over entries
+   * r·outH + i of the y plan and r·outW + j of the x plan (compressed rows: start, index, weight); dims [N, H, W, C, rois, outH, outW].
+   * Each term a float32 product (weights multiplied in float64, rounded) added in plan order; every index is checked.
+   */
+  roiResample(map: Float32Array, out: Float32Array, dims: readonly number[], image: Int32Array, rows: Int32Array,
+    yStart: Int32Array, yIndex: Int32Array, yWeight: Float64Array, xStart: Int32Array, xIndex: Int32Array, xWeight: Float64Array): void;
+  /** Its transpose into dmap (overwritten): RoI by RoI in plan order, threads over channels. */
+  roiResampleGrad(dy: Float32Array, dmap: Float32Array, dims: readonly number[], image: Int32Array, rows: Int32Array,
+    yStart: Int32Array, yIndex: Int32Array, yWeight: Float64Array, xStart: Int32Array, xIndex: Int32Array, xWeight: Float64Array): void;
   /** The GEMM micro-kernel in use: "avx512", "avx2-fma" or "generic". */
   isa(): string;
   /** Single-precision GFLOP/s of `iterations` rounds of 12 independent 8-wide FMAs on every pool thread at once (an FMA = 2 flops): the peak the GEMM is judged against. */

@@ -52,3 +52,46 @@ export type LumenHardSigmoid = typeof LumenHardSigmoid;
 /** {dy, x} {} -> dx: the gradient of LumenHardSigmoid, dy·(1/6 strictly between -3 and 3, else 0) as torch's. */
 export const LumenHardSigmoidGrad = 'LumenHardSigmoidGrad';
 export type LumenHardSigmoidGrad = typeof LumenHardSigmoidGrad;
+
+/** Per output row (or column) of a RoI, the map rows (columns) it reads and their weights: compressed rows. */
+export interface RoiSamplingAxis {
+  /** Entry e reads index[start[e]..start[e+1]). */
+  readonly start: Int32Array;
+  readonly index: Int32Array;
+  readonly weight: Float64Array;
+}
+
+/**
+ * Where each cell of a RoI reads one feature map: out[r, i, j, :] = Σ y.weight[a]·x.weight[b]·
+ * map[image[r], y.index[a], x.index[b], :] over entry r·outHeight + i of `y` and r·outWidth + j
+ * of `x` (RoIAlign's and crop_and_resize's bilinear samples factor this way).
+ */
+export interface RoiSamplingPlan {
+  readonly rois: number;
+  /** Batch index of each RoI. */
+  readonly image: Int32Array;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  readonly y: RoiSamplingAxis;
+  readonly x: RoiSamplingAxis;
+}
+
+/** One map's RoIs for LumenRoiResample: their plan, and the output row each RoI fills. */
+export interface RoiResampleLevel {
+  readonly plan: RoiSamplingPlan;
+  readonly rows: Int32Array;
+}
+
+/**
+ * {x0, …, x(L-1)} (maps [N, H_l, W_l, C], float32) {levels: RoiResampleLevel[] (one per map),
+ * outRows} -> [outRows, outHeight, outWidth, C]: every map's RoIs resampled by their plans into
+ * their rows of one output (RoIAlign over one map, or over a pyramid). Each term is a float32
+ * product, the weight product rounded to float32, added in plan order; every output row must
+ * belong to exactly one level.
+ */
+export const LumenRoiResample = 'LumenRoiResample';
+export type LumenRoiResample = typeof LumenRoiResample;
+
+/** {dy} {levels, shapes: each map's shape} -> [dx0, …, dx(L-1)]: the gradient of LumenRoiResample w.r.t. each map. */
+export const LumenRoiResampleGrad = 'LumenRoiResampleGrad';
+export type LumenRoiResampleGrad = typeof LumenRoiResampleGrad;

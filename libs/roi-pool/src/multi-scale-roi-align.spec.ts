@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { seededRandom } from '@lumen/core';
-import { setKernelChoice, type KernelChoice } from './kernels/select-kernels';
 import { inferScales, levelsOfBoxes, multiScaleRoiAlign } from './multi-scale-roi-align';
 import { roiAlign } from './roi-align';
 import { loadFixture, relativeError, type MultiScaleCase, type MultiScaleFixture } from './testing/fixtures';
+import { resetPoolingPath, usePoolingPath, type PoolingPath } from './testing/pooling-paths';
 
 const fixture = loadFixture<MultiScaleFixture>('multi-scale.json');
 // torchvision's image_shapes max per dimension: 61x96 (61 is no multiple of 32).
 const imageSize: [number, number] = [Math.max(...fixture.imageShapes.map((s) => s[0])), Math.max(...fixture.imageShapes.map((s) => s[1]))];
 
-afterEach(() => setKernelChoice('auto'));
+afterEach(resetPoolingPath);
 
 function pyramid(count = fixture.maps.length): tf.Tensor4D[] {
   return fixture.maps.slice(0, count).map((m) => tf.tensor4d(m.features, m.shape));
@@ -25,14 +25,14 @@ function boxInputs(rows = fixture.boxes.map((_, i) => i)) {
 const channels = fixture.maps[0].shape[3];
 const fpn = fixture.cases.find((c) => c.name === 'fpn') as MultiScaleCase;
 
-// Every torchvision case through the JavaScript kernels and the default choice (wasm SIMD:
-// the maps have 4 channels). Specs load tfjs-core and the cpu backend only, no registered
-// gradients: the gradients here are the op's own.
-const runs = fixture.cases.flatMap((c) => (['js', 'auto'] as KernelChoice[]).map((kernels) => [c.name, kernels, c] as const));
+// Every torchvision case through the JavaScript kernels, the default choice (wasm SIMD: the
+// maps have 4 channels) and a backend kernel. Specs load tfjs-core and the cpu backend only,
+// no registered gradients: the gradients here are the op's own.
+const runs = fixture.cases.flatMap((c) => (['js', 'auto', 'backend kernel'] as PoolingPath[]).map((kernels) => [c.name, kernels, c] as const));
 
 describe('multiScaleRoiAlign against torchvision.ops.MultiScaleRoIAlign', () => {
   it.each(runs)('%s, %s kernels: forward and the gradient w.r.t. each map', (_, kernels, c) => {
-    setKernelChoice(kernels);
+    usePoolingPath(kernels);
     const maps = pyramid(c.maps);
     const { boxes, boxIndices } = boxInputs();
     const rois = fixture.boxes.length;

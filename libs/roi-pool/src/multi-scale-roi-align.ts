@@ -1,6 +1,6 @@
-import { customGrad, tensor4d, type GradSaveFunc, type Rank, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
+import type { Rank, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { assertNumber, assertOptions, assertRank, describe, fail, formatValues } from '@lumen/core';
-import { resampleBackward, resampleForward, type MapShape } from './resample';
+import { resampleLevels } from './resample-op';
 import { roiAlign } from './roi-align';
 import { roiAlignPlan } from './sampling';
 import { readPoolInputs } from './validate';
@@ -65,38 +65,14 @@ export function multiScaleRoiAlign(
   const levels = mapLevels(fn, inputs.boxes, scales, mapper);
   const rowsOfLevel: number[][] = scales.map(() => []);
   levels.forEach((level, row) => rowsOfLevel[level].push(row));
-  const [outHeight, outWidth] = inputs.outputSize;
-  const plans = features.map((map, level) => {
+  const poolLevels = features.map((map, level) => {
     const rows = rowsOfLevel[level];
     const [, height, width] = map.shape;
     const image = Int32Array.from(rows, (row) => inputs.image[row]);
-    return roiAlignPlan(pickRows(inputs.boxes, rows), image, height, width, { outputSize: inputs.outputSize, spatialScale: scales[level], samplingRatio, aligned });
+    const plan = roiAlignPlan(pickRows(inputs.boxes, rows), image, height, width, { outputSize: inputs.outputSize, spatialScale: scales[level], samplingRatio, aligned });
+    return { plan, rows: Int32Array.from(rows) };
   });
-  const channels = features[0].shape[3];
-  const rowFloats = outHeight * outWidth * channels;
-  // Each level's rows are written straight to their boxes' places (and read back from there
-  // for the gradient), rather than pooled per level and then reordered by a gather.
-  const op = customGrad((...args: (Tensor | GradSaveFunc)[]) => {
-    const out = new Float32Array(levels.length * rowFloats);
-    features.forEach((map, level) => {
-      const pooled = resampleForward((args[level] as Tensor).dataSync() as Float32Array, map.shape as MapShape, plans[level]);
-      rowsOfLevel[level].forEach((row, k) => out.set(pooled.subarray(k * rowFloats, (k + 1) * rowFloats), row * rowFloats));
-    });
-    return {
-      value: tensor4d(out, [levels.length, outHeight, outWidth, channels]),
-      // Every map gets a gradient, zero where no box was pooled from it.
-      gradFunc: (dy: Tensor) => {
-        const dOut = dy.dataSync() as Float32Array;
-        return features.map((map, level) => {
-          const rows = rowsOfLevel[level];
-          const dLevel = new Float32Array(rows.length * rowFloats);
-          rows.forEach((row, k) => dLevel.set(dOut.subarray(row * rowFloats, (row + 1) * rowFloats), k * rowFloats));
-          return tensor4d(resampleBackward(dLevel, map.shape as MapShape, plans[level]), map.shape);
-        });
-      },
-    };
-  });
-  return op(...features) as Tensor4D;
+  return resampleLevels(features, poolLevels, levels.length);
 }
 
 /**

@@ -4,10 +4,11 @@ import { setKernelChoice, type KernelChoice } from './kernels/select-kernels';
 import { roiAlign } from './roi-align';
 import { seededRandom } from '@lumen/core';
 import { loadFixture, relativeError, type RoiAlignMap } from './testing/fixtures';
+import { resetPoolingPath, usePoolingPath, type PoolingPath } from './testing/pooling-paths';
 
 const { maps } = loadFixture<{ maps: RoiAlignMap[] }>('roi-align.json');
 
-afterEach(() => setKernelChoice('auto'));
+afterEach(resetPoolingPath);
 
 function inputs(map: RoiAlignMap) {
   return {
@@ -17,17 +18,17 @@ function inputs(map: RoiAlignMap) {
   };
 }
 
-// Every torchvision case, through the JavaScript kernels and through the default choice
-// (wasm SIMD for the 8-channel map, JavaScript for the 3-channel one).
+// Every torchvision case, through the JavaScript kernels, through the default choice (wasm
+// SIMD for the 8-channel map, JavaScript for the 3-channel one), and through a backend kernel.
 const runs = maps.flatMap((map) =>
-  (['js', 'auto'] as KernelChoice[]).flatMap((kernels) =>
+  (['js', 'auto', 'backend kernel'] as PoolingPath[]).flatMap((kernels) =>
     map.cases.map((c) => [`${map.name} ${map.shape.join('x')}`, c.aligned, c.samplingRatio, kernels, map, c] as const),
   ),
 );
 
 describe('roiAlign against torchvision.ops.roi_align', () => {
   it.each(runs)('%s, aligned %p, sampling ratio %p, %s kernels: forward and backward', (_, aligned, ratio, kernels, map, c) => {
-    setKernelChoice(kernels);
+    usePoolingPath(kernels);
     const { features, boxes, boxIndices } = inputs(map);
     const dy = tf.tensor4d(c.dy, [map.boxes.length, ...map.outputSize, map.shape[3]]);
     const before = tf.memory().numTensors;

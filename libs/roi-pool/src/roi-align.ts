@@ -1,5 +1,5 @@
-import { customGrad, tensor4d, type GradSaveFunc, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { resampleBackward, resampleForward, type MapShape } from './resample';
+import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { resampleLevels } from './resample-op';
 import { roiAlignPlan } from './sampling';
 import { fail } from '@lumen/core';
 import { readPoolInputs } from './validate';
@@ -33,13 +33,7 @@ export function roiAlign(
     fail('roiAlign', `'samplingRatio' must be an integer (<= 0: adaptive), but got ${String(samplingRatio)}.`);
   }
   if (typeof aligned !== 'boolean') fail('roiAlign', `'aligned' must be a boolean, but got ${typeof aligned}.`);
-  const shape = features.shape as MapShape;
-  const [, height, width, channels] = shape;
+  const [, height, width] = features.shape;
   const plan = roiAlignPlan(inputs.boxes, inputs.image, height, width, { outputSize: inputs.outputSize, spatialScale, samplingRatio, aligned });
-  const outShape: [number, number, number, number] = [plan.rois, plan.outHeight, plan.outWidth, channels];
-  const op = customGrad((...args: (Tensor | GradSaveFunc)[]) => ({
-    value: tensor4d(resampleForward((args[0] as Tensor).dataSync() as Float32Array, shape, plan), outShape),
-    gradFunc: (dy: Tensor4D) => tensor4d(resampleBackward(dy.dataSync() as Float32Array, shape, plan), [...shape]),
-  }));
-  return op(features) as Tensor4D;
+  return resampleLevels([features], [{ plan, rows: Int32Array.from({ length: plan.rois }, (_, r) => r) }], plan.rois);
 }

@@ -13,6 +13,7 @@
 #include "peak.h"
 #include "batchnorm.h"
 #include "pool2d.h"
+#include "roi.h"
 #include "pool.h"
 
 namespace {
@@ -378,6 +379,80 @@ napi_value FmaPeak(napi_env env, napi_callback_info info) {
   });
 }
 
+// A typed array of `kind` (its data and length), or an ArgError naming `name` and `what`.
+template <typename T>
+T* typed(napi_env env, napi_value value, const char* name, napi_typedarray_type kind, const char* what, long* length) {
+  bool is_typed = false;
+  NAPI_OK(napi_is_typedarray(env, value, &is_typed));
+  napi_typedarray_type actual;
+  size_t n = 0;
+  void* data = nullptr;
+  if (is_typed) NAPI_OK(napi_get_typedarray_info(env, value, &actual, &n, &data, nullptr, nullptr));
+  if (!is_typed || actual != kind) throw ArgError{std::string(name) + " must be " + what};
+  *length = static_cast<long>(n);
+  return static_cast<T*>(data);
+}
+
+// The RoI plan of roiResample/roiResampleGrad: argv[2] dims [N, H, W, C, rois, outH, outW],
+// argv[3..10] image, rows, yStart, yIndex, yWeight, xStart, xIndex, xWeight. Every index is
+// checked against the map and the RoI slots of `pooled` (the output, or its gradient), so no
+// plan reads or writes outside them.
+lumen::RoiPlan roi_plan(napi_env env, napi_value* argv, const char* fn, napi_value pooled) {
+  const auto d = longs(env, argv[2], "dims", 7);
+  lumen::RoiPlan p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  const std::string f(fn);
+  for (long v : d) if (v < 0) throw ArgError{f + ": dims must be non-negative"};
+  const long cell = p.out_h * p.out_w * p.channels;
+  const long out_rows = cell > 0 ? length_of(env, pooled) / cell : 0;
+  long n_image, n_rows, n_ys, n_yi, n_yw, n_xs, n_xi, n_xw;
+  p.image = typed<int32_t>(env, argv[3], "image", napi_int32_array, "an Int32Array", &n_image);
+  p.rows = typed<int32_t>(env, argv[4], "rows", napi_int32_array, "an Int32Array", &n_rows);
+  p.y_start = typed<int32_t>(env, argv[5], "yStart", napi_int32_array, "an Int32Array", &n_ys);
+  p.y_index = typed<int32_t>(env, argv[6], "yIndex", napi_int32_array, "an Int32Array", &n_yi);
+  p.y_weight = typed<double>(env, argv[7], "yWeight", napi_float64_array, "a Float64Array", &n_yw);
+  p.x_start = typed<int32_t>(env, argv[8], "xStart", napi_int32_array, "an Int32Array", &n_xs);
+  p.x_index = typed<int32_t>(env, argv[9], "xIndex", napi_int32_array, "an Int32Array", &n_xi);
+  p.x_weight = typed<double>(env, argv[10], "xWeight", napi_float64_array, "a Float64Array", &n_xw);
+  if (n_image != p.rois || n_rows != p.rois) throw ArgError{f + ": image and rows need one entry per RoI (" + std::to_string(p.rois) + ")"};
+  for (long r = 0; r < p.rois; r++) {
+    if (p.image[r] < 0 || p.image[r] >= p.batch) throw ArgError{f + ": image[" + std::to_string(r) + "] is outside the map's batch"};
+    if (p.rows[r] < 0 || p.rows[r] >= out_rows) throw ArgError{f + ": rows[" + std::to_string(r) + "] is outside the output's " + std::to_string(out_rows) + " RoIs"};
+  }
+  const auto axis = [&](const char* name, const int32_t* start, long n_start, const int32_t* index, long n_index, long n_weight, long entries, long size) {
+    if (n_start != entries + 1 || start[0] != 0) throw ArgError{f + ": " + name + "Start must hold " + std::to_string(entries + 1) + " offsets from 0"};
+    for (long e = 0; e < entries; e++) {
+      if (start[e + 1] < start[e]) throw ArgError{f + ": " + name + "Start must not decrease"};
+    }
+    if (start[entries] != n_index || n_weight != n_index) throw ArgError{f + ": " + name + "Index and " + name + "Weight must hold " + std::to_string(start[entries]) + " entries"};
+    for (long k = 0; k < n_index; k++) {
+      if (index[k] < 0 || index[k] >= size) throw ArgError{f + ": " + name + "Index[" + std::to_string(k) + "] is outside the map"};
+    }
+  };
+  axis("y", p.y_start, n_ys, p.y_index, n_yi, n_yw, p.rois * p.out_h, p.height);
+  axis("x", p.x_start, n_xs, p.x_index, n_xi, n_xw, p.rois * p.out_w, p.width);
+  return p;
+}
+
+// roiResample(map, out, dims, image, rows, yStart, yIndex, yWeight, xStart, xIndex, xWeight)
+napi_value RoiResample(napi_env env, napi_callback_info info) {
+  return guarded<11>(env, info, [&](napi_value* argv) {
+    const lumen::RoiPlan p = roi_plan(env, argv, "roiResample", argv[1]);
+    if (length_of(env, argv[0]) != p.batch * p.height * p.width * p.channels) throw ArgError{"roiResample: map's length does not match dims"};
+    lumen::roi_resample(p, floats(env, argv[0], "map"), floats(env, argv[1], "out"));
+    return undefined(env);
+  });
+}
+
+// roiResampleGrad(dy, dmap, dims, image, rows, yStart, yIndex, yWeight, xStart, xIndex, xWeight): dmap is overwritten
+napi_value RoiResampleGrad(napi_env env, napi_callback_info info) {
+  return guarded<11>(env, info, [&](napi_value* argv) {
+    const lumen::RoiPlan p = roi_plan(env, argv, "roiResampleGrad", argv[0]);
+    if (length_of(env, argv[1]) != p.batch * p.height * p.width * p.channels) throw ArgError{"roiResampleGrad: dmap's length does not match dims"};
+    lumen::roi_resample_grad(p, floats(env, argv[0], "dy"), floats(env, argv[1], "dmap"));
+    return undefined(env);
+  });
+}
+
 napi_value Threads(napi_env env, napi_callback_info) {
   napi_value n;
   napi_create_int32(env, lumen::pool().size(), &n);
@@ -413,6 +488,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"roiResample", nullptr, RoiResample, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"roiResampleGrad", nullptr, RoiResampleGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fmaPeak", nullptr, FmaPeak, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -25,6 +25,7 @@ import { NativeBackend } from './native-backend';
 import { optimizerKernels } from './kernels/optimizer-kernels';
 import { batchNormKernels } from './kernels/batch-norm-kernels';
 import { hardActivationKernels } from './kernels/hard-activation-kernels';
+import { roiResampleKernels } from './kernels/roi-resample-kernels';
 import { NATIVE_BACKEND, NATIVE_STORAGE, WASM_STORAGE } from './kernels/tensor-storage';
 import { native, reason } from '@lumen/runtime-native';
 import { tileWasm } from './kernels/tile';
@@ -113,7 +114,7 @@ export function registerNativeWasmKernels(threads: number): { isa: string; threa
     registerWasmTrainingKernels();
     putInFront([
       ...nativeKernels(native, WASM_STORAGE, kernelOf('wasm')), ...optimizerKernels(native, WASM_STORAGE), ...batchNormKernels(native, WASM_STORAGE),
-      ...hardActivationKernels(native, WASM_STORAGE),
+      ...hardActivationKernels(native, WASM_STORAGE), ...roiResampleKernels(native, WASM_STORAGE),
     ]);
     nativeKernelsRegistered = true;
   }
@@ -139,7 +140,7 @@ export function registerNativeBackend(threads: number): { isa: string; threads: 
     const current = kernelOf(NATIVE_BACKEND);
     putInFront([
       ...nativeKernels(native, NATIVE_STORAGE, current, { sumAnyAxes: true }), ...nativeElementwiseKernels(native, NATIVE_STORAGE, current),
-      ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE), ...hardActivationKernels(native, NATIVE_STORAGE),
+      ...optimizerKernels(native, NATIVE_STORAGE), ...batchNormKernels(native, NATIVE_STORAGE), ...hardActivationKernels(native, NATIVE_STORAGE), ...roiResampleKernels(native, NATIVE_STORAGE),
     ]);
     nativeBackendRegistered = true;
   }
