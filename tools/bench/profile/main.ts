@@ -9,8 +9,8 @@
  * --shapes keeps calls with different input shapes on rows of their own, to find the shapes
  * a kernel handles worst.
  *
- * The step is the config's own (its model, batch size and image size) on synthetic images
- * of `data.image.minSize` x 4/3 with digit-sized boxes, so it needs no dataset. Kernels are
+ * The step is the config's own (its model, batch size and training image size) on synthetic
+ * images of that size x 4/3 with digit-sized boxes, so it needs no dataset. Kernels are
  * timed by wrapping every kernel registered for the backend (only the outermost of nested
  * calls counts); the step is timed with and without the wrappers, so their cost shows.
  */
@@ -103,6 +103,16 @@ function syntheticBatch(count: number, height: number, classes: number): Trainin
   });
 }
 
+/**
+ * The shorter side most training steps see: scale jitter's middle size when it resizes most
+ * images (digits trains at 448 and evaluates at data.image.minSize 576), else minSize.
+ */
+function trainingSize(config: ReturnType<typeof loadConfig>['config']): number {
+  const { scaleJitter } = config.data.augment;
+  if (scaleJitter.prob >= 0.5 && scaleJitter.minSizes.length > 0) return [...scaleJitter.minSizes].sort((a, b) => a - b)[(scaleJitter.minSizes.length - 1) >> 1];
+  return config.data.image.minSize;
+}
+
 interface KernelRow {
   kernel: string;
   /** Median ms per step over the recorded steps. */
@@ -120,7 +130,7 @@ async function main(): Promise<number | BenchOutcome> {
   const detector = buildDetector(config, classes);
   const params = initDetector(detector, seededRandom(0));
   const optimizer = createOptimizer(config.train.optimizer, params);
-  const batch = syntheticBatch(config.train.batchSize, config.data.image.minSize, classes.length);
+  const batch = syntheticBatch(config.train.batchSize, trainingSize(config), classes.length);
   const step = () => trainStep(detector, params, optimizer, batch, config);
   const log = (label: string) => (i: number, ms: number) => console.error(`[lumen] ${label} ${i < opts.warmup ? 'warm-up' : 'run'} ${ms.toFixed(0)} ms`);
 
