@@ -33,51 +33,69 @@ export interface SamplingPlan {
   readonly x: AxisWeights;
 }
 
-/** Builds AxisWeights entry by entry, merging the weights a sample grid puts on each map index. */
+/**
+ * Builds AxisWeights entry by entry, merging the weights a sample grid puts on each map index
+ * (an entry touches a few indices: it searches its own, then sorts them when it closes).
+ */
 class AxisBuilder {
-  private readonly starts: number[] = [0];
-  private readonly indices: number[] = [];
-  private readonly weights: number[] = [];
-  private readonly acc: Float64Array;
-  private readonly marked: Uint8Array;
-  private readonly touched: number[] = [];
+  private starts = new Int32Array(64);
+  private indices = new Int32Array(256);
+  private weights = new Float64Array(256);
+  private entries = 0;
+  private count = 0;
+  private open = 0;
   private widest = 0;
-
-  constructor(size: number) {
-    this.acc = new Float64Array(size);
-    this.marked = new Uint8Array(size);
-  }
 
   add(index: number, weight: number): void {
     if (weight === 0) return;
-    if (this.marked[index] === 0) {
-      this.marked[index] = 1;
-      this.touched.push(index);
+    for (let k = this.open; k < this.count; k++) {
+      if (this.indices[k] === index) {
+        this.weights[k] += weight;
+        return;
+      }
     }
-    this.acc[index] += weight;
+    if (this.count === this.indices.length) {
+      this.indices = grown(this.indices, new Int32Array(2 * this.count));
+      this.weights = grown(this.weights, new Float64Array(2 * this.count));
+    }
+    this.indices[this.count] = index;
+    this.weights[this.count] = weight;
+    this.count++;
   }
 
   /** Closes the current entry: its indices ascending, zero sums dropped. */
   next(): void {
-    this.touched.sort((a, b) => a - b);
-    let count = 0;
-    for (const index of this.touched) {
-      const w = this.acc[index];
-      this.acc[index] = 0;
-      this.marked[index] = 0;
-      if (w === 0) continue;
-      this.indices.push(index);
-      this.weights.push(w);
-      count++;
+    let kept = this.open;
+    for (let k = this.open; k < this.count; k++) {
+      const index = this.indices[k];
+      const weight = this.weights[k];
+      if (weight === 0) continue;
+      // insertion into the sorted prefix [open, kept)
+      let at = kept;
+      while (at > this.open && this.indices[at - 1] > index) {
+        this.indices[at] = this.indices[at - 1];
+        this.weights[at] = this.weights[at - 1];
+        at--;
+      }
+      this.indices[at] = index;
+      this.weights[at] = weight;
+      kept++;
     }
-    this.touched.length = 0;
-    this.widest = Math.max(this.widest, count);
-    this.starts.push(this.indices.length);
+    this.count = kept;
+    this.widest = Math.max(this.widest, kept - this.open);
+    this.open = kept;
+    if (this.entries + 2 > this.starts.length) this.starts = grown(this.starts, new Int32Array(2 * this.starts.length));
+    this.starts[++this.entries] = kept;
   }
 
   build(): AxisWeights {
-    return { start: Int32Array.from(this.starts), index: Int32Array.from(this.indices), weight: Float64Array.from(this.weights), widest: this.widest };
+    return { start: this.starts.slice(0, this.entries + 1), index: this.indices.slice(0, this.count), weight: this.weights.slice(0, this.count), widest: this.widest };
   }
+}
+
+function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 /**
@@ -123,8 +141,8 @@ export function roiAlignPlan(boxes: ArrayLike<number>, image: Int32Array, height
   const scale = f32(options.spatialScale);
   const offset = options.aligned ? 0.5 : 0;
   const rois = image.length;
-  const ys = new AxisBuilder(height);
-  const xs = new AxisBuilder(width);
+  const ys = new AxisBuilder();
+  const xs = new AxisBuilder();
   for (let r = 0; r < rois; r++) {
     const startX = f32(f32(boxes[4 * r] * scale) - offset);
     const startY = f32(f32(boxes[4 * r + 1] * scale) - offset);
@@ -179,8 +197,8 @@ export function cropPlan(boxes: ArrayLike<number>, image: Int32Array, height: nu
   const inputHeight = f32(height / spatialScale);
   const inputWidth = f32(width / spatialScale);
   const rois = image.length;
-  const ys = new AxisBuilder(height);
-  const xs = new AxisBuilder(width);
+  const ys = new AxisBuilder();
+  const xs = new AxisBuilder();
   for (let r = 0; r < rois; r++) {
     const x1 = f32(boxes[4 * r] / inputWidth);
     const y1 = f32(boxes[4 * r + 1] / inputHeight);
