@@ -2,7 +2,7 @@
 // server. Errors are left to the CLI's one handler.
 import { Command, Option } from 'commander';
 import { DEFAULT_IN_FLIGHT, runPredictCommand, runServerCommand, runWorkerCommand, type PredictCliOptions, type ServerCliOptions, type WorkerCliOptions } from './commands';
-import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB } from './objects';
+import { DEFAULT_MIN_PROB } from './objects';
 import { DEFAULT_QUEUE_NAME } from './redis-connection';
 import { DEFAULT_HOST, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_TIMEOUT_SECONDS } from './server';
 import { DEFAULT_LOCK_SECONDS } from './worker';
@@ -25,7 +25,7 @@ function predictCommand(): Command {
     .option('--output <file>', 'write the JSON Lines here instead of stdout')
     .option('--save-media <dir>', 'also save each image (and each video, as H.264 .mp4) with its boxes drawn into this folder')
     .option('--min-prob <p>', 'keep objects with at least this probability', String(DEFAULT_MIN_PROB))
-    .option('--max-detections <n>', 'keep at most this many objects per image or frame', String(DEFAULT_MAX_DETECTIONS))
+    .option('--max-detections <n>', "keep at most this many objects per image or frame (default: all the model returns, at most its model.rcnn.detectionsPerImage)")
     .option('--only-class <name>', 'keep only this class (repeatable; or comma-separated names)', collect, [])
     .option('--ignore-class <name>', 'drop this class (repeatable; or comma-separated names)', collect, [])
     .option('--concurrency <n>', 'images (or video frames) decoded at once', '2')
@@ -51,7 +51,7 @@ function serverCommand(): Command {
     .option('--timeout <seconds>', 'time a client has to send its whole request (headers and body); then 408', String(DEFAULT_TIMEOUT_SECONDS))
     .option('--max-connections <n>', 'open connections at most; more are closed at once', String(DEFAULT_MAX_CONNECTIONS))
     .option('--min-prob <p>', 'min_prob when a request gives none', String(DEFAULT_MIN_PROB))
-    .option('--max-detections <n>', 'objects per image, at most', String(DEFAULT_MAX_DETECTIONS))
+    .option('--max-detections <n>', "objects per image, at most (default: the model's model.rcnn.detectionsPerImage)")
     .option('--redis <url>', `${REDIS_HELP}, instead of loading it here`)
     .option('--queue-name <name>', QUEUE_NAME_HELP, DEFAULT_QUEUE_NAME)
     .action(async (opts: ServerCliOptions) => {

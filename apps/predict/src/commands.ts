@@ -75,7 +75,7 @@ export interface PredictCliOptions extends QueueCliOptions {
   output?: string;
   saveMedia?: string;
   minProb: string;
-  maxDetections: string;
+  maxDetections?: string;
   onlyClass: string[];
   ignoreClass: string[];
   concurrency: string;
@@ -99,7 +99,7 @@ export async function runPredictCommand(positional: string[], opts: PredictCliOp
   const inputs = [...opts.input, ...positional];
   if (inputs.length === 0) throw new UsageError('no input: give image or video files, folders or globs with --input=PATH (repeatable)');
   const minProb = parseProbability('--min-prob', opts.minProb);
-  const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
+  const maxDetections = opts.maxDetections != null ? parsePositiveInt('--max-detections', opts.maxDetections) : undefined;
   const concurrency = parsePositiveInt('--concurrency', opts.concurrency);
   const prefetch = parsePositiveInt('--prefetch', opts.prefetch);
   const redis = opts.redis != null ? parseRedisUrl(opts.redis) : null;
@@ -163,7 +163,7 @@ export interface ServerCliOptions extends QueueCliOptions {
   timeout: string;
   maxConnections: string;
   minProb: string;
-  maxDetections: string;
+  maxDetections?: string;
 }
 
 /** `lumen server`: runs until SIGINT/SIGTERM. */
@@ -174,7 +174,7 @@ export async function runServerCommand(opts: ServerCliOptions): Promise<void> {
   const timeoutSeconds = parseSeconds('--timeout', opts.timeout);
   const maxConnections = parsePositiveInt('--max-connections', opts.maxConnections);
   const minProb = parseProbability('--min-prob', opts.minProb);
-  const maxDetections = parsePositiveInt('--max-detections', opts.maxDetections);
+  const maxDetections = opts.maxDetections != null ? parsePositiveInt('--max-detections', opts.maxDetections) : undefined;
   const redis = opts.redis != null ? parseRedisUrl(opts.redis) : null;
   const queueName = parseQueueName(opts.queueName ?? DEFAULT_QUEUE_NAME);
   await checkAddress(opts.host, port);

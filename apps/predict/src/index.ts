@@ -11,7 +11,7 @@ export type { FfmpegPrograms } from './ffmpeg';
 export { probeVideo } from './video-probe';
 export type { FrameRate, VideoInfo } from './video-probe';
 export { IMAGE_EXTENSIONS } from '@lumen/data';
-export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseClassNames, parseProbability, toObjects, UsageError } from './objects';
+export { DEFAULT_MIN_PROB, parseClassNames, parseProbability, toObjects, UsageError } from './objects';
 export type { ObjectFilter, PredictedObject } from './objects';
 export { inIndexOrder, mergeMapInOrder, Slots } from './ordered';
 export { pageHtml } from './page';

@@ -41,6 +41,16 @@ describe('toObjects', () => {
     expect(toObjects(detection, CLASSES, { minProb: 0, onlyClasses: [] })).toHaveLength(5);
   });
 
+  it('with no maxDetections keeps every object the detector returned (its own detectionsPerImage is the cap)', () => {
+    const many: Detection = {
+      boxes: Array.from({ length: 300 }, (_, i) => [i, i, i + 5, i + 5]),
+      scores: Array.from({ length: 300 }, (_, i) => 0.9 - i * 0.001),
+      labels: Array.from({ length: 300 }, (_, i) => 1 + (i % 3)),
+    };
+    expect(toObjects(many, CLASSES, { minProb: 0.01 })).toHaveLength(300);
+    expect(toObjects(many, CLASSES, { minProb: 0.01, maxDetections: 100 })).toHaveLength(100);
+  });
+
   it('an empty detection gives no objects', () => {
     expect(toObjects({ boxes: [], scores: [], labels: [] }, CLASSES)).toEqual([]);
   });

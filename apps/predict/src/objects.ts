@@ -23,7 +23,6 @@ export interface ObjectFilter {
 }
 
 export const DEFAULT_MIN_PROB = 0.5;
-export const DEFAULT_MAX_DETECTIONS = 100;
 
 const round = (value: number, digits: number) => {
   const f = 10 ** digits;
@@ -82,11 +81,12 @@ export function parseSeconds(option: string, value: string): number {
 /**
  * A detector's output for one image as objects: labels named by `classes` (label k is
  * `classes[k - 1]`), filtered by class and probability, by decreasing prob (ties: the
- * detector's order), at most `maxDetections`.
+ * detector's order), at most `maxDetections` (none given: every one the detector returned, at
+ * most its own model.rcnn.detectionsPerImage).
  */
 export function toObjects(detection: Detection, classes: readonly string[], filter: ObjectFilter = {}): PredictedObject[] {
   const minProb = filter.minProb ?? DEFAULT_MIN_PROB;
-  const max = filter.maxDetections ?? DEFAULT_MAX_DETECTIONS;
+  const max = filter.maxDetections ?? Infinity;
   const only = filter.onlyClasses != null && filter.onlyClasses.length > 0 ? new Set(filter.onlyClasses) : null;
   const ignore = new Set(filter.ignoreClasses ?? []);
   const kept: Array<{ index: number; object: PredictedObject }> = [];

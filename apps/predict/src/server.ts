@@ -4,7 +4,7 @@ import { decodeImage, type DecodedImage } from '@lumen/data';
 import type { Detection } from '@lumen/detector';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { finished } from 'node:stream/promises';
-import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_PROB, parseProbability, toObjects, UsageError } from './objects';
+import { DEFAULT_MIN_PROB, parseProbability, toObjects, UsageError } from './objects';
 import { pageHtml } from './page';
 import { isRemote, plainMessage, type Predictor, type RemotePredictor } from './predict';
 import { ModelQueue, type QueueTicket } from './queue';
@@ -143,7 +143,7 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
   const { predictor } = options;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const defaultMinProb = options.minProb ?? DEFAULT_MIN_PROB;
-  const maxDetections = options.maxDetections ?? DEFAULT_MAX_DETECTIONS;
+  const maxDetections = options.maxDetections;
   const queue = new ModelQueue(options.queue ?? DEFAULT_QUEUE);
   const timeout = Math.max(1, Math.round((options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000));
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
