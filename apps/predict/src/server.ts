@@ -143,7 +143,6 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
   const { predictor } = options;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const defaultMinProb = options.minProb ?? DEFAULT_MIN_PROB;
-  const maxDetections = options.maxDetections;
   const queue = new ModelQueue(options.queue ?? DEFAULT_QUEUE);
   const timeout = Math.max(1, Math.round((options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000));
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
@@ -230,7 +229,7 @@ export async function createServer(options: ServerOptions): Promise<LumenServer>
     }
     try {
       const detection = remote != null ? await detectRemotely(remote, image) : await detectHere(predictor as Predictor, image, ticket);
-      return { objects: toObjects(detection, predictor.classes, { minProb, maxDetections }) };
+      return { objects: toObjects(detection, predictor.classes, { minProb, maxDetections: options.maxDetections }) };
     } finally {
       ticket.leave();
     }

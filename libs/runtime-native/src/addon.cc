@@ -433,23 +433,31 @@ lumen::RoiPlan roi_plan(napi_env env, napi_value* argv, const char* fn, napi_val
   return p;
 }
 
+// One RoI call: the plan checked against argv[pooled] (the output, or its gradient) and the
+// other array against the map's dims, then `run`.
+template <typename Run>
+napi_value roi_call(napi_env env, napi_callback_info info, const char* fn, int pooled, const char* map_name, Run run) {
+  return guarded<11>(env, info, [&](napi_value* argv) {
+    const lumen::RoiPlan p = roi_plan(env, argv, fn, argv[pooled]);
+    if (length_of(env, argv[1 - pooled]) != p.batch * p.height * p.width * p.channels) {
+      throw ArgError{std::string(fn) + ": " + map_name + "'s length does not match dims"};
+    }
+    run(p, argv);
+    return undefined(env);
+  });
+}
+
 // roiResample(map, out, dims, image, rows, yStart, yIndex, yWeight, xStart, xIndex, xWeight)
 napi_value RoiResample(napi_env env, napi_callback_info info) {
-  return guarded<11>(env, info, [&](napi_value* argv) {
-    const lumen::RoiPlan p = roi_plan(env, argv, "roiResample", argv[1]);
-    if (length_of(env, argv[0]) != p.batch * p.height * p.width * p.channels) throw ArgError{"roiResample: map's length does not match dims"};
+  return roi_call(env, info, "roiResample", 1, "map", [&](const lumen::RoiPlan& p, napi_value* argv) {
     lumen::roi_resample(p, floats(env, argv[0], "map"), floats(env, argv[1], "out"));
-    return undefined(env);
   });
 }
 
 // roiResampleGrad(dy, dmap, dims, image, rows, yStart, yIndex, yWeight, xStart, xIndex, xWeight): dmap is overwritten
 napi_value RoiResampleGrad(napi_env env, napi_callback_info info) {
-  return guarded<11>(env, info, [&](napi_value* argv) {
-    const lumen::RoiPlan p = roi_plan(env, argv, "roiResampleGrad", argv[0]);
-    if (length_of(env, argv[1]) != p.batch * p.height * p.width * p.channels) throw ArgError{"roiResampleGrad: dmap's length does not match dims"};
+  return roi_call(env, info, "roiResampleGrad", 0, "dmap", [&](const lumen::RoiPlan& p, napi_value* argv) {
     lumen::roi_resample_grad(p, floats(env, argv[0], "dy"), floats(env, argv[1], "dmap"));
-    return undefined(env);
   });
 }
 

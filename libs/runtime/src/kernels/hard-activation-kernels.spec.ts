@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LumenHardSigmoid, LumenHardSigmoidGrad, LumenHardSwish, LumenHardSwishGrad } from '@lumen/core';
 import { native } from '@lumen/runtime-native';
-import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
+import { describeNative, NATIVE_AND_JS_MODES, randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { registerNativeBackend } from '../register-training-kernels';
-import { withoutNativeKernels } from './native-switch';
 
 // The hard-activation kernels (@lumen/runtime-native's, and their JS form when it is off) behind
 // wasm and as the native backend's, against the tensor-op composition @lumen/backbone falls back
@@ -12,7 +11,6 @@ import { withoutNativeKernels } from './native-switch';
 // x·relu6(x + 3) / 6 overflows to Infinity; the composition, and so the kernels, give x).
 // 70001 values cross the kernels' thread split (32768); the scalar tail after the 8-wide
 // vectors gets specials too.
-const describeNative = native ? describe : describe.skip;
 if (!native) console.warn('@lumen/runtime-native is not built: the hard-activation kernels are not registered, nor tested here');
 
 beforeAll(async () => {
@@ -55,15 +53,7 @@ const fused = (name: Name, x: tf.Tensor, dy: tf.Tensor): tf.Tensor[] => [
   tf.engine().runKernel(COMPOSED[name].gradName, { dy, x }) as tf.Tensor,
 ];
 
-const direct = <T>(f: () => Promise<T>) => f();
-
-describeNative.each([
-  ['native', 'wasm', 1, direct],
-  ['native', 'wasm', 2, direct],
-  ['native', 'native', 2, direct],
-  ['JS', 'wasm', 1, withoutNativeKernels],
-  ['JS', 'native', 1, withoutNativeKernels],
-] as const)('hard-activation kernels (%s) on the %s backend, %i thread(s)', (_, backend, threads, mode) => {
+describeNative.each(NATIVE_AND_JS_MODES)('hard-activation kernels (%s) on the %s backend, %i thread(s)', (_, backend, threads, mode) => {
   beforeAll(() => native?.setThreads(threads));
 
   it('are registered, forward and gradient', () => {

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { native } from '@lumen/runtime-native';
-import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
+import { describeNative, randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { refConv, refConvGrads, refOutShape, type RefConv } from '../testing/reference-conv';
 
 // @lumen/runtime-native's depthwise kernels behind wasm, against the cpu backend (tfjs's
 // reference implementations) and, for dilations (tfjs's gradient refuses them; the kernels
 // take them), the direct float64 definitions. Channel counts leave a masked block of 8 and
 // rows leave partial groups of 4 values; one case is large enough to split over 2 threads.
-const describeNative = native ? describe : describe.skip;
 if (!native) console.warn('@lumen/runtime-native is not built: its depthwise kernels are not tested here');
 
 type Shape4 = [number, number, number, number];

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LumenAdamUpdate, LumenBatchNormGrad, LumenBatchNormTraining, LumenSgdUpdate, LumenSumSquares } from '@lumen/core';
 import { native } from '@lumen/runtime-native';
-import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
+import { describeNative, randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { withoutNativeKernels } from './native-switch';
 import { NATIVE_ELEMENTWISE_KERNEL_NAMES, NATIVE_KERNEL_NAMES } from './native-kernels';
 import { registerNativeBackend } from '../register-training-kernels';
@@ -11,7 +11,6 @@ import { registerNativeBackend } from '../register-training-kernels';
 // @lumen/runtime-native's kernels behind wasm and as the native backend's (tensors in Node's
 // memory), against the cpu backend (tfjs's reference implementations) and torch.optim's fixtures. Sizes cross the GEMM's blocking (MC 144, KC
 // 256, 6x16 tiles) and run on 1 and 2 threads, so partial tiles and thread splits are hit.
-const describeNative = native ? describe : describe.skip;
 // The native backend exists only where @lumen/runtime-native is built.
 const backends = (native ? ['wasm', 'native'] : ['wasm']) as Backend[];
 type Backend = 'wasm' | 'native';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LumenRoiResample, LumenRoiResampleGrad, seededRandom, type RoiResampleLevel, type RoiSamplingAxis } from '@lumen/core';
 import { native } from '@lumen/runtime-native';
-import { randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
+import { describeNative, NATIVE_AND_JS_MODES, randomValues, relativeError, runOn, setUpWasmAndCpu } from '../testing/compare';
 import { registerNativeBackend } from '../register-training-kernels';
 import { withoutNativeKernels } from './native-switch';
 
@@ -10,7 +10,6 @@ import { withoutNativeKernels } from './native-switch';
 // cells, 20 channels (past one 16-float thread group, not a multiple of 8) — against the
 // contract computed in float64 from its definition; native and JS agree to the bit, on one
 // and two threads. @lumen/roi-pool's specs check the plans against torchvision.
-const describeNative = native ? describe : describe.skip;
 if (!native) console.warn('@lumen/runtime-native is not built: the RoI resampling kernels are not registered, nor tested here');
 
 beforeAll(async () => {
@@ -91,15 +90,7 @@ function run(plan: RoiResampleLevel[]): tf.Tensor[] {
   return [out, ...grads];
 }
 
-const direct = <T>(f: () => Promise<T>) => f();
-
-describeNative.each([
-  ['native', 'wasm', 1, direct],
-  ['native', 'wasm', 2, direct],
-  ['native', 'native', 2, direct],
-  ['JS', 'wasm', 1, withoutNativeKernels],
-  ['JS', 'native', 1, withoutNativeKernels],
-] as const)('RoI resampling kernels (%s) on the %s backend, %i thread(s)', (_, backend, threads, mode) => {
+describeNative.each(NATIVE_AND_JS_MODES)('RoI resampling kernels (%s) on the %s backend, %i thread(s)', (_, backend, threads, mode) => {
   beforeAll(() => native?.setThreads(threads));
 
   it('are registered, forward and gradient', () => {

@@ -1,6 +1,8 @@
 import { seededRandom } from '@lumen/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { native } from '@lumen/runtime-native';
 import { initBackend } from '../init-backend';
+import { withoutNativeKernels } from '../kernels/native-switch';
 
 /** max |a − b| / max |b|: relative error in the max norm (1e-4 is the bar for kernels). */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -49,3 +51,21 @@ export async function runOn(backend: 'wasm' | 'native' | 'cpu', f: () => tf.Tens
   }
   return values;
 }
+
+/** `describe` where @lumen/runtime-native is built; elsewhere its specs are skipped (each says why on the console). */
+export const describeNative = native ? describe : describe.skip;
+
+const direct = <T>(f: () => Promise<T>) => f();
+
+/**
+ * How a Lumen kernel registered with the native ones is run by its specs: native on the wasm
+ * backend (1 and 2 threads) and as the native backend's, then its JS form with native turned
+ * off, on both backends: [form, backend, threads, run a body in that mode].
+ */
+export const NATIVE_AND_JS_MODES = [
+  ['native', 'wasm', 1, direct],
+  ['native', 'wasm', 2, direct],
+  ['native', 'native', 2, direct],
+  ['JS', 'wasm', 1, withoutNativeKernels],
+  ['JS', 'native', 1, withoutNativeKernels],
+] as const;
