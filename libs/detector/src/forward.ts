@@ -80,10 +80,15 @@ export interface ImageScale {
  */
 export async function detectBatch(detector: Detector, params: DetectorParams, batch: ImageBatch, scales: readonly ImageScale[]): Promise<Detection[]> {
   const ctx = { training: false, rng: seededRandom(0) };
-  const { features, rpnOut } = tf.tidy(() => {
+  // The anchors stay out of tidy's result: tidy walks every element of a typed array it returns.
+  let anchors = new Float32Array(0);
+  const { features, objectness, deltas } = tf.tidy(() => {
     const maps = detector.features(params, batch.images, ctx);
-    return { features: maps, rpnOut: detector.rpn(params, maps, paddedSize(batch)) };
+    const out = detector.rpn(params, maps, paddedSize(batch));
+    anchors = out.anchors;
+    return { features: maps, objectness: out.objectness, deltas: out.deltas };
   });
+  const rpnOut = { objectness, deltas, anchors };
   const proposals = proposalsFor(detector, rpnOut, batch, 'test');
   tf.dispose([rpnOut.objectness, rpnOut.deltas]);
   if (proposals.every((p) => p.boxes.shape[0] === 0)) {
