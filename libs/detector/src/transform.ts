@@ -30,17 +30,20 @@ function checkInput(input: ImageInput, n: number): void {
 
 type Normalise = (input: ImageInput, transform: ModelConfig['transform'], out: Float32Array, offset: number, rowStride: number) => void;
 
-/** Bytes: `byte * (1 / (255 std)) - mean / std`. */
+/** Bytes: `byte * (1 / (255 std)) - mean / std`, read from a table of the 256 values per channel. */
 const normaliseBytes: Normalise = ({ pixels, width: w, height: h }, transform, out, offset, rowStride) => {
-  const scale = transform.std.map((s) => 1 / (255 * s));
-  const shift = transform.mean.map((m, c) => -m / transform.std[c]);
+  const [t0, t1, t2] = transform.std.map((s, c) => {
+    const scale = 1 / (255 * s);
+    const shift = -transform.mean[c] / s;
+    return Float32Array.from({ length: 256 }, (_, byte) => byte * scale + shift);
+  });
   for (let y = 0; y < h; y++) {
     let src = y * w * 3;
     let dst = offset + y * rowStride;
     for (let x = 0; x < w; x++, src += 3, dst += 3) {
-      out[dst] = pixels[src] * scale[0] + shift[0];
-      out[dst + 1] = pixels[src + 1] * scale[1] + shift[1];
-      out[dst + 2] = pixels[src + 2] * scale[2] + shift[2];
+      out[dst] = t0[pixels[src]];
+      out[dst + 1] = t1[pixels[src + 1]];
+      out[dst + 2] = t2[pixels[src + 2]];
     }
   }
 };
