@@ -26,7 +26,7 @@ describe('named configs', () => {
   it('a named config changes only what it lists', () => {
     const { config } = loadConfig('digits', { configDir: repoConfigs });
     const fpn = { ...FPN_DEFAULTS, levels: ['layer2', 'layer3', 'layer4'], outChannels: 64 };
-    expect(config.model.backbone).toEqual({ ...DEFAULTS.model.backbone, name: 'resnet18', width: 0.25, batchNorm: 'trainable', freezeAt: 0, fpn });
+    expect(config.model.backbone).toEqual({ ...DEFAULTS.model.backbone, name: 'resnet18', width: 0.375, batchNorm: 'trainable', freezeAt: 0, fpn });
     expect(config.model.rpn.nmsThresh).toBe(DEFAULTS.model.rpn.nmsThresh);
     expect(config.train.optimizer).toEqual({ ...DEFAULTS.train.optimizer, type: 'adam', lr: 0.001, weightDecay: 0 });
   });
