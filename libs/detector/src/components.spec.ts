@@ -28,7 +28,7 @@ describe('a feature pyramid (model.backbone.fpn)', () => {
   it("reads the backbone levels it names, at their strides, and pools RoIs from torchvision's levels", () => {
     const resnet = resolveComponents(fpn('[layer1, layer2, layer3, layer4]'));
     expect(resnet.pyramid).toMatchObject({ maps: 5, poolScales: [1 / 4, 1 / 8, 1 / 16, 1 / 32] });
-    expect(resnet.pyramid?.fpn).toEqual({ inChannels: [16, 32, 64, 128], outChannels: 256, norm: 'none', extra: 'maxpool' });
+    expect(resnet.pyramid?.fpn).toEqual({ inChannels: [24, 48, 96, 192], outChannels: 256, norm: 'none', extra: 'maxpool' });
     expect(resnet.anchors).toEqual({ sizes: Array(5).fill([32, 64]), ratios: Array(5).fill([1, 2, 3]), perLocation: 6 });
     // MobileNetV3's two stride-32 levels: torchvision's LevelMapper pools every box from the first.
     const mobilenet = resolveComponents(fpn("['features.13', 'features.16']", 'model.backbone.name=mobilenet_v3_large', 'model.backbone.fpn.extra=none'));
