@@ -81,7 +81,7 @@ export interface ImageScale {
 export async function detectBatch(detector: Detector, params: DetectorParams, batch: ImageBatch, scales: readonly ImageScale[]): Promise<Detection[]> {
   const ctx = { training: false, rng: seededRandom(0) };
   // The anchors stay out of tidy's result: tidy walks every element of a typed array it returns.
-  let anchors = new Float32Array(0);
+  let anchors: Float32Array = new Float32Array(0);
   const { features, objectness, deltas } = tf.tidy(() => {
     const maps = detector.features(params, batch.images, ctx);
     const out = detector.rpn(params, maps, paddedSize(batch));
