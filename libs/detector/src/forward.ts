@@ -88,9 +88,8 @@ export async function detectBatch(detector: Detector, params: DetectorParams, ba
     anchors = out.anchors;
     return { features: maps, objectness: out.objectness, deltas: out.deltas };
   });
-  const rpnOut = { objectness, deltas, anchors };
-  const proposals = proposalsFor(detector, rpnOut, batch, 'test');
-  tf.dispose([rpnOut.objectness, rpnOut.deltas]);
+  const proposals = proposalsFor(detector, { objectness, deltas, anchors }, batch, 'test');
+  tf.dispose([...objectness, ...deltas]);
   if (proposals.every((p) => p.boxes.shape[0] === 0)) {
     // Nothing proposed (every box fell off the image or below minSize): nothing to pool.
     tf.dispose([features, ...proposals.flatMap((p) => [p.boxes, p.scores])]);
