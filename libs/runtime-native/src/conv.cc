@@ -345,16 +345,62 @@ void backprop_filter_by_chunks(const ConvGeometry& g, const float* x, const floa
   }
 }
 
+// A's columns from k0 on: one pixel group of a filter gradient's patch matrix.
+struct ColumnsFrom final : PackA {
+  const PackA& a;
+  long k0;
+  ColumnsFrom(const PackA& a, long k0) : a(a), k0(k0) {}
+  void pack(float* dst, long i, int mr, long k, int kc) const override { a.pack(dst, i, mr, k0 + k, kc); }
+  bool direct(long i, long k, int kc, long columns, DirectA* d) const override { return a.direct(i, k0 + k, kc, columns, d); }
+};
+
+// At least this many pixels per group of gemm_by_pixel_groups, and at most this many groups;
+// the count is a power of two, so that 2, 4 or 8 threads share the groups evenly.
+constexpr long kGroupPixels = 1024;
+constexpr long kMaxPixelGroups = 8;
+
+// dw[M, O] = Σ over pixels k of A(·, k) · dy(k, ·), the pixels split into a number of groups
+// fixed by the pixel count alone, each one whole GEMM on one thread into its own partial, the
+// partials then added in group order. Split by rows of dw instead, every thread would pack all
+// of dy; by pixels, each packs and reads only its share (2 threads: 5-10% faster from 8k
+// pixels), and the bits still do not depend on the thread count.
+void gemm_by_pixel_groups(const PackA& a, const float* dy, float* dw, long M, long O, long P) {
+  long groups = 1;
+  while (groups < kMaxPixelGroups && 2 * groups * kGroupPixels <= P) groups *= 2;
+  if (groups == 1) {
+    gemm(a, dy, O, 1, dw, O, M, O, P, false);
+    return;
+  }
+  const long size = M * O;
+  thread_local std::vector<float> partial;  // groups 1.. (group 0 sums straight into dw)
+  partial.resize(static_cast<size_t>((groups - 1) * size));
+  float* rest = partial.data();  // in the workers, `partial` would name their own (empty) buffers
+  const int parts = static_cast<int>(std::min<long>(pool().size(), groups));
+  pool().run(parts, [&](int part) {
+    for (long grp = groups * part / parts; grp < groups * (part + 1) / parts; grp++) {
+      const long begin = P * grp / groups, end = P * (grp + 1) / groups;
+      float* sum = grp == 0 ? dw : rest + (grp - 1) * size;
+      gemm_serial(ColumnsFrom(a, begin), dy + begin * O, O, 1, sum, O, M, O, end - begin, false);
+    }
+  });
+  parallel_for(size, 4096, [&](long begin, long end) {
+    for (long grp = 1; grp < groups; grp++) {
+      const float* s = rest + (grp - 1) * size;
+      for (long i = begin; i < end; i++) dw[i] += s[i];
+    }
+  });
+}
+
 }  // namespace
 
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   const long O = g.out_c, P = g.pixels();
   if (g.pointwise()) {
-    gemm(StridedA(x, 1, g.in_c), dy, O, 1, dw, O, g.in_c, O, P, false);
+    gemm_by_pixel_groups(StridedA(x, 1, g.in_c), dy, dw, g.in_c, O, P);
   } else if (g.in_c < kFewChannels && P > 0) {
     backprop_filter_by_chunks(g, x, dy, dw);
   } else {
-    gemm(PatchesTransposedA(g, x), dy, O, 1, dw, O, g.taps(), O, P, false);
+    gemm_by_pixel_groups(PatchesTransposedA(g, x), dy, dw, g.taps(), O, P);
   }
 }
 

@@ -57,7 +57,7 @@ describeNative.each([
     { name: '1x1/2 downsample', x: [2, 15, 16, 24], w: [1, 1, 24, 40], stride: 2, pad: 'valid' as const },
     { name: '3x3/1 same, 4800 pixels of 5 channels (filter gradient from patch rows in 16 groups of two chunks)', x: [2, 48, 50, 5], w: [3, 3, 5, 7], stride: 1, pad: 'same' as const },
     { name: '5x3/2, dilation-free, 16 -> 16 (one 16-wide sliver per tile)', x: [2, 21, 23, 16], w: [5, 3, 16, 16], stride: 2, pad: 'same' as const },
-    { name: '3x3/1 same, 2400 pixels of 40 channels (filter gradient over K past nine blocks)', x: [2, 40, 30, 40], w: [3, 3, 40, 24], stride: 1, pad: 'same' as const },
+    { name: '3x3/1 same, 2400 pixels of 40 channels (filter gradient over two pixel groups)', x: [2, 40, 30, 40], w: [3, 3, 40, 24], stride: 1, pad: 'same' as const },
   ])('conv2d forward and both gradients: $name', async (c) => {
     await agree(backend, c.name, () => {
       const x = t(c.x, 1) as tf.Tensor4D;

@@ -3,9 +3,9 @@ import { native } from '@lumen/runtime-native';
 import { describeNative, randomValues } from '../testing/compare';
 
 // Every kernel splits its work so that no sum depends on the thread count (the GEMM by blocks
-// of C, each summed whole by one thread; a filter gradient of few channels by fixed pixel
-// groups added in group order), so a training run gives the same bits on any machine:
-// 1 and 2 threads must agree exactly.
+// of C, each summed whole by one thread; a filter gradient by pixel groups fixed by the shape,
+// added in group order), so a training run gives the same bits on any machine: 1 and 2
+// threads must agree exactly.
 const kernels = native as NonNullable<typeof native>;
 afterAll(() => native?.setThreads(1));
 
@@ -29,9 +29,9 @@ function outputs(threads: number, [n, h, w, c, o, k]: number[]): string[] {
 
 describeNative('native kernels on 1 and 2 threads', () => {
   it.each([
-    ['3x3, 40 channels, 4800 pixels', [2, 48, 50, 40, 24, 3]],
-    ['3x3, 12 channels, 4800 pixels (filter gradient by pixel groups)', [2, 48, 50, 12, 24, 3]],
-    ['1x1, 64 channels, 2500 pixels', [1, 50, 50, 64, 48, 1]],
+    ['3x3, 40 channels, 4800 pixels (filter gradient over four pixel groups)', [2, 48, 50, 40, 24, 3]],
+    ['3x3, 12 channels, 4800 pixels (filter gradient from patch rows in chunks)', [2, 48, 50, 12, 24, 3]],
+    ['1x1, 64 channels, 2500 pixels (filter gradient over two pixel groups)', [1, 50, 50, 64, 48, 1]],
   ])('give the same bits: %s', (_, shape) => {
     expect(outputs(2, shape)).toEqual(outputs(1, shape));
   });
