@@ -311,9 +311,29 @@ void patch_rows(const ConvGeometry& g, const float* x, long p0, long count, floa
 // Below this many input channels the patch matrix's 6-tap slivers mostly straddle window
 // positions, which PatchesTransposedA gathers element by element.
 constexpr long kFewChannels = 32;
-// Pixel groups summed separately, then in group order: a fixed split, so the result does
-// not depend on the thread count.
+// Pixel groups of backprop_filter_by_chunks, at most.
 constexpr long kGroups = 16;
+
+// dw[size] = Σ over groups of sum_group(grp, out), each group's sum on one thread (a thread
+// takes a run of consecutive groups), group 0 straight into dw and the others into scratch,
+// then added into dw in group order: the split is the caller's, fixed by the shape, so the
+// bits do not depend on the thread count.
+template <typename SumGroup>
+void sum_over_groups(long groups, long size, float* dw, const SumGroup& sum_group) {
+  thread_local std::vector<float> partial;  // groups 1..
+  partial.resize(static_cast<size_t>((groups - 1) * size));
+  float* rest = partial.data();  // in the workers, `partial` would name their own (empty) buffers
+  const int parts = static_cast<int>(std::min<long>(pool().size(), groups));
+  pool().run(parts, [&](int part) {
+    for (long grp = groups * part / parts; grp < groups * (part + 1) / parts; grp++) sum_group(grp, grp == 0 ? dw : rest + (grp - 1) * size);
+  });
+  parallel_for(size, 4096, [&](long begin, long end) {
+    for (long grp = 1; grp < groups; grp++) {
+      const float* s = rest + (grp - 1) * size;
+      for (long i = begin; i < end; i++) dw[i] += s[i];
+    }
+  });
+}
 
 // dw = Σ over pixel groups of patchesᵀ · dy, each group built in cache-sized chunks of patch
 // rows that the GEMM reads in place.
@@ -322,27 +342,17 @@ void backprop_filter_by_chunks(const ConvGeometry& g, const float* x, const floa
   // ~192 KiB of patch rows, in whole KC-sized steps of the GEMM where they fit.
   const long chunk = std::max<long>(256, (49152 / T) / 256 * 256);
   const long groups = std::min<long>(kGroups, (P + chunk - 1) / chunk);
-  std::vector<float> partial(static_cast<size_t>(groups * T * O));
-  const int parts = static_cast<int>(std::min<long>(pool().size(), groups));
-  pool().run(parts, [&](int part) {
-    std::vector<float> col(static_cast<size_t>(chunk * T));
-    for (long grp = groups * part / parts; grp < groups * (part + 1) / parts; grp++) {
-      const long begin = P * grp / groups, end = P * (grp + 1) / groups;
-      float* sum = partial.data() + grp * T * O;
-      for (long p0 = begin; p0 < end; p0 += chunk) {
-        const long count = std::min(chunk, end - p0);
-        patch_rows(g, x, p0, count, col.data());
-        gemm_serial(InPlaceA(col.data(), 1, T), dy + p0 * O, O, 1, sum, O, T, O, count, p0 > begin);
-      }
-      if (end == begin) std::fill(sum, sum + T * O, 0.f);
+  sum_over_groups(groups, T * O, dw, [&](long grp, float* sum) {
+    thread_local std::vector<float> col;
+    col.resize(static_cast<size_t>(chunk * T));
+    const long begin = P * grp / groups, end = P * (grp + 1) / groups;
+    for (long p0 = begin; p0 < end; p0 += chunk) {
+      const long count = std::min(chunk, end - p0);
+      patch_rows(g, x, p0, count, col.data());
+      gemm_serial(InPlaceA(col.data(), 1, T), dy + p0 * O, O, 1, sum, O, T, O, count, p0 > begin);
     }
+    if (end == begin) std::fill(sum, sum + T * O, 0.f);
   });
-  const long size = T * O;
-  std::copy(partial.begin(), partial.begin() + size, dw);
-  for (long grp = 1; grp < groups; grp++) {
-    const float* s = partial.data() + grp * size;
-    for (long i = 0; i < size; i++) dw[i] += s[i];
-  }
 }
 
 // A's columns from k0 on: one pixel group of a filter gradient's patch matrix.
@@ -360,10 +370,9 @@ constexpr long kGroupPixels = 1024;
 constexpr long kMaxPixelGroups = 8;
 
 // dw[M, O] = Σ over pixels k of A(·, k) · dy(k, ·), the pixels split into a number of groups
-// fixed by the pixel count alone, each one whole GEMM on one thread into its own partial, the
-// partials then added in group order. Split by rows of dw instead, every thread would pack all
-// of dy; by pixels, each packs and reads only its share (2 threads: 5-10% faster from 8k
-// pixels), and the bits still do not depend on the thread count.
+// fixed by the pixel count alone, each one whole GEMM (sum_over_groups). Split by rows of dw
+// instead, every thread would pack all of dy; by pixels, each packs and reads only its share
+// (2 threads: 5-10% faster from 8k pixels).
 void gemm_by_pixel_groups(const PackA& a, const float* dy, float* dw, long M, long O, long P) {
   long groups = 1;
   while (groups < kMaxPixelGroups && 2 * groups * kGroupPixels <= P) groups *= 2;
@@ -371,23 +380,9 @@ void gemm_by_pixel_groups(const PackA& a, const float* dy, float* dw, long M, lo
     gemm(a, dy, O, 1, dw, O, M, O, P, false);
     return;
   }
-  const long size = M * O;
-  thread_local std::vector<float> partial;  // groups 1.. (group 0 sums straight into dw)
-  partial.resize(static_cast<size_t>((groups - 1) * size));
-  float* rest = partial.data();  // in the workers, `partial` would name their own (empty) buffers
-  const int parts = static_cast<int>(std::min<long>(pool().size(), groups));
-  pool().run(parts, [&](int part) {
-    for (long grp = groups * part / parts; grp < groups * (part + 1) / parts; grp++) {
-      const long begin = P * grp / groups, end = P * (grp + 1) / groups;
-      float* sum = grp == 0 ? dw : rest + (grp - 1) * size;
-      gemm_serial(ColumnsFrom(a, begin), dy + begin * O, O, 1, sum, O, M, O, end - begin, false);
-    }
-  });
-  parallel_for(size, 4096, [&](long begin, long end) {
-    for (long grp = 1; grp < groups; grp++) {
-      const float* s = rest + (grp - 1) * size;
-      for (long i = begin; i < end; i++) dw[i] += s[i];
-    }
+  sum_over_groups(groups, M * O, dw, [&](long grp, float* sum) {
+    const long begin = P * grp / groups, end = P * (grp + 1) / groups;
+    gemm_serial(ColumnsFrom(a, begin), dy + begin * O, O, 1, sum, O, M, O, end - begin, false);
   });
 }
 
