@@ -178,14 +178,15 @@ describe('decodeExample', () => {
     const tmp = tempDir();
     try {
       const path = join(tmp.dir, 'cut.jpg');
-      writeFileSync(path, (await truncatedJpeg()).cut);
+      const jpeg = await truncatedJpeg();
+      writeFileSync(path, jpeg.cut);
       const cut: Example = { id: 'cut', imagePath: path, width: 640, height: 480, boxes: Float32Array.of(10, 10, 100, 100), labels: Int32Array.of(1), difficult: Uint8Array.of(0) };
       const low = () => 0.01; // the smallest window, at the top left: above the cut halfway down
       const crop = planAugmentation(low, all, rule, { width: 640, height: 480 }, cut.boxes).crop;
       expect(crop != null && crop.top + crop.height < 200).toBe(true);
       await expect(decodeExample(cut, 0, rule, all, low)).rejects.toMatchObject({
         reason: 'undecodable-image',
-        message: 'pixels do not decode (truncated or corrupt file): VipsJpeg: premature end of JPEG image',
+        message: `pixels do not decode: the JPEG is truncated: its ${jpeg.cut.length} bytes end before an end-of-image marker`,
       });
     } finally {
       tmp.remove();

@@ -6,6 +6,7 @@ import { addNoise, LUMA, mixMatrix, multiply, overlayPattern, recompress, type P
 import { interpolateBilinear } from './interpolate';
 import type { ResizeMode } from './types';
 import { rotationWindow } from './rotate';
+import { truncation } from './truncation';
 import { assertSizes } from './validate';
 
 export { LUMA };
@@ -144,8 +145,14 @@ export async function imageInfo(data: Buffer | string): Promise<ImageInfo> {
   return { width, height, channels: meta.channels, space: meta.space };
 }
 
-/** Why the pixels of an image did not decode, in one line (a header can read fine while the data is cut short). */
-export const pixelError = (error: unknown) => `pixels do not decode (truncated or corrupt file): ${firstLine(error)}`;
+/**
+ * Why the pixels of an image did not decode, in one line (a header can read fine while the data
+ * is cut short): the file's own truncation when its bytes show it, else sharp's first line.
+ */
+export function pixelError(error: unknown, data?: Uint8Array): string {
+  const cut = data == null ? null : truncation(data);
+  return cut != null ? `pixels do not decode: ${cut}` : `pixels do not decode (truncated or corrupt file): ${firstLine(error)}`;
+}
 
 /** decodeAllPixels' error: its message is pixelError's. */
 export class PixelError extends Error {
@@ -157,10 +164,11 @@ export class PixelError extends Error {
  * what finds a truncated JPEG or PNG, whose header reads fine. Throws a PixelError.
  */
 export async function decodeAllPixels(input: string | Buffer): Promise<void> {
+  const data = typeof input === 'string' ? await readImageFile(input) : input;
   try {
-    await sharp(input, SHARP_OPTIONS).stats();
+    await sharp(data, SHARP_OPTIONS).stats();
   } catch (e) {
-    throw new PixelError(pixelError(e));
+    throw new PixelError(pixelError(e, data));
   }
 }
 
@@ -297,15 +305,18 @@ export function decodeImage(input: string | Buffer, rule: ResizeRule): Promise<D
 export async function decodeImage(input: string | Buffer, rule: ResizeRule): Promise<DecodedImage> {
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) fail('decodeImage', `'input' must be a file path or a Buffer, but got ${typeof input}.`);
   assertSizes('decodeImage', 'options', rule);
+  let data: Buffer;
   try {
-    const data = typeof input === 'string' ? await readImageFile(input) : input;
+    data = typeof input === 'string' ? await readImageFile(input) : input;
+  } catch (e) {
+    fail('decodeImage', (e as Error).message);
+  }
+  try {
     const original = await imageInfo(data);
     const size = resizedSize(original.width, original.height, rule);
     const pixels = await renderResized(data, { source: original, flip: false }, size, rule.resize);
     return { pixels, width: size.width, height: size.height, scale: size.scale, originalWidth: original.width, originalHeight: original.height };
   } catch (e) {
-    const message = (e as Error).message;
-    if (message.startsWith('cannot read')) fail('decodeImage', message);
-    fail('decodeImage', `cannot decode ${describeInput(input)}: ${message}`);
+    fail('decodeImage', `cannot decode ${describeInput(input)}: ${truncation(data) ?? (e as Error).message}`);
   }
 }

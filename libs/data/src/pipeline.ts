@@ -72,7 +72,7 @@ export async function decodeExample(
     const { minSize: _minSize, ...render } = plan;
     pixels = await renderResized(data, { ...render, source }, size, rule.resize);
   } catch (e) {
-    throw new SkipExample(e instanceof PixelError ? e.message : pixelError(e), 'undecodable-image');
+    throw new SkipExample(e instanceof PixelError ? e.message : pixelError(e, data), 'undecodable-image');
   }
   // The rotation drops the boxes it moves out of the image (rotate.minBoxVisible).
   const rotate = (width: number, height: number) => {

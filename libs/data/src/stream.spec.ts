@@ -175,7 +175,7 @@ describe('a truncated image in training', () => {
       const ids = (await lastValueFrom(trainingStream(cut, augmented, { seed: 1, epoch }).pipe(toArray()))).map((e) => e.id);
       expect(ids.sort()).toEqual(['a.jpg', 'c.jpg']);
     }
-    expect(lines).toEqual([`warning: ${join(dir, 'b.jpg')}: pixels do not decode (truncated or corrupt file): VipsJpeg: premature end of JPEG image (image skipped)`]);
+    expect(lines).toEqual([`warning: ${join(dir, 'b.jpg')}: pixels do not decode: the JPEG is truncated: its ${jpeg.cut.length} bytes end before an end-of-image marker (image skipped)`]);
     expect(cut.report()).toMatchObject({ examples: 2, skippedExamples: { 'undecodable-image': 1 } });
   });
 });
