@@ -165,8 +165,13 @@ export const DEFAULTS: Config = {
       crop: { prob: 0, minScale: 0.3, minBoxVisible: 0.5 },
       // Not in torchvision's references (probability 0). Drawn after the keys above, in this
       // order; applied geometry first, then colour, blur, noise, JPEG last (@lumen/data's augment.ts).
-      /** Rotation by a uniform angle in [-degrees, degrees] about the centre, the size kept (corners: the image's mean colour); a box becomes the box of its rotated corners, dropped when < minBoxVisible of that stays inside. */
-      rotate: { prob: 0, degrees: 10, minBoxVisible: 0.5 },
+      /**
+       * Rotation by a uniform angle in [-degrees, degrees] about the centre, the size kept (corners: the image's mean
+       * colour); a box becomes the box of its rotated corners (`boxes: corners`, torchvision v2's rule: it holds the
+       * whole object but grows with the angle) or of its inscribed ellipse rotated (`ellipse`: tighter, for rounded
+       * objects), dropped when < minBoxVisible of that stays inside.
+       */
+      rotate: { prob: 0, degrees: 10, minBoxVisible: 0.5, boxes: 'corners' },
       /** ITU-R 601 grey on all three channels. */
       grayscale: { prob: 0 },
       /** A random permutation of RGB other than the identity. */

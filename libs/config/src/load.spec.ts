@@ -152,6 +152,7 @@ describe('validation errors name the key and what is allowed', () => {
     expect(errorOf(load('data.augment.jpeg.quality=[50.5, 90]'))).toContain('data.augment.jpeg.quality.0: ');
     expect(errorOf(load('data.augment.jpeg.quality=[0, 90]'))).toContain('data.augment.jpeg.quality.0: ');
     expect(errorOf(load('data.augment.rotate.degrees=200'))).toContain('data.augment.rotate.degrees');
+    expect(errorOf(load('data.augment.rotate.boxes=circle'))).toContain('data.augment.rotate.boxes');
     expect(errorOf(load('data.augment.invert.prob=2'))).toContain('data.augment.invert.prob');
     expect(errorOf(load('data.augment.grayscale.p=1'))).toContain("unknown key 'data.augment.grayscale.p' in 'data.augment.grayscale': expected one of prob");
     const { augment } = load('data.augment.noise={prob: 0.5, sigma: [1, 4]}', 'data.augment.jpeg.quality=[60, 60]')().config.data;

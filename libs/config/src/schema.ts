@@ -125,7 +125,7 @@ export const dataSchema = z.strictObject({
       hue: z.number().min(0).max(0.5),
     }),
     crop: z.strictObject({ prob: probability, minScale: z.number().gt(0).max(1), minBoxVisible: probability }),
-    rotate: z.strictObject({ prob: probability, degrees: z.number().min(0).max(180), minBoxVisible: probability }),
+    rotate: z.strictObject({ prob: probability, degrees: z.number().min(0).max(180), minBoxVisible: probability, boxes: z.enum(['corners', 'ellipse']).default('corners') }),
     grayscale: z.strictObject({ prob: probability }),
     channelShuffle: z.strictObject({ prob: probability }),
     invert: z.strictObject({ prob: probability }),

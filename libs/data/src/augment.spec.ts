@@ -344,6 +344,7 @@ describe('assertStreamConfig on the later augmentation keys', () => {
     expect(check({ invert: { prob: 1.5 } })).toThrow("Error in trainingStream: 'config.augment.invert.prob' must be a probability in [0, 1], but got 1.5.");
     expect(check({ rotate: { prob: 1, degrees: -5, minBoxVisible: 0.5 } })).toThrow("'config.augment.rotate.degrees' must be a number of degrees in [0, 180], but got -5.");
     expect(check({ rotate: { prob: 1, degrees: 5 } })).toThrow("'config.augment.rotate.minBoxVisible' must be a number in [0, 1], but got undefined.");
+    expect(check({ rotate: { prob: 1, degrees: 5, minBoxVisible: 0.5, boxes: 'circle' } })).toThrow("'config.augment.rotate.boxes' must be one of corners, ellipse, but got \"circle\".");
     expect(check({ blur: { prob: 1, sigma: [0.1, 1] } })).toThrow("'config.augment.blur.sigma' must be [min, max] with min <= max, each in [0.3, 1000] (sharp's blur), but got [0.1, 1].");
     expect(check({ noise: { prob: 1, sigma: [5, 2] } })).toThrow("'config.augment.noise.sigma' must be [min, max] with min <= max, each in (0, 255], but got [5, 2].");
     expect(check({ jpeg: { prob: 1, quality: [50.5, 90] } })).toThrow("'config.augment.jpeg.quality' must be [min, max] with min <= max, each an integer in [1, 100], but got [50.5, 90].");

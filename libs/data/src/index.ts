@@ -4,7 +4,7 @@
 // augmentation is seeded per (seed, epoch, example), and the streams decode ahead of the
 // consumer within `loader.prefetch`.
 export type { DataConfig, DatasetType, DecodedExample, DigitsOptions, Example, Log, ResizeMode, Split, StandardSplit } from './types';
-export { RESIZE_MODES, SPLITS } from './types';
+export { RESIZE_MODES, ROTATED_BOX_RULES, SPLITS } from './types';
 export { splitNames } from './validate';
 
 // Readers.

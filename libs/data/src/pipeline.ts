@@ -77,7 +77,7 @@ export async function decodeExample(
   // The rotation drops the boxes it moves out of the image (rotate.minBoxVisible).
   const rotate = (width: number, height: number) => {
     if (plan.rotate == null || augment?.rotate == null) return;
-    const rotated = rotateBoxes(boxes, width, height, plan.rotate, augment.rotate.minBoxVisible, rotationWindow(width, height, plan.rotate).shift);
+    const rotated = rotateBoxes(boxes, width, height, plan.rotate, augment.rotate.minBoxVisible, rotationWindow(width, height, plan.rotate).shift, augment.rotate.boxes);
     boxes = rotated.boxes;
     labels = pickRows(labels, rotated.keep);
     difficult = pickRows(difficult, rotated.keep);

@@ -8,6 +8,7 @@ import { renderImage } from './decode';
 import { decodeExample } from './pipeline';
 import { rotateBoxes, rotationWindow } from './rotate';
 import { tempDir } from './testing/helpers';
+import type { RotatedBoxRule } from './types';
 
 /** A grey (one band) image with `value` inside [x1, x2) x [y1, y2), as PNG. */
 const maskPng = (width: number, height: number, [x1, y1, x2, y2]: number[], value = 255) => {
@@ -28,9 +29,19 @@ function tightBox(pixels: ArrayLike<number>, width: number, height: number, thre
   return x1 === Infinity ? null : [x1, y1, x2, y2];
 }
 
+/** The ellipse inscribed in [x1, x2) x [y1, y2) (the pixels whose centres it holds) at 255, as PNG. */
+const ellipsePng = (width: number, height: number, [x1, y1, x2, y2]: number[]) => {
+  const data = Buffer.alloc(width * height * 3);
+  const [cx, cy, a, b] = [(x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) if (((x + 0.5 - cx) / a) ** 2 + ((y + 0.5 - cy) / b) ** 2 <= 1) data.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
+  }
+  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+};
+
 /** rotateBoxes of one box; with `whole`, empty unless the rotated box lies wholly inside (unclipped). */
-const rotated = (width: number, height: number, degrees: number, box: number[], whole = false) =>
-  Array.from(rotateBoxes(Float32Array.from(box), width, height, degrees, whole ? 1 - 1e-6 : 0, rotationWindow(width, height, degrees).shift).boxes);
+const rotated = (width: number, height: number, degrees: number, box: number[], whole = false, rule: RotatedBoxRule = 'corners') =>
+  Array.from(rotateBoxes(Float32Array.from(box), width, height, degrees, whole ? 1 - 1e-6 : 0, rotationWindow(width, height, degrees).shift, rule).boxes);
 
 describe('rotationWindow', () => {
   it("predicts the canvas of sharp's rotate(angle)", async () => {
@@ -75,6 +86,37 @@ describe('rotateBoxes', () => {
     expect(Array.from(loose.keep)).toEqual([0, 1]);
     expect(Array.from(strict.keep)).toEqual([1]);
     [50 - 32.14, 0, 50 - 9.82, 25 - 14.33].forEach((v, i) => expect(loose.boxes[i]).toBeCloseTo(v, 1));
+  });
+
+  it("with 'ellipse', gives the box of the inscribed ellipse turned: the box itself at 0 and 90 degrees, a circle's at any angle", () => {
+    const ellipse = (boxes: Float32Array, w: number, h: number, degrees: number) => Array.from(rotateBoxes(boxes, w, h, degrees, 0, [0, 0], 'ellipse').boxes);
+    const box = Float32Array.of(10, 5, 30, 15);
+    ellipse(box, 40, 40, 0).forEach((v, i) => expect(v).toBeCloseTo([10, 5, 30, 15][i], 4));
+    ellipse(box, 40, 40, 90).forEach((v, i) => expect(v).toBeCloseTo([25, 10, 35, 30][i], 4));
+    for (const degrees of [7, -33, 120]) ellipse(Float32Array.of(40, 40, 60, 60), 100, 100, degrees).forEach((v, i) => expect(v).toBeCloseTo([40, 40, 60, 60][i], 4));
+    // A 14x39 box (a "1") turned 7.5 degrees: 14.78 wide by its ellipse, 18.97 by its corners; both keep the centre.
+    const one = Float32Array.of(43, 30.5, 57, 69.5);
+    const [x1, y1, x2, y2] = ellipse(one, 100, 100, 7.5);
+    expect(x2 - x1).toBeCloseTo(Math.hypot(14 * Math.cos(Math.PI / 24), 39 * Math.sin(Math.PI / 24)), 4);
+    expect(y2 - y1).toBeCloseTo(Math.hypot(14 * Math.sin(Math.PI / 24), 39 * Math.cos(Math.PI / 24)), 4);
+    expect((x1 + x2) / 2).toBeCloseTo(50, 4);
+    expect((y1 + y2) / 2).toBeCloseTo(50, 4);
+    const corners = Array.from(rotateBoxes(one, 100, 100, 7.5, 0).boxes);
+    expect(corners[2] - corners[0]).toBeCloseTo(14 * Math.cos(Math.PI / 24) + 39 * Math.sin(Math.PI / 24), 4);
+  });
+
+  it("with 'ellipse', lies inside the corners' box about the same centre", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 200 }), fc.double({ min: -180, max: 180, noNaN: true }), (bw, bh, degrees) => {
+        const box = Float32Array.of(300 - bw / 2, 300 - bh / 2, 300 + bw / 2, 300 + bh / 2);
+        const corners = rotateBoxes(box, 600, 600, degrees, 0).boxes;
+        const ellipse = rotateBoxes(box, 600, 600, degrees, 0, [0, 0], 'ellipse').boxes;
+        for (const k of [0, 1]) expect(ellipse[k]).toBeGreaterThanOrEqual(corners[k] - 1e-3);
+        for (const k of [2, 3]) expect(ellipse[k]).toBeLessThanOrEqual(corners[k] + 1e-3);
+        expect(ellipse[0] + ellipse[2]).toBeCloseTo(corners[0] + corners[2], 3);
+        expect(ellipse[1] + ellipse[3]).toBeCloseTo(corners[1] + corners[3], 3);
+      }),
+    );
   });
 
   it('keeps every box inside the image with positive size', () => {
@@ -133,6 +175,27 @@ describe('renderImage rotate', () => {
       const pixels = await renderImage(png, { source: { width, height }, width, height, flip: false, rotate: degrees });
       expect(pixels.length).toBe(width * height * 3);
       const expected = rotated(width, height, degrees, box, true);
+      if (expected.length === 0) continue;
+      compared++;
+      const mask = tightBox(pixels, width, height, 127);
+      (mask as number[]).forEach((v, k) => expect(Math.abs(v - expected[k])).toBeLessThanOrEqual(1));
+    }
+    expect(compared).toBeGreaterThan(15);
+  });
+
+  it("with 'ellipse': a box's inscribed ellipse, turned by sharp, has the tight box rotateBoxes gives (within a pixel)", async () => {
+    const random = seededRandom(12);
+    let compared = 0;
+    for (let i = 0; i < 30; i++) {
+      const width = 60 + Math.floor(random() * 80);
+      const height = 60 + Math.floor(random() * 80);
+      const bw = 8 + Math.floor(random() * (width / 2));
+      const bh = 8 + Math.floor(random() * (height / 2));
+      const box = [Math.floor(random() * (width - bw)), Math.floor(random() * (height - bh))];
+      box.push(box[0] + bw, box[1] + bh);
+      const degrees = i < 20 ? (random() - 0.5) * 60 : (random() - 0.5) * 360;
+      const pixels = await renderImage(await ellipsePng(width, height, box), { source: { width, height }, width, height, flip: false, rotate: degrees });
+      const expected = rotated(width, height, degrees, box, true, 'ellipse');
       if (expected.length === 0) continue;
       compared++;
       const mask = tightBox(pixels, width, height, 127);

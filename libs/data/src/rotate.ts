@@ -1,5 +1,6 @@
 // The rotation augmentation's geometry: where libvips puts the rotated pixels, the window of
 // the image's own size cut from them, and the boxes that follow (on [x1, y1, x2, y2] rows).
+import type { RotatedBoxRule } from './types';
 
 /** libvips' VIPS_ROUND_INT: half away from zero. */
 const roundInt = (x: number) => (x > 0 ? Math.floor(x + 0.5) : -Math.floor(0.5 - x));
@@ -42,10 +43,9 @@ export function rotationWindow(width: number, height: number, degrees: number): 
 
 /**
  * Boxes of a `width` x `height` image rotated by `degrees` clockwise about its centre (plus
- * `shift`, rotationWindow's), as torchvision v2's RandomRotation and albumentations do:
- * each box becomes the axis-aligned box of its four rotated corners, clipped to the image,
- * and is dropped when less than `minVisible` of that box's area (or nothing) stays inside.
- * Returns the kept boxes and their indices in the input.
+ * `shift`, rotationWindow's): each box becomes the axis-aligned box `rule` gives, clipped to
+ * the image, and is dropped when less than `minVisible` of that box's area (or nothing) stays
+ * inside. Returns the kept boxes and their indices in the input.
  */
 export function rotateBoxes(
   boxes: Float32Array,
@@ -54,6 +54,7 @@ export function rotateBoxes(
   degrees: number,
   minVisible: number,
   shift: readonly [number, number] = [0, 0],
+  rule: RotatedBoxRule = 'corners',
 ): { boxes: Float32Array; keep: Int32Array } {
   const angle = (degrees / 180) * Math.PI;
   const cos = Math.cos(angle);
@@ -64,9 +65,13 @@ export function rotateBoxes(
   const kept: number[] = [];
   for (let i = 0, n = boxes.length / 4; i < n; i++) {
     const [x1, y1, x2, y2] = boxes.subarray(4 * i, 4 * i + 4);
-    const xs = [x1, x2, x1, x2].map((x, k) => cos * (x - cx) - sin * ((k < 2 ? y1 : y2) - cy) + cx + shift[0]);
-    const ys = [x1, x2, x1, x2].map((x, k) => sin * (x - cx) + cos * ((k < 2 ? y1 : y2) - cy) + cy + shift[1]);
-    const [rx1, rx2, ry1, ry2] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    // The box's centre turns about the image's; its half-extents follow the rule.
+    const [mx, my] = [(x1 + x2) / 2 - cx, (y1 + y2) / 2 - cy];
+    const [ox, oy] = [cos * mx - sin * my + cx + shift[0], sin * mx + cos * my + cy + shift[1]];
+    const [a, b] = [(x2 - x1) / 2, (y2 - y1) / 2];
+    const [ac, as, bc, bs] = [Math.abs(a * cos), Math.abs(a * sin), Math.abs(b * cos), Math.abs(b * sin)];
+    const [hx, hy] = rule === 'corners' ? [ac + bs, as + bc] : [Math.hypot(ac, bs), Math.hypot(as, bc)];
+    const [rx1, rx2, ry1, ry2] = [ox - hx, ox + hx, oy - hy, oy + hy];
     const cx1 = Math.max(rx1, 0);
     const cy1 = Math.max(ry1, 0);
     const cx2 = Math.min(rx2, width);

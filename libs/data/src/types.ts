@@ -18,6 +18,16 @@ export type DatasetType = 'digits' | 'voc' | 'coco' | 'csv';
 export type ResizeMode = 'sharp' | 'torchvision';
 export const RESIZE_MODES: readonly ResizeMode[] = ['sharp', 'torchvision'];
 
+/**
+ * What a rotated box becomes: 'corners', the box of its four rotated corners (torchvision v2's
+ * RandomRotation; albumentations' 'largest_box'), which holds whatever the box held but grows
+ * with the angle; 'ellipse', the box of its inscribed ellipse rotated (albumentations'
+ * 'ellipse', after Kalra et al. 2021), the tighter estimate of a rounded object's own box — a
+ * 14x39 box turned 7.5° is 19 px wide by its corners, 14.8 by its ellipse.
+ */
+export type RotatedBoxRule = 'corners' | 'ellipse';
+export const ROTATED_BOX_RULES: readonly RotatedBoxRule[] = ['corners', 'ellipse'];
+
 /** Where warnings go: one line each, naming the file (and line / annotation id). */
 export type Log = (message: string) => void;
 
@@ -62,8 +72,12 @@ export interface DataConfig {
     /** With probability `prob`, a window of each side scaled in [minScale, 1]; boxes keeping < minBoxVisible of their area are dropped. */
     crop: { prob: number; minScale: number; minBoxVisible: number };
     // The rest may be left out (probability 0): @lumen/config always gives them. augment.ts has the order.
-    /** With probability `prob`, a rotation by a uniform angle in [-degrees, degrees] about the centre; a box becomes the box of its rotated corners, dropped when < minBoxVisible of it stays inside. */
-    rotate?: { prob: number; degrees: number; minBoxVisible: number };
+    /**
+     * With probability `prob`, a rotation by a uniform angle in [-degrees, degrees] about the centre; a box becomes the box
+     * of its rotated corners or of its rotated inscribed ellipse (`boxes`, default 'corners': rotate.ts), dropped when
+     * < minBoxVisible of it stays inside.
+     */
+    rotate?: { prob: number; degrees: number; minBoxVisible: number; boxes?: RotatedBoxRule };
     /** With probability `prob`, ITU-R 601 grey on all three channels. */
     grayscale?: { prob: number };
     /** With probability `prob`, a random permutation of RGB other than the identity. */

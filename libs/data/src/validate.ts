@@ -1,7 +1,7 @@
 // The dataset and config checks of this lib, with @lumen/core's messages and generic checks.
 import { assertNumber, assertString, describe, fail, formatValues, isFraction, isNonNegativeInteger, isPositiveInteger } from '@lumen/core';
-import type { DataConfig, ResizeMode, Split } from './types';
-import { RESIZE_MODES, SPLITS } from './types';
+import type { DataConfig, ResizeMode, RotatedBoxRule, Split } from './types';
+import { RESIZE_MODES, ROTATED_BOX_RULES, SPLITS } from './types';
 
 /** A split's key in `dataset.splits`: it names files (`eval-<split>.json`) and CLI choices. */
 export const SPLIT_KEY = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -122,6 +122,9 @@ function assertLaterAugmentations(fn: string, config: unknown, augment: Record<s
   if (rotate != null) {
     assertNumber(fn, 'config.augment.rotate.degrees', rotate.degrees, 'a number of degrees in [0, 180]', (v) => v >= 0 && v <= 180);
     assertNumber(fn, 'config.augment.rotate.minBoxVisible', rotate.minBoxVisible, 'a number in [0, 1]', isFraction);
+    if (rotate.boxes !== undefined && !ROTATED_BOX_RULES.includes(rotate.boxes as RotatedBoxRule)) {
+      fail(fn, `'config.augment.rotate.boxes' must be one of ${ROTATED_BOX_RULES.join(', ')}, but got ${describe(rotate.boxes)}.`);
+    }
   }
   const blur = present('blur');
   if (blur != null) assertRange(fn, 'config.augment.blur.sigma', blur.sigma, "in [0.3, 1000] (sharp's blur)", (v) => v >= 0.3 && v <= 1000);
